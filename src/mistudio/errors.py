@@ -1,0 +1,62 @@
+"""Domain errors: one class per failure a caller can act on, mapped to HTTP once in api.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MistudioError(Exception):
+    """Base of every error a user should read; `message` says what happened and how to fix it."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+
+class InvalidInput(MistudioError):
+    status_code = 400
+    code = "invalid_input"
+
+
+class AccessDenied(MistudioError):
+    """Gated or private resources: the message tells the user to accept the licence and pass a token."""
+
+    status_code = 403
+    code = "access_denied"
+
+
+class NotFound(MistudioError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(MistudioError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(MistudioError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(MistudioError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class NoCapacity(MistudioError):
+    status_code = 503
+    code = "no_capacity"
+
+
+class SettingsError(MistudioError):
+    """A setting makes start-up impossible; the message names the setting and the fix."""
+
+    code = "settings_error"

@@ -1,0 +1,1 @@
+"""Infrastructure every domain shares: settings-driven database, jobs, events, storage, logging."""

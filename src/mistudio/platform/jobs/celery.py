@@ -1,0 +1,45 @@
+"""Scaled runner: jobs go to Celery workers (`mistudio worker`) through Redis, queues `gpu` and `io`."""
+
+from __future__ import annotations
+
+from mistudio.platform.jobs.runner import Runner, RunnerStatus
+
+SECRET_KEY_PREFIX = "mistudio:job-secrets:"
+# Secrets wait in Redis (memory only, never the database) for the worker to pick up, then vanish.
+SECRET_TTL_S = 3600
+
+
+class CeleryRunner(Runner):
+    mode = "celery"
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        import redis
+
+        from mistudio.worker import make_celery
+
+        self._celery = make_celery(self.settings)
+        self._redis = redis.Redis.from_url(self.settings.redis_url or "")
+
+    def status(self) -> RunnerStatus:
+        try:
+            replies = self._celery.control.ping(timeout=1.0) or []
+        except Exception as exc:  # kombu/redis connection errors
+            return RunnerStatus(self.mode, False, f"cannot reach the Celery broker: {exc}")
+        workers = sorted(name for reply in replies for name in reply)
+        if not workers:
+            return RunnerStatus(self.mode, False, "no Celery worker answers: start one with `mistudio worker`")
+        return RunnerStatus(self.mode, True, f"{len(workers)} worker(s): {', '.join(workers)}")
+
+    def _dispatch(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
+        import json
+
+        if secrets:
+            self._redis.set(SECRET_KEY_PREFIX + job_id, json.dumps(secrets), ex=SECRET_TTL_S)
+        self._celery.send_task("mistudio.run_job", args=[job_id], queue=queue, task_id=job_id)
+
+    def _after_cancel(self, job_id: str) -> None:
+        self._redis.delete(SECRET_KEY_PREFIX + job_id)
+
+    def stop(self) -> None:
+        self._redis.close()

@@ -1,0 +1,119 @@
+"""What a job body sees: progress reporting, domain events, log notes and cooperative cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mistudio.platform.db import session_scope
+from mistudio.platform.jobs import repository
+from mistudio.platform.jobs.schemas import job_event_data
+
+# A job row is written at most this often; the last value is always flushed.
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+SendEvent = Callable[[str, str, Any], None]
+
+
+class JobCancelled(Exception):
+    """Raised by `ctx.raise_if_cancelled()`; the job ends as `cancelled`, not `failed`."""
+
+
+class JobContext:
+    """Handed to every job body as its first argument.
+
+    Long loops call `ctx.progress(fraction, message)` as often as they like (row writes are throttled to
+    two a second) and check `ctx.should_stop()` between steps.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        sessions: sessionmaker[Session],
+        send_event: SendEvent,
+        stop_requested: Callable[[], bool],
+        secrets: dict[str, str] | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.secrets = secrets or {}
+        self._sessions = sessions
+        self._send_event = send_event
+        self._stop_requested = stop_requested
+        self._lock = threading.Lock()
+        self._pending: tuple[float | None, str | None] | None = None
+        self._last_write = 0.0
+        self._flusher = threading.Thread(target=self._flush_periodically, daemon=True)
+        self._closed = threading.Event()
+        self._flusher.start()
+
+    def progress(self, fraction: float | None = None, message: str | None = None) -> None:
+        """Report progress in [0, 1] and/or a short status message."""
+        if fraction is not None:
+            fraction = min(max(float(fraction), 0.0), 1.0)
+        with self._lock:
+            previous = self._pending or (None, None)
+            self._pending = (
+                fraction if fraction is not None else previous[0],
+                message if message is not None else previous[1],
+            )
+            due = time.monotonic() - self._last_write >= PROGRESS_WRITE_INTERVAL_S
+        if due:
+            self.flush()
+
+    def note(self, text: str, level: str = "info") -> None:
+        """Add a line to the job's log (shown with the job), e.g. a fallback that was taken."""
+        with session_scope(self._sessions) as session:
+            job = repository.get_job(session, self.job_id)
+            repository.append_log(job, level, text)
+            session.flush()
+            data = job_event_data(job)
+        self._publish_job(data)
+
+    def emit(self, channel: str, event: str, data: Any) -> None:
+        """Publish a domain event (e.g. on `models/{id}/progress`) to live clients."""
+        self._send_event(channel, event, data)
+
+    def should_stop(self) -> bool:
+        return self._stop_requested()
+
+    def raise_if_cancelled(self) -> None:
+        if self.should_stop():
+            raise JobCancelled("cancelled by request")
+
+    def flush(self) -> None:
+        """Write the latest pending progress to the row now."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+            self._last_write = time.monotonic()
+        if pending is None:
+            return
+        fraction, message = pending
+        with session_scope(self._sessions) as session:
+            job = repository.get_job(session, self.job_id)
+            if fraction is not None:
+                job.progress = fraction
+            if message is not None:
+                job.message = message
+            session.flush()
+            data = job_event_data(job)
+        self._publish_job(data)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+
+    def _publish_job(self, data: dict[str, Any]) -> None:
+        self._send_event("jobs", "job.updated", data)
+        self._send_event(f"jobs/{self.job_id}", "job.updated", data)
+
+    def _flush_periodically(self) -> None:
+        # A job that reports once and then works silently still gets its last value written.
+        while not self._closed.wait(PROGRESS_WRITE_INTERVAL_S):
+            with self._lock:
+                due = self._pending is not None
+            if due:
+                self.flush()

@@ -1,0 +1,119 @@
+"""Embedded runner: the server's own threads supervise one child process per job.
+
+Queued rows are the queue (so jobs queued before a restart still run after it); `gpu` jobs run one at
+a time, `io` jobs up to `io_concurrency` side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from sqlalchemy import select
+
+from mistudio.platform.db import session_scope
+from mistudio.platform.jobs import repository
+from mistudio.platform.jobs.process import HOST, claim_and_supervise, mark_orphans_interrupted, publish_job
+from mistudio.platform.jobs.runner import Runner, RunnerStatus
+from mistudio.platform.jobs.schemas import job_event_data
+from mistudio.platform.jobs.table import Job, JobStatus
+
+log = logging.getLogger(__name__)
+DISPATCH_POLL_S = 0.5
+
+
+class LocalRunner(Runner):
+    mode = "local"
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._limits = {"gpu": 1, "io": self.settings.io_concurrency}
+        self._active = {"gpu": 0, "io": 0}
+        self._secrets: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="job-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        interrupted = mark_orphans_interrupted(self.sessions, self.publish, self.mode)
+        if interrupted:
+            log.warning("marked %d job(s) left running by a stopped server as interrupted", interrupted)
+        self._dispatcher.start()
+
+    def stop(self) -> None:
+        """Stop dispatching; jobs still running are killed and recorded as interrupted, not left running."""
+        self._stopped.set()
+        self._wake.set()
+        with session_scope(self.sessions) as session:
+            for job in repository.running_jobs_on_host(session, HOST, self.mode):
+                if job.supervisor_pid != os.getpid():
+                    continue
+                if job.pid:
+                    try:
+                        os.kill(job.pid, signal.SIGKILL)
+                    except OSError:
+                        pass  # already gone
+                repository.finish(
+                    session, job, JobStatus.INTERRUPTED, message="interrupted: the server stopped; start it again"
+                )
+                session.flush()
+                publish_job(self.publish, job_event_data(job))
+
+    def status(self) -> RunnerStatus:
+        with self._lock:
+            running = dict(self._active)
+        with session_scope(self.sessions) as session:
+            queued = len(repository.queued_jobs(session))
+        detail = f"embedded: {running['gpu']} gpu + {running['io']} io job(s) running, {queued} queued"
+        return RunnerStatus(mode=self.mode, ok=self._dispatcher.is_alive(), detail=detail)
+
+    def _dispatch(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
+        if secrets:
+            with self._lock:
+                self._secrets[job_id] = secrets
+        self._wake.set()
+
+    def _after_cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._secrets.pop(job_id, None)
+
+    def _dispatch_loop(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(DISPATCH_POLL_S)
+            self._wake.clear()
+            if self._stopped.is_set():
+                return
+            try:
+                self._start_ready_jobs()
+            except Exception:  # a database hiccup must not kill the dispatcher; next tick retries
+                log.exception("job dispatcher tick failed")
+
+    def _start_ready_jobs(self) -> None:
+        with session_scope(self.sessions) as session:
+            queued = session.execute(
+                select(Job.id, Job.queue)
+                .where(Job.status == JobStatus.QUEUED.value, Job.runner == self.mode)
+                .order_by(Job.created_at, Job.id)
+            ).all()
+        for job_id, queue in queued:
+            with self._lock:
+                if self._active[queue] >= self._limits[queue]:
+                    continue
+                self._active[queue] += 1
+                secrets = self._secrets.pop(job_id, {})
+            threading.Thread(
+                target=self._run_one, args=(job_id, queue, secrets), name=f"job-{job_id[:8]}", daemon=True
+            ).start()
+
+    def _run_one(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
+        try:
+            claim_and_supervise(job_id, self.settings, self.sessions, self.publish, secrets)
+        except Exception:
+            log.exception("supervising job %s failed", job_id)
+        finally:
+            with self._lock:
+                self._active[queue] -= 1
+            self._wake.set()

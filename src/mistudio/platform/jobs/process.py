@@ -1,0 +1,251 @@
+"""One job = one child process, watched by a supervisor (a server thread or a Celery worker task).
+
+The child runs the job body and writes its own progress and final status to the row; the supervisor
+forwards the child's events, turns a cancel request into a stop signal and, after a grace period, a
+kill, and records a child that died without a word (SIGKILL, out of memory) as `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mistudio.config import Settings
+from mistudio.errors import MistudioError
+from mistudio.platform.db import make_engine, session_factory, session_scope
+from mistudio.platform.jobs import repository
+from mistudio.platform.jobs.context import JobCancelled, JobContext
+from mistudio.platform.jobs.registry import get_job_kind, load_job_modules
+from mistudio.platform.jobs.schemas import job_event_data
+from mistudio.platform.jobs.table import JobStatus
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, str, Any], None]
+CANCEL_POLL_INTERVAL_S = 0.2
+HOST = socket.gethostname()
+
+
+def publish_job(publish: Publish, data: dict[str, Any]) -> None:
+    """Every job change goes to `jobs` (all jobs) and `jobs/{id}` (just this one)."""
+    publish("jobs", "job.updated", data)
+    publish(f"jobs/{data['id']}", "job.updated", data)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " — the usual cause is running out of memory" if name == "SIGKILL" else ""
+        return f"the job process was killed by {name}{hint}"
+    return f"the job process exited with code {exitcode} before reporting a result"
+
+
+def supervise(
+    job_id: str,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    publish: Publish,
+    secrets: dict[str, str] | None = None,
+) -> None:
+    """Run a claimed (status `running`) job in a child process and watch it to the end."""
+    spawn = multiprocessing.get_context("spawn")  # never fork a process that holds threads and torch
+    events = spawn.Queue()
+    stop = spawn.Event()
+    child = spawn.Process(
+        target=child_main,
+        args=(job_id, settings.model_dump(mode="json"), events, stop, secrets or {}, os.getpid()),
+        name=f"mistudio-job-{job_id[:8]}",
+    )
+    child.start()
+    with session_scope(sessions) as session:
+        job = repository.get_job(session, job_id)
+        job.pid = child.pid
+        session.flush()
+        publish_job(publish, job_event_data(job))
+
+    cancel_seen_at: float | None = None
+    next_poll = 0.0
+    while child.is_alive():
+        _forward_events(events, publish, timeout=0.05)
+        now = time.monotonic()
+        if cancel_seen_at is None and now >= next_poll:
+            next_poll = now + CANCEL_POLL_INTERVAL_S
+            with session_scope(sessions) as session:
+                if repository.is_cancel_requested(session, job_id):
+                    cancel_seen_at = now
+                    stop.set()
+        if cancel_seen_at is not None and now - cancel_seen_at > settings.cancel_grace_seconds:
+            log.warning("job %s ignored the stop request for %.0fs: killing it", job_id, now - cancel_seen_at)
+            child.kill()
+            child.join(5)
+            break
+    child.join(5)
+    _forward_events(events, publish, timeout=0)
+    killed = cancel_seen_at is not None
+    _record_silent_death(job_id, sessions, publish, child.exitcode, killed=killed, settings=settings)
+    events.close()
+
+
+def _forward_events(events: Any, publish: Publish, timeout: float) -> None:
+    try:
+        channel, event, data = events.get(timeout=timeout) if timeout else events.get_nowait()
+        publish(channel, event, data)
+        while True:
+            channel, event, data = events.get_nowait()
+            publish(channel, event, data)
+    except queue.Empty:
+        return
+    except (EOFError, OSError):  # the child died mid-write; the row still tells the truth
+        return
+
+
+def _record_silent_death(
+    job_id: str,
+    sessions: sessionmaker[Session],
+    publish: Publish,
+    exitcode: int | None,
+    *,
+    killed: bool,
+    settings: Settings,
+) -> None:
+    with session_scope(sessions) as session:
+        job = repository.get_job(session, job_id)
+        if job.status != JobStatus.RUNNING.value:
+            return  # the child recorded its own ending
+        if killed:
+            repository.finish(
+                session,
+                job,
+                JobStatus.CANCELLED,
+                message=f"stopped by force: it did not stop within {settings.cancel_grace_seconds:g}s",
+            )
+        else:
+            reason = describe_exit(exitcode)
+            repository.finish(session, job, JobStatus.FAILED, error=reason, message="failed")
+            repository.append_log(job, "error", reason)
+        session.flush()
+        data = job_event_data(job)
+    publish_job(publish, data)
+
+
+def _exit_when_orphaned(supervisor_pid: int) -> None:
+    # A job must not outlive the process that watches it (a killed server would leave it unwatched).
+    # The supervisor's pid comes from the supervisor itself: it may have died before we got here.
+    while os.getppid() == supervisor_pid:
+        time.sleep(0.5)
+    os._exit(70)
+
+
+def child_main(
+    job_id: str,
+    settings_data: dict[str, Any],
+    events: Any,
+    stop: Any,
+    secrets: dict[str, str],
+    supervisor_pid: int,
+) -> None:
+    """Entry point of the job's own process."""
+    from mistudio.platform.logs import setup_logging
+
+    threading.Thread(target=_exit_when_orphaned, args=(supervisor_pid,), daemon=True).start()
+    settings = Settings(**settings_data)
+    setup_logging(settings)
+    sessions = session_factory(make_engine(settings))
+
+    def send_event(channel: str, event: str, data: Any) -> None:
+        events.put((channel, event, data))
+
+    with session_scope(sessions) as session:
+        job = repository.get_job(session, job_id)
+        kind_name, params = job.kind, dict(job.params)
+    ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets)
+    status, message, error, result = JobStatus.SUCCEEDED, "done", None, None
+    try:
+        load_job_modules(settings.job_modules)
+        result = get_job_kind(kind_name).run(ctx, params)
+        if ctx.should_stop():
+            status, message = JobStatus.CANCELLED, "cancelled"
+    except JobCancelled:
+        status, message = JobStatus.CANCELLED, "cancelled"
+    except MistudioError as exc:
+        status, message, error = JobStatus.FAILED, "failed", exc.message
+    except Exception as exc:  # a job's bug must end as `failed` with its message, not a silent death
+        status, message, error = JobStatus.FAILED, "failed", f"{type(exc).__name__}: {exc}"
+        log.error("job %s (%s) failed\n%s", job_id, kind_name, traceback.format_exc())
+    ctx.close()
+    with session_scope(sessions) as session:
+        job = repository.get_job(session, job_id)
+        repository.finish(session, job, status, message=message, error=error, result=result)
+        if error:
+            repository.append_log(job, "error", error)
+        session.flush()
+        data = job_event_data(job)
+    publish_job(send_event, data)
+    events.close()
+    events.join_thread()
+
+
+def claim_and_supervise(
+    job_id: str,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    publish: Publish,
+    secrets: dict[str, str] | None = None,
+) -> bool:
+    """Claim a queued job for this process and run it; False if it was cancelled or taken meanwhile."""
+    with session_scope(sessions) as session:
+        if not repository.claim_queued(session, job_id, host=HOST, supervisor_pid=os.getpid()):
+            return False
+    supervise(job_id, settings, sessions, publish, secrets)
+    return True
+
+
+def _supervisor_alive(pid: int | None, started_at: object) -> bool:
+    import psutil
+
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        created = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return False
+    # A pid reused by a process born after the job started is not its supervisor.
+    return started_at is None or created <= started_at.timestamp() + 1  # type: ignore[attr-defined]
+
+
+def mark_orphans_interrupted(sessions: sessionmaker[Session], publish: Publish, runner: str) -> int:
+    """Jobs left `running` on this host by a supervisor that no longer exists become `interrupted`."""
+    import psutil
+
+    count = 0
+    with session_scope(sessions) as session:
+        for job in repository.running_jobs_on_host(session, HOST, runner):
+            if _supervisor_alive(job.supervisor_pid, job.started_at):
+                continue  # still watched by a live process (another server or worker on this host)
+            if job.pid and psutil.pid_exists(job.pid):
+                try:
+                    os.kill(job.pid, signal.SIGKILL)
+                except OSError:
+                    pass  # it ended between the check and the kill
+            repository.finish(
+                session,
+                job,
+                JobStatus.INTERRUPTED,
+                message="interrupted: the process that ran it stopped (server or worker restart); start it again",
+            )
+            repository.append_log(job, "warning", "interrupted by a restart")
+            session.flush()
+            publish_job(publish, job_event_data(job))
+            count += 1
+    return count

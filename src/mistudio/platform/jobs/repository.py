@@ -1,0 +1,178 @@
+"""Reads and writes of job rows. Every state change goes through here so the rules live in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.platform.db import utcnow
+from mistudio.platform.jobs.table import Job, JobStatus
+
+# Keys that would put a credential at rest in the jobs table; secrets travel separately.
+_SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "authorization")
+MAX_LOG_ENTRIES = 500
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+def _check_no_secrets(params: Any, path: str = "params") -> None:
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if any(word in str(key).lower() for word in _SECRET_WORDS):
+                raise ValueError(f"{path}.{key} looks like a secret: pass it as a job secret, never in params")
+            _check_no_secrets(value, f"{path}.{key}")
+    elif isinstance(params, list):
+        for index, value in enumerate(params):
+            _check_no_secrets(value, f"{path}[{index}]")
+
+
+def create_job(session: Session, *, kind: str, queue: str, params: dict[str, Any], runner: str) -> Job:
+    _check_no_secrets(params)
+    job = Job(
+        kind=kind,
+        queue=queue,
+        status=JobStatus.QUEUED.value,
+        progress=0.0,
+        params=params,
+        log=[],
+        cancel_requested=False,
+        runner=runner,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found", details={"job_id": job_id})
+    return job
+
+
+def list_jobs(
+    session: Session,
+    *,
+    statuses: Sequence[str] = (),
+    kind: str | None = None,
+    page: int = 1,
+    limit: int = 50,
+) -> tuple[list[Job], int]:
+    """Jobs newest first, filtered; returns (page of jobs, total matching)."""
+    unknown = [s for s in statuses if s not in JobStatus._value2member_map_]
+    if unknown:
+        raise InvalidInput(
+            f"unknown job status {unknown[0]!r}; use one of {', '.join(s.value for s in JobStatus)}",
+            details={"field": "status"},
+        )
+    query = select(Job)
+    if statuses:
+        query = query.where(Job.status.in_(statuses))
+    if kind:
+        query = query.where(Job.kind == kind)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Job.created_at.desc(), Job.id).offset((page - 1) * limit).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def request_cancel(session: Session, job_id: str) -> Job:
+    """Ask a job to stop: a queued job is cancelled at once, a running one is flagged for its supervisor."""
+    job = get_job(session, job_id)
+    if job.job_status.finished:
+        raise Conflict(
+            f"job {job_id} already finished with status {job.status}; there is nothing to cancel",
+            details={"job_id": job_id, "status": job.status},
+        )
+    if job.status == JobStatus.QUEUED.value:
+        # Conditional so a dispatcher claiming it at the same instant cannot be overwritten.
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+            .values(
+                status=JobStatus.CANCELLED.value,
+                cancel_requested=True,
+                message="cancelled before it started",
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        ).rowcount
+        if claimed:
+            session.refresh(job)
+            return job
+        session.refresh(job)
+    job.cancel_requested = True
+    session.flush()
+    return job
+
+
+def claim_queued(session: Session, job_id: str, *, host: str, supervisor_pid: int) -> bool:
+    """Move a queued job to running; False if someone else claimed or cancelled it first."""
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+        .values(
+            status=JobStatus.RUNNING.value,
+            host=host,
+            supervisor_pid=supervisor_pid,
+            started_at=now,
+            updated_at=now,
+            message="starting",
+        )
+    ).rowcount
+    return bool(claimed)
+
+
+def finish(
+    session: Session,
+    job: Job,
+    status: JobStatus,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> Job:
+    job.status = status.value
+    job.finished_at = utcnow()
+    if message is not None:
+        job.message = message
+    if error is not None:
+        job.error = error
+    if result is not None:
+        job.result = result
+    if status == JobStatus.SUCCEEDED:
+        job.progress = 1.0
+    session.flush()
+    return job
+
+
+def append_log(job: Job, level: str, text: str) -> None:
+    entries = [*job.log, {"time": utcnow().isoformat(), "level": level, "text": text}]
+    job.log = entries[-MAX_LOG_ENTRIES:]
+
+
+def queued_jobs(session: Session) -> list[Job]:
+    return list(
+        session.scalars(
+            select(Job).where(Job.status == JobStatus.QUEUED.value).order_by(Job.created_at, Job.id)
+        ).all()
+    )
+
+
+def running_jobs_on_host(session: Session, host: str, runner: str) -> list[Job]:
+    return list(
+        session.scalars(
+            select(Job).where(
+                Job.status == JobStatus.RUNNING.value, Job.host == host, Job.runner == runner
+            )
+        ).all()
+    )
+
+
+def is_cancel_requested(session: Session, job_id: str) -> bool:
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))

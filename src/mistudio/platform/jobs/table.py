@@ -1,0 +1,53 @@
+"""The `jobs` table: what every long-running action in miStudio records about itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    queue: Mapped[str] = mapped_column(String(16))  # "gpu" (one at a time) or "io" (side by side)
+    status: Mapped[str] = mapped_column(String(16), index=True, default=JobStatus.QUEUED.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never holds secrets
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # steps a user may want to read
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    runner: Mapped[str] = mapped_column(String(16))  # "local" or "celery"
+    host: Mapped[str | None] = mapped_column(String(255))  # machine whose supervisor runs it
+    supervisor_pid: Mapped[int | None] = mapped_column(Integer)  # server or worker process watching it
+    pid: Mapped[int | None] = mapped_column(Integer)  # the job's own child process
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def job_status(self) -> JobStatus:
+        return JobStatus(self.status)

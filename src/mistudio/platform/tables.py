@@ -1,0 +1,14 @@
+"""The one list of modules that define tables, so Alembic and tests see every table."""
+
+from __future__ import annotations
+
+import importlib
+
+TABLE_MODULES = [
+    "mistudio.platform.jobs.table",
+]
+
+
+def import_all_tables() -> None:
+    for module in TABLE_MODULES:
+        importlib.import_module(module)

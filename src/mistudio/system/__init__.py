@@ -1,0 +1,1 @@
+"""The studio itself: health, jobs and the live event stream."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["tests.support.platform_fixtures", "tests.support.browser"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`gpu` tests skip (with the reason printed) where torch sees no CUDA device, as in CI."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU; torch.cuda.is_available() is False here")
+        for item in gpu_items:
+            item.add_marker(skip)

@@ -1,0 +1,49 @@
+"""Job kinds that exist only for the tests (loaded through MISTUDIO_JOB_MODULES, never by the product)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mistudio.platform.jobs.context import JobContext
+from mistudio.platform.jobs.registry import job_kind
+
+
+@job_kind("test.count", queue="io")
+def count(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Counts to `n`, reporting progress each step and stopping when asked."""
+    steps, delay = int(params.get("n", 10)), float(params.get("delay", 0.05))
+    for step in range(steps):
+        if ctx.should_stop():
+            return {"stopped_at": step}
+        ctx.progress((step + 1) / steps, f"step {step + 1}/{steps}")
+        ctx.emit(f"test/{ctx.job_id}", "tick", {"step": step + 1})
+        time.sleep(delay)
+    return {"count": steps}
+
+
+@job_kind("test.heavy", queue="gpu")
+def heavy(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Like test.count but in the one-at-a-time `gpu` queue."""
+    return count(ctx, params)
+
+
+@job_kind("test.fail", queue="io")
+def fail(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.progress(0.3, "about to fail")
+    raise RuntimeError(params.get("message", "boom"))
+
+
+@job_kind("test.stubborn", queue="io")
+def stubborn(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Ignores cancel requests, so only the hard kill can stop it."""
+    ctx.progress(0.1, "not listening")
+    time.sleep(float(params.get("seconds", 60)))
+    return {}
+
+
+@job_kind("test.secret", queue="io")
+def secret(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Reports whether the secret arrived, without ever echoing it."""
+    token = ctx.secrets.get("token", "")
+    return {"got_token": bool(token), "token_length": len(token)}

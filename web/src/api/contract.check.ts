@@ -1,0 +1,52 @@
+/**
+ * Compile-time checks that the generated schema (from the backend's openapi.json) still has what
+ * the shell relies on. Never imported; `npm run typecheck` fails here first if the contract drifts.
+ */
+import type { Health, Job, JobPage, JobStatus, Pagination } from "./types";
+import { api } from "./client";
+
+type Expect<T extends true> = T;
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+// T[K] is usable as V (what the UI consumes).
+type Has<T, K extends PropertyKey, V> = K extends keyof T ? ([T[K]] extends [V] ? true : false) : false;
+
+export type JobContract = [
+  Expect<Has<Job, "id", string>>,
+  Expect<Has<Job, "kind", string>>,
+  Expect<Has<Job, "progress", number>>,
+  Expect<Has<Job, "message", string | null>>,
+  Expect<Has<Job, "error", string | null>>,
+  Expect<Has<Job, "cancel_requested", boolean>>,
+  Expect<Has<Job, "created_at", string>>,
+  Expect<Has<Job, "started_at", string | null>>,
+  Expect<Has<Job, "finished_at", string | null>>,
+  Expect<Equal<JobStatus, "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted">>,
+];
+
+export type HealthContract = [
+  Expect<Equal<Health["status"], "ok" | "degraded">>,
+  Expect<Has<Health["database"], "ok", boolean>>,
+  Expect<Has<Health["database"], "dialect", string>>,
+  Expect<Has<Health["runner"], "mode", string>>,
+  Expect<Has<Health["redis"], "ok", boolean | null>>,
+  Expect<Has<Health["disk"], "free_bytes", number>>,
+  Expect<Equal<Health["device"]["kind"], "cpu" | "cuda">>,
+  Expect<Has<Health["device"], "memory_total_bytes", number | null>>,
+];
+
+export type PageContract = [
+  Expect<Equal<JobPage["items"], Job[]>>,
+  Expect<Has<Pagination, "page", number>>,
+  Expect<Has<Pagination, "limit", number>>,
+  Expect<Has<Pagination, "total", number>>,
+];
+
+// The typed client refuses calls that don't match the schema.
+export function clientContract() {
+  // @ts-expect-error path parameters are required
+  void api.get("/api/v1/jobs/{job_id}");
+  // @ts-expect-error query parameters are typed
+  void api.list("/api/v1/jobs", { query: { page: "x" } });
+  // @ts-expect-error cancel is POST-only
+  void api.get("/api/v1/jobs/{job_id}/cancel", { path: { job_id: "x" } });
+}

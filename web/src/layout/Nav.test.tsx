@@ -1,0 +1,33 @@
+import { render, screen } from "@testing-library/react";
+import { Boxes } from "lucide-react";
+import { describe, expect, it } from "vitest";
+import { navigate } from "../lib/router";
+import { findSection, SECTIONS, type Section } from "../sections";
+import { Nav } from "./Nav";
+
+describe("Nav", () => {
+  it("lists exactly the registered sections", () => {
+    render(<Nav />);
+    const links = screen.getAllByRole("link");
+    expect(links.map((a) => a.textContent)).toEqual(SECTIONS.map((s) => s.label));
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/jobs"]);
+    expect(screen.queryByText("Models")).toBeNull();
+  });
+
+  it("renders whatever the registry holds, and marks the current one", () => {
+    const models: Section = { id: "models", label: "Models", path: "/models", icon: Boxes, summary: "", component: () => null };
+    navigate("/models/abc");
+    render(<Nav sections={[...SECTIONS, models]} />);
+    expect(screen.getByTestId("nav-models")).toHaveAttribute("aria-current", "page");
+    expect(screen.getByTestId("nav-overview")).not.toHaveAttribute("aria-current");
+    expect(screen.getAllByRole("link")).toHaveLength(3);
+  });
+
+  it("routes paths to sections", () => {
+    expect(findSection("/")?.id).toBe("overview");
+    expect(findSection("/jobs")?.id).toBe("jobs");
+    expect(findSection("/jobs/x")?.id).toBe("jobs");
+    expect(findSection("/jobsx")).toBeUndefined();
+    expect(findSection("/nope")).toBeUndefined();
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The section registry: the navigation, the routes and the Overview's list all come from here.
+ * A new section (Models, Datasets, Extraction, …) is one more entry in SECTIONS.
+ */
+import { lazy, type ComponentType, type LazyExoticComponent } from "react";
+import { LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
+import { matchesPath } from "./lib/router";
+
+export interface Section {
+  id: string;
+  label: string;
+  /** Root path; the section also owns every path below it. */
+  path: string;
+  icon: LucideIcon;
+  /** One line for the Overview page. */
+  summary: string;
+  component: ComponentType | LazyExoticComponent<ComponentType>;
+}
+
+export const SECTIONS: readonly Section[] = [
+  {
+    id: "overview",
+    label: "Overview",
+    path: "/",
+    icon: LayoutDashboard,
+    summary: "What this studio can do, and the health of the server it talks to.",
+    component: lazy(() => import("./pages/OverviewPage")),
+  },
+  {
+    id: "jobs",
+    label: "Jobs",
+    path: "/jobs",
+    icon: ListChecks,
+    summary: "Every background job — downloads, extractions, trainings — with live progress, results and errors.",
+    component: lazy(() => import("./pages/JobsPage")),
+  },
+];
+
+/** The section that owns `pathname` (longest matching root wins), if any. */
+export function findSection(pathname: string, sections: readonly Section[] = SECTIONS): Section | undefined {
+  return [...sections]
+    .filter((s) => matchesPath(s.path, pathname))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+}
