@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.platform_fixtures", "tests.support.browser"]
+pytest_plugins = ["tests.support.platform_fixtures", "tests.support.hub_fixtures", "tests.support.browser"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
