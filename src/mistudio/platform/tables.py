@@ -6,6 +6,7 @@ import importlib
 
 TABLE_MODULES = [
     "mistudio.platform.jobs.table",
+    "mistudio.models.tables",
 ]
 
 

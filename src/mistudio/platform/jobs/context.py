@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mistudio.config import Settings
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
+from mistudio.platform.storage import Storage
 
 # A job row is written at most this often; the last value is always flushed.
 PROGRESS_WRITE_INTERVAL_S = 0.5
@@ -37,9 +39,11 @@ class JobContext:
         send_event: SendEvent,
         stop_requested: Callable[[], bool],
         secrets: dict[str, str] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.job_id = job_id
         self.secrets = secrets or {}
+        self.settings = settings
         self._sessions = sessions
         self._send_event = send_event
         self._stop_requested = stop_requested
@@ -76,6 +80,28 @@ class JobContext:
     def emit(self, channel: str, event: str, data: Any) -> None:
         """Publish a domain event (e.g. on `models/{id}/progress`) to live clients."""
         self._send_event(channel, event, data)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """Database sessions for the job body's own domain rows."""
+        return self._sessions
+
+    @property
+    def storage(self) -> Storage:
+        if self.settings is None:
+            raise RuntimeError("this JobContext was built without settings, so it has no data directory")
+        return Storage(home=self.settings.home.expanduser())
+
+    def submit(self, kind: str, params: dict[str, Any]) -> str:
+        """Queue a follow-up job (e.g. quantize after download) on this job's runner; returns its id.
+
+        Follow-ups carry no secrets: anything needing a token must be done by the job that has it.
+        """
+        from mistudio.platform.jobs.runner import make_runner
+
+        if self.settings is None:
+            raise RuntimeError("this JobContext was built without settings, so it cannot submit jobs")
+        return make_runner(self.settings, self._sessions, self._send_event).submit(kind, params).id
 
     def should_stop(self) -> bool:
         return self._stop_requested()

@@ -169,7 +169,7 @@ def child_main(
     with session_scope(sessions) as session:
         job = repository.get_job(session, job_id)
         kind_name, params = job.kind, dict(job.params)
-    ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets)
+    ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets, settings=settings)
     status, message, error, result = JobStatus.SUCCEEDED, "done", None, None
     try:
         load_job_modules(settings.job_modules)
