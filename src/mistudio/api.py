@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mistudio import __version__
 from mistudio.config import Settings, load_settings
 from mistudio.errors import MistudioError, PayloadTooLarge
+from mistudio.models.routes import router as models_router
 from mistudio.platform.logs import request_id_var, setup_logging
 from mistudio.platform.runtime import Runtime
 from mistudio.system.routes import router as system_router
@@ -26,14 +27,16 @@ from mistudio.system.routes import router as system_router
 log = logging.getLogger("mistudio.api")
 API_PREFIX = "/api/v1"
 # Routers of every domain, in the order they appear in the API docs; later domains append here.
-ROUTERS = [system_router]
+ROUTERS = [system_router, models_router]
 HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "access_denied", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "validation_error",
               429: "rate_limited", 503: "no_capacity"}
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status)
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def web_dist_dir() -> Path | None:
@@ -129,7 +132,7 @@ class BodySizeLimitMiddleware:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MistudioError)
     async def domain_error(_request: Request, exc: MistudioError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,238 @@
+"""Job bodies of the models domain: download, import, GGUF conversion and quantization (variants)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mistudio.errors import MistudioError
+from mistudio.lens import architecture, hub
+from mistudio.models import service
+from mistudio.models.tables import Model, ModelStatus, ModelVariant, VariantStatus
+from mistudio.platform.db import session_scope
+from mistudio.platform.jobs.context import JobCancelled, JobContext
+from mistudio.platform.jobs.registry import job_kind
+
+
+def _human(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n_bytes) < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")
+
+
+def _update_model(ctx: JobContext, model_id: str, **fields: Any) -> None:
+    with session_scope(ctx.sessions) as session:
+        model = session.get(Model, model_id)
+        if model is None:
+            raise MistudioError(f"model {model_id!r} was deleted while its job ran")
+        for name, value in fields.items():
+            setattr(model, name, value)
+
+
+def _update_variant(ctx: JobContext, variant_id: str, **fields: Any) -> None:
+    with session_scope(ctx.sessions) as session:
+        variant = session.get(ModelVariant, variant_id)
+        if variant is None:
+            raise MistudioError(f"variant {variant_id!r} was deleted while its job ran")
+        for name, value in fields.items():
+            setattr(variant, name, value)
+
+
+def _stopped(ctx: JobContext, model_id: str, folder: Path) -> JobCancelled:
+    """A cancelled download/import leaves no partial files behind."""
+    shutil.rmtree(folder, ignore_errors=True)
+    _update_model(ctx, model_id, status=ModelStatus.CANCELLED.value, status_message="cancelled by request",
+                  size_bytes=0)
+    return JobCancelled("cancelled by request")
+
+
+def _failed(ctx: JobContext, model_id: str, error: MistudioError) -> MistudioError:
+    _update_model(ctx, model_id, status=ModelStatus.ERROR.value, status_message=error.message)
+    return error
+
+
+@job_kind(service.DOWNLOAD_KIND, queue="io")
+def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Fetch a model's files from the hub (resumable, verified), then read its architecture."""
+    model_id, repo_id = params["model_id"], params["repo_id"]
+    folder = ctx.storage.model_raw_dir(model_id)
+    _update_model(ctx, model_id, status=ModelStatus.DOWNLOADING.value, status_message=None)
+    channel = f"models/{model_id}/progress"
+
+    def on_progress(progress: hub.DownloadProgress) -> None:
+        eta = f", {progress.eta_seconds:.0f}s left" if progress.eta_seconds is not None else ""
+        message = (f"{_human(progress.bytes_done)} of {_human(progress.bytes_total)} at "
+                   f"{_human(progress.bytes_per_second)}/s{eta}")
+        ctx.progress(progress.bytes_done / progress.bytes_total if progress.bytes_total else None, message)
+        ctx.emit(channel, "progress", {"model_id": model_id, **asdict(progress)})
+
+    # A token typed by the user arrives as a secret; otherwise the user's own HF login (HF_TOKEN / token file).
+    token = ctx.secrets.get("hf_token") or hub.resolve_token(None)
+    try:
+        result = hub.download_repo(repo_id, folder, revision=params.get("revision"), token=token,
+                                   endpoint=ctx.settings.hf_endpoint if ctx.settings else None,
+                                   on_progress=on_progress, should_stop=ctx.should_stop)
+    except hub.DownloadCancelled:
+        raise _stopped(ctx, model_id, folder) from None
+    except MistudioError as exc:
+        raise _failed(ctx, model_id, exc) from exc
+    ctx.note(f"downloaded {len(result.files)} files ({_human(result.bytes_total)}; "
+             f"{_human(result.bytes_transferred)} transferred this run), all verified against the hub's hashes")
+    _update_model(ctx, model_id, commit_sha=result.revision)
+    summary = finalize_model(ctx, model_id, folder)
+    queue_requested_variant(ctx, model_id, params.get("format"))
+    return {**summary, "bytes_transferred": result.bytes_transferred}
+
+
+@job_kind(service.IMPORT_KIND, queue="io")
+def run_import(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Copy (or link) a local HF model folder's model files into the data directory."""
+    model_id, source = params["model_id"], Path(params["path"])
+    folder = ctx.storage.model_raw_dir(model_id)
+    _update_model(ctx, model_id, status=ModelStatus.IMPORTING.value, status_message=None)
+    relative = hub.select_model_files([p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()])
+    total = sum((source / name).stat().st_size for name in relative) or 1
+    done = 0
+    try:
+        for name in relative:
+            if ctx.should_stop():
+                raise _stopped(ctx, model_id, folder)
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            if params["mode"] == "link":
+                os.symlink(source / name, target)
+            else:
+                shutil.copyfile(source / name, target)
+            done += (source / name).stat().st_size
+            ctx.progress(done / total, f"{'linked' if params['mode'] == 'link' else 'copied'} {name}")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _failed(ctx, model_id, MistudioError(f"importing {source} failed: {exc.strerror or exc}; "
+                                                   "nothing was kept")) from exc
+    ctx.note(f"{params['mode']} of {len(relative)} files from {source}")
+    summary = finalize_model(ctx, model_id, folder)
+    queue_requested_variant(ctx, model_id, params.get("format"))
+    return summary
+
+
+@job_kind(service.CONVERT_GGUF_KIND, queue="gpu")
+def run_convert_gguf(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Dequantize a GGUF file once into safetensors, so later loads take seconds instead of a GGUF parse."""
+    from mistudio.lens import gguf
+
+    model_id, source = params["model_id"], Path(params["path"])
+    folder = ctx.storage.model_raw_dir(model_id)
+    _update_model(ctx, model_id, status=ModelStatus.IMPORTING.value, status_message=None)
+    started = time.monotonic()
+    try:
+        gguf.convert_gguf(source, folder, on_progress=lambda fraction, message: ctx.progress(fraction, message))
+    except MistudioError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _failed(ctx, model_id, exc) from exc
+    if ctx.should_stop():
+        raise _stopped(ctx, model_id, folder)
+    ctx.note(f"converted {source.name} to safetensors in {time.monotonic() - started:.0f}s")
+    summary = finalize_model(ctx, model_id, folder)
+    queue_requested_variant(ctx, model_id, params.get("format"))
+    return summary
+
+
+def finalize_model(ctx: JobContext, model_id: str, folder: Path) -> dict[str, Any]:
+    """Read config and safetensors headers (no weights) into the row: ready, or incompatible with the reason."""
+    ctx.progress(None, "reading the architecture")
+    config = json.loads((folder / "config.json").read_text())
+    compat = architecture.check_compatibility(config)
+    shapes = architecture.read_safetensors_shapes(folder)
+    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    fields: dict[str, Any] = {"config": config, "model_type": config.get("model_type"), "size_bytes": size,
+                              "family": compat.family}
+    if compat.compatible:
+        described = architecture.describe_architecture(config, shapes or None)
+        fields |= {"architecture": described, "parameter_count": described["parameters"]["total"],
+                   "status": ModelStatus.READY.value, "status_message": None}
+    else:
+        counted = sum(_numel(shape) for shape, _dtype in shapes.values()) if shapes else None
+        fields |= {"parameter_count": counted, "status": ModelStatus.INCOMPATIBLE.value,
+                   "status_message": compat.reason}
+        ctx.note(f"stored as incompatible: {compat.reason}", level="warning")
+    _update_model(ctx, model_id, **fields)
+    return {"model_id": model_id, "status": fields["status"], "size_bytes": size,
+            "parameter_count": fields["parameter_count"]}
+
+
+def _numel(shape: list[int]) -> int:
+    count = 1
+    for dim in shape:
+        count *= dim
+    return count
+
+
+def queue_requested_variant(ctx: JobContext, model_id: str, fmt: str | None) -> None:
+    """The format chosen at download/import time becomes a quantize job of its own (queue `gpu`)."""
+    if not fmt:
+        return
+    device = service.resolve_device(ctx.settings.device if ctx.settings else "auto")
+    with session_scope(ctx.sessions) as session:
+        model = session.get(Model, model_id)
+        if model is None or model.status != ModelStatus.READY.value:
+            return  # incompatible models are not loaded
+        variant_id = service.create_variant(session, model, fmt, device).id
+    job_id = ctx.submit(service.QUANTIZE_KIND, {"model_id": model_id, "variant_id": variant_id})
+    _update_variant(ctx, variant_id, job_id=job_id)
+    ctx.note(f"queued loading as {fmt} on {device} (job {job_id})")
+
+
+@job_kind(service.QUANTIZE_KIND, queue="gpu")
+def run_quantize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Load the model in a format (falling back when memory runs out), prove it generates, measure it."""
+    from transformers import AutoTokenizer
+
+    from mistudio.lens import memory, quantize
+
+    model_id, variant_id = params["model_id"], params["variant_id"]
+    with session_scope(ctx.sessions) as session:
+        variant = session.get(ModelVariant, variant_id)
+        model = session.get(Model, model_id)
+        if variant is None or model is None:
+            raise MistudioError(f"model {model_id!r} or its variant {variant_id!r} no longer exists")
+        fmt, device, config, trust = variant.requested_format, variant.device, model.config, model.trust_remote_code
+        variant.status = VariantStatus.LOADING.value
+    folder = ctx.storage.model_raw_dir(model_id)
+    split = memory.split_parameters(config or {})
+    free = memory.free_memory_bytes(device)
+    if device.startswith("cuda") and ctx.settings and ctx.settings.max_gpu_memory_gb:
+        free = min(free, int(ctx.settings.max_gpu_memory_gb * 1024**3))
+    steps: list[str] = []
+
+    def on_step(step: str) -> None:
+        steps.append(step)
+        ctx.note(step)
+        ctx.progress(None, step)
+
+    try:
+        loaded = quantize.load_with_fallback(folder, fmt, device, free_bytes=free,
+                                             estimate=lambda name: memory.estimate_memory(split, name),
+                                             on_step=on_step, trust_remote_code=trust)
+        ctx.raise_if_cancelled()
+        ctx.progress(0.9, "generating a few tokens to check the loaded model")
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust)
+        sample = quantize.generate_check(loaded, tokenizer)
+    except MistudioError as exc:
+        _update_variant(ctx, variant_id, status=VariantStatus.ERROR.value, message=exc.message, steps=steps)
+        raise
+    _update_variant(
+        ctx, variant_id, status=VariantStatus.READY.value, format=loaded.format, placement=loaded.placement,
+        footprint_bytes=loaded.footprint_bytes, estimate_bytes=memory.estimate_memory(split, loaded.format),
+        steps=loaded.steps, sample_output=sample,
+        message=None if loaded.format == fmt else f"{fmt} did not fit; loaded as {loaded.format}",
+    )
+    return {"variant_id": variant_id, "format": loaded.format, "footprint_bytes": loaded.footprint_bytes,
+            "placement": loaded.placement}
