@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     cancel_grace_seconds: float = Field(default=10.0, ge=0, description="wait before a hard kill")
     max_request_bytes: int = Field(default=1_048_576, ge=1024, description="largest accepted request body")
     memory_budget_gb: float = Field(default=6.0, gt=0, description="memory budget models are sized against (6 GB edge)")
+    model_load_timeout_seconds: float = Field(default=300, gt=0, description="a model load taking longer fails")
     downloads_per_hour: int = Field(default=10, ge=1, description="model downloads accepted per hour (429 above)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"

@@ -69,3 +69,22 @@ def test_jobs_queued_before_a_restart_still_run_after_it(settings: Settings) -> 
         assert final.result == {"count": 3}
     finally:
         runtime.close()
+
+
+def test_a_job_over_its_time_limit_fails_with_the_message_and_the_runner_goes_on(started: Runtime) -> None:
+    job = started.runner.submit("test.stuck", {"limit": 0.5, "seconds": 60})
+    final = wait_until(lambda: (j := job_state(started, job.id)).status == "failed" and j, timeout=30,
+                       what="the stuck job to fail")
+    assert final.error == "took too long: raise the limit"
+    quick = started.runner.submit("test.stuck", {"limit": 30, "seconds": 0})
+    assert wait_until(lambda: (j := job_state(started, quick.id)).status == "succeeded" and j,
+                      timeout=30, what="the quick job").result == {"finished": True}
+
+
+def test_a_job_can_queue_a_follow_up_job_that_the_runner_then_runs(started: Runtime) -> None:
+    job = started.runner.submit("test.follow_up", {})
+    first = wait_until(lambda: (j := job_state(started, job.id)).status == "succeeded" and j, timeout=30,
+                       what="the first job")
+    second = wait_until(lambda: (j := job_state(started, first.result["queued"])).status == "succeeded" and j,
+                        timeout=30, what="the follow-up job")
+    assert second.result == {"count": 2} and second.kind == "test.count"

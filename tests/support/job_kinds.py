@@ -47,3 +47,17 @@ def secret(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Reports whether the secret arrived, without ever echoing it."""
     token = ctx.secrets.get("token", "")
     return {"got_token": bool(token), "token_length": len(token)}
+
+
+@job_kind("test.stuck", queue="io")
+def stuck(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Work that cannot be interrupted (like a model load), under a time limit."""
+    with ctx.time_limit(float(params["limit"]), "took too long: raise the limit"):
+        time.sleep(float(params.get("seconds", 60)))
+    return {"finished": True}
+
+
+@job_kind("test.follow_up", queue="io")
+def follow_up(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Queues a test.count job of its own, the way a download queues its quantization."""
+    return {"queued": ctx.submit("test.count", {"n": 2, "delay": 0.01})}

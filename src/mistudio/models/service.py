@@ -249,13 +249,11 @@ def _check_rate_limit(runtime: Runtime, session: Session) -> None:
         )
 
 
-def check_disk(storage: Storage, needed_bytes: int, what: str) -> None:
+def check_disk(storage: Storage, needed_bytes: int) -> None:
+    """Refuse work that cannot fit on the data disk before anything is written."""
     free = storage.disk_usage().free
     if needed_bytes > free:
-        raise hub.InsufficientDisk(
-            f"{what} needs {needed_bytes / 1e9:.2f} GB, {free / 1e9:.2f} GB free at {storage.home}; "
-            "free some space (delete models you no longer use) or point MISTUDIO_HOME at a larger disk"
-        )
+        raise hub.InsufficientDisk(needed_bytes, free, storage.home)
 
 
 def start_download(runtime: Runtime, body: DownloadIn) -> ModelAccepted:
@@ -266,7 +264,9 @@ def start_download(runtime: Runtime, body: DownloadIn) -> ModelAccepted:
     token = hub.resolve_token(body.token)
     # A preview first: a missing or gated repo fails here with its message, before anything is queued.
     info = hub.preview_repo(repo_id, revision=body.revision, token=token, endpoint=runtime.settings.hf_endpoint)
-    check_disk(runtime.storage, info.download_bytes, f"downloading {repo_id}")
+    if info.gated and info.config is None:  # the hub lists a gated repo's files but serves none without access
+        raise hub.gated_repo_error(repo_id, runtime.settings.hf_endpoint, token_given=bool(token))
+    check_disk(runtime.storage, info.download_bytes)
     with session_scope(runtime.sessions) as session:
         model = Model(
             name=body.name or repo_id, source="hub", repo_id=repo_id, revision=body.revision,
@@ -356,7 +356,7 @@ def start_import(runtime: Runtime, body: ImportIn) -> ModelAccepted:
     size = path.stat().st_size if source == "gguf" else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     # A GGUF is dequantized to fp32 safetensors: about 4 bytes per parameter, several times the GGUF size.
     needed = size * 8 if source == "gguf" else (size if body.mode == "copy" else 0)
-    check_disk(runtime.storage, needed, f"importing {path.name}")
+    check_disk(runtime.storage, needed)
     with session_scope(runtime.sessions) as session:
         model = Model(name=body.name or (path.stem if source == "gguf" else path.name), source=source,
                       source_path=str(path), storage_mode=body.mode if source == "folder" else "copy",

@@ -217,10 +217,13 @@ def run_quantize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.note(step)
         ctx.progress(None, step)
 
+    timeout = ctx.settings.model_load_timeout_seconds if ctx.settings else 300
     try:
-        loaded = quantize.load_with_fallback(folder, fmt, device, free_bytes=free,
-                                             estimate=lambda name: memory.estimate_memory(split, name),
-                                             on_step=on_step, trust_remote_code=trust)
+        with ctx.time_limit(timeout, f"loading the model took more than {timeout:g}s "
+                                     "(MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS); nothing was changed"):
+            loaded = quantize.load_with_fallback(folder, fmt, device, free_bytes=free,
+                                                 estimate=lambda name: memory.estimate_memory(split, name),
+                                                 on_step=on_step, trust_remote_code=trust)
         ctx.raise_if_cancelled()
         ctx.progress(0.9, "generating a few tokens to check the loaded model")
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +15,7 @@ from mistudio.config import Settings
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
+from mistudio.platform.jobs.table import JobStatus
 from mistudio.platform.storage import Storage
 
 # A job row is written at most this often; the last value is always flushed.
@@ -102,6 +105,34 @@ class JobContext:
         if self.settings is None:
             raise RuntimeError("this JobContext was built without settings, so it cannot submit jobs")
         return make_runner(self.settings, self._sessions, self._send_event).submit(kind, params).id
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float, message: str) -> Iterator[None]:
+        """Fail the job with `message` if the block runs longer than `seconds`.
+
+        The block may be stuck inside library code that cannot be interrupted (a model load), so on
+        timeout the job is recorded as failed and its whole process exits.
+        """
+        finished = threading.Event()
+
+        def watchdog() -> None:
+            if finished.wait(seconds):
+                return
+            with session_scope(self._sessions) as session:
+                job = repository.get_job(session, self.job_id)
+                repository.finish(session, job, JobStatus.FAILED, message="failed", error=message)
+                repository.append_log(job, "error", message)
+                session.flush()
+                data = job_event_data(job)
+            self._publish_job(data)
+            time.sleep(0.5)  # let the event reach the supervisor before the process goes
+            os._exit(1)
+
+        threading.Thread(target=watchdog, name="job-time-limit", daemon=True).start()
+        try:
+            yield
+        finally:
+            finished.set()
 
     def should_stop(self) -> bool:
         return self._stop_requested()
