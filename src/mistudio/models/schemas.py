@@ -161,6 +161,7 @@ class ParameterBreakdown(BaseModel):
     embedding: int
     lm_head: int
     final_norm: int
+    other: int = Field(default=0, description="outside the text model, e.g. a vision tower")
     per_block: list[int]
 
 
@@ -169,6 +170,7 @@ class AttentionOut(BaseModel):
     num_heads: int | None
     num_kv_heads: int | None
     head_dim: int | None
+    sliding_window: int | None = None
     parameters: int
 
 
@@ -208,6 +210,8 @@ class ArchitectureOut(BaseModel):
     parameters: ParameterBreakdown
     layers: list[LayerOut]
     hook_points: list[str]
+    hook_point_meanings: dict[str, str] = Field(default_factory=dict, description="what each hook type reads here")
+    sliding_window: int | None = None
     config: dict[str, Any]
 
 
