@@ -3,7 +3,7 @@
  * A new section (Models, Datasets, Extraction, …) is one more entry in SECTIONS.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
-import { LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
+import { Boxes, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
 import { matchesPath } from "./lib/router";
 
 export interface Section {
@@ -25,6 +25,14 @@ export const SECTIONS: readonly Section[] = [
     icon: LayoutDashboard,
     summary: "What this studio can do, and the health of the server it talks to.",
     component: lazy(() => import("./pages/OverviewPage")),
+  },
+  {
+    id: "models",
+    label: "Models",
+    path: "/models",
+    icon: Boxes,
+    summary: "Download causal LMs from the Hub or import them from disk, load them in a format that fits, and see inside them.",
+    component: lazy(() => import("./pages/models/ModelsPage")),
   },
   {
     id: "jobs",

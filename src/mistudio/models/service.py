@@ -134,7 +134,8 @@ def get_architecture(runtime: Runtime, model_id: str) -> ArchitectureOut:
         if not model.architecture:
             raise Conflict(f"model {model_id!r} has no architecture yet (status {model.status}): "
                            "it is read when the download or import finishes")
-        return ArchitectureOut.model_validate({**model.architecture, "model_id": model.id, "config": model.config or {}})
+        described = {**model.architecture, "model_id": model.id, "config": model.config or {}}
+        return ArchitectureOut.model_validate(described)
 
 
 def compare(runtime: Runtime, a_id: str, b_id: str) -> CompareOut:

@@ -36,6 +36,10 @@ export type ItemOf<P extends keyof paths, M extends HttpMethod = "get"> =
 export type PageOf<P extends keyof paths, M extends HttpMethod = "get"> =
   SuccessBody<P, M> extends { data: (infer I)[]; pagination: infer G } ? { items: I[]; pagination: G } : never;
 
+/** JSON request body of an operation (e.g. `BodyOf<"/api/v1/models/download", "post">`). */
+export type BodyOf<P extends keyof paths, M extends HttpMethod> =
+  Operation<P, M> extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+
 type ParamsOf<O> = O extends { parameters: infer X } ? X : Record<string, never>;
 type PathOption<O> = ParamsOf<O> extends { path: infer T } ? { path: T } : { path?: undefined };
 type QueryOption<O> = ParamsOf<O> extends { query: infer T }
@@ -202,6 +206,14 @@ export function createClient(config: ClientConfig = {}) {
     /** POST: `{"data": x}` → x (also for 202 `{"data": {..., "job_id"}}`). */
     async post<P extends PathsWith<"post">>(path: P, ...[options]: OptionsArg<P, "post">): Promise<ItemOf<P, "post">> {
       return unwrapItem<ItemOf<P, "post">>(await request("post", path, options));
+    },
+    /** PATCH: `{"data": x}` → x. */
+    async patch<P extends PathsWith<"patch">>(path: P, ...[options]: OptionsArg<P, "patch">): Promise<ItemOf<P, "patch">> {
+      return unwrapItem<ItemOf<P, "patch">>(await request("patch", path, options));
+    },
+    /** DELETE: `{"data": x}` → x. */
+    async del<P extends PathsWith<"delete">>(path: P, ...[options]: OptionsArg<P, "delete">): Promise<ItemOf<P, "delete">> {
+      return unwrapItem<ItemOf<P, "delete">>(await request("delete", path, options));
     },
   };
 }

@@ -2,7 +2,7 @@
  * Domain types, all derived from the generated OpenAPI schema via the routes that return them.
  * (No hand-written copies of server models: regenerate with `npm run gen:api`.)
  */
-import type { ItemOf, PageOf } from "./client";
+import type { BodyOf, ItemOf, PageOf } from "./client";
 
 export type Health = ItemOf<"/api/v1/health">;
 export type Job = ItemOf<"/api/v1/jobs/{job_id}">;
@@ -31,4 +31,92 @@ export interface WsMessage {
   channel: string;
   event: string;
   data: unknown;
+}
+
+// --- Models ------------------------------------------------------------------------------------------
+
+export type Model = ItemOf<"/api/v1/models/{model_id}">;
+export type ModelStatus = Model["status"];
+export type Variant = Model["variants"][number];
+export type VariantStatus = Variant["status"];
+export type ModelPage = PageOf<"/api/v1/models">;
+export type Preview = ItemOf<"/api/v1/models/preview", "post">;
+export type FormatEstimate = Preview["formats"][number];
+export type ModelFormat = FormatEstimate["format"];
+export type FitLevel = FormatEstimate["fit"];
+export type FormatsInfo = ItemOf<"/api/v1/models/{model_id}/formats">;
+export type Architecture = ItemOf<"/api/v1/models/{model_id}/architecture">;
+export type ArchitectureLayer = Architecture["layers"][number];
+export type ModelComparison = ItemOf<"/api/v1/models/compare">;
+export type DeleteResult = ItemOf<"/api/v1/models/{model_id}", "delete">;
+export type ModelAccepted = ItemOf<"/api/v1/models/download", "post">;
+export type VariantAccepted = ItemOf<"/api/v1/models/{model_id}/variants", "post">;
+export type PreviewRequest = BodyOf<"/api/v1/models/preview", "post">;
+export type DownloadRequest = BodyOf<"/api/v1/models/download", "post">;
+export type ImportRequest = BodyOf<"/api/v1/models/import", "post">;
+export type ModelPatch = BodyOf<"/api/v1/models/{model_id}", "patch">;
+export type QuantizeRequest = BodyOf<"/api/v1/models/{model_id}/variants", "post">;
+
+/** Every format, smallest last, in the order the server lists them. */
+export const MODEL_FORMATS = ["fp32", "fp16", "bf16", "q8", "q4", "q2"] as const satisfies readonly ModelFormat[];
+export const MODEL_STATUSES = [
+  "queued",
+  "downloading",
+  "importing",
+  "ready",
+  "incompatible",
+  "error",
+  "cancelled",
+  "interrupted",
+] as const satisfies readonly ModelStatus[];
+/** Statuses a model is still being produced in (a download or import job is working on it). */
+export const ACTIVE_MODEL_STATUSES = ["queued", "downloading", "importing"] as const satisfies readonly ModelStatus[];
+/** Statuses a download can be started again from. */
+export const RETRYABLE_MODEL_STATUSES = ["error", "interrupted", "cancelled"] as const satisfies readonly ModelStatus[];
+export const ACTIVE_VARIANT_STATUSES = ["queued", "loading"] as const satisfies readonly VariantStatus[];
+
+export function isActiveModelStatus(s: ModelStatus): boolean {
+  return (ACTIVE_MODEL_STATUSES as readonly string[]).includes(s);
+}
+
+export function isRetryableModelStatus(s: ModelStatus): boolean {
+  return (RETRYABLE_MODEL_STATUSES as readonly string[]).includes(s);
+}
+
+export function isActiveVariantStatus(s: VariantStatus): boolean {
+  return (ACTIVE_VARIANT_STATUSES as readonly string[]).includes(s);
+}
+
+/**
+ * Data of the `progress` event on the WebSocket channel `models/{id}/progress`.
+ *
+ * The one shape here not generated: WebSocket payloads are not in the OpenAPI document. It mirrors
+ * `mistudio.models.schemas.DownloadProgress`, and `parseDownloadProgress` checks it at runtime.
+ */
+export interface DownloadProgress {
+  model_id: string;
+  bytes_done: number;
+  bytes_total: number;
+  bytes_per_second: number;
+  eta_seconds: number | null;
+  current_file: string | null;
+  files_done: number;
+  files_total: number;
+}
+
+export function parseDownloadProgress(data: unknown): DownloadProgress | null {
+  if (typeof data !== "object" || data === null) return null;
+  const d = data as Record<string, unknown>;
+  const num = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
+  if (typeof d.model_id !== "string" || !num("bytes_done") || !num("bytes_total")) return null;
+  return {
+    model_id: d.model_id,
+    bytes_done: d.bytes_done as number,
+    bytes_total: d.bytes_total as number,
+    bytes_per_second: num("bytes_per_second") ? (d.bytes_per_second as number) : 0,
+    eta_seconds: num("eta_seconds") ? (d.eta_seconds as number) : null,
+    current_file: typeof d.current_file === "string" ? d.current_file : null,
+    files_done: num("files_done") ? (d.files_done as number) : 0,
+    files_total: num("files_total") ? (d.files_total as number) : 0,
+  };
 }

@@ -9,13 +9,15 @@ export interface ModalProps {
   onClose: () => void;
   children: ReactNode;
   footer?: ReactNode;
+  /** Width: "md" (default) for confirmations, "lg" for forms with tables. */
+  size?: "md" | "lg";
   "data-testid"?: string;
 }
 
 const FOCUSABLE = 'button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /** An accessible modal dialog: Esc and the backdrop close it, Tab stays inside, focus returns. */
-export function Modal({ open, title, onClose, children, footer, "data-testid": testId }: ModalProps) {
+export function Modal({ open, title, onClose, children, footer, size = "md", "data-testid": testId }: ModalProps) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const onCloseRef = useRef(onClose);
@@ -64,7 +66,7 @@ export function Modal({ open, title, onClose, children, footer, "data-testid": t
         aria-modal="true"
         aria-labelledby={titleId}
         data-testid={testId}
-        className="w-full max-w-md rounded-md border border-zinc-700 bg-zinc-900 shadow-2xl"
+        className={`flex max-h-[calc(100vh-2rem)] w-full flex-col rounded-md border border-zinc-700 bg-zinc-900 shadow-2xl ${size === "lg" ? "max-w-2xl" : "max-w-md"}`}
       >
         <header className="flex items-center justify-between border-b border-zinc-800 px-4 py-2.5">
           <h2 id={titleId} className="text-sm font-semibold text-zinc-100">
@@ -74,7 +76,7 @@ export function Modal({ open, title, onClose, children, footer, "data-testid": t
             <X className="size-4" aria-hidden />
           </Button>
         </header>
-        <div className="px-4 py-3 text-sm text-zinc-300">{children}</div>
+        <div className="min-h-0 overflow-y-auto px-4 py-3 text-sm text-zinc-300">{children}</div>
         {footer && <footer className="flex justify-end gap-2 border-t border-zinc-800 px-4 py-2.5">{footer}</footer>}
       </div>
     </div>,

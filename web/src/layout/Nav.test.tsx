@@ -10,17 +10,17 @@ describe("Nav", () => {
     render(<Nav />);
     const links = screen.getAllByRole("link");
     expect(links.map((a) => a.textContent)).toEqual(SECTIONS.map((s) => s.label));
-    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/jobs"]);
-    expect(screen.queryByText("Models")).toBeNull();
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/jobs"]);
+    expect(screen.queryByText("Datasets")).toBeNull();
   });
 
   it("renders whatever the registry holds, and marks the current one", () => {
-    const models: Section = { id: "models", label: "Models", path: "/models", icon: Boxes, summary: "", component: () => null };
-    navigate("/models/abc");
-    render(<Nav sections={[...SECTIONS, models]} />);
-    expect(screen.getByTestId("nav-models")).toHaveAttribute("aria-current", "page");
+    const datasets: Section = { id: "datasets", label: "Datasets", path: "/datasets", icon: Boxes, summary: "", component: () => null };
+    navigate("/datasets/abc");
+    render(<Nav sections={[...SECTIONS, datasets]} />);
+    expect(screen.getByTestId("nav-datasets")).toHaveAttribute("aria-current", "page");
     expect(screen.getByTestId("nav-overview")).not.toHaveAttribute("aria-current");
-    expect(screen.getAllByRole("link")).toHaveLength(3);
+    expect(screen.getAllByRole("link")).toHaveLength(SECTIONS.length + 1);
   });
 
   it("routes paths to sections", () => {
@@ -28,6 +28,7 @@ describe("Nav", () => {
     expect(findSection("/jobs")?.id).toBe("jobs");
     expect(findSection("/jobs/x")?.id).toBe("jobs");
     expect(findSection("/jobsx")).toBeUndefined();
+    expect(findSection("/models/abc")?.id).toBe("models");
     expect(findSection("/nope")).toBeUndefined();
   });
 });

@@ -68,3 +68,39 @@ export function jsonPretty(v: unknown): string {
     return String(v);
   }
 }
+
+/** A count in the units researchers use for parameters: "135M", "1.2B", "12.5K", "980". */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  const units: Array<[number, string]> = [
+    [1e12, "T"],
+    [1e9, "B"],
+    [1e6, "M"],
+    [1e3, "K"],
+  ];
+  for (const [size, suffix] of units) {
+    if (Math.abs(n) >= size) {
+      const v = n / size;
+      return `${v >= 100 ? Math.round(v) : Number(v.toFixed(1))}${suffix}`;
+    }
+  }
+  return String(Math.round(n));
+}
+
+/** An exact count with thousands separators: "1,234,567". */
+export function formatInteger(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Bytes per second → "1.5 MB/s". */
+export function formatSpeed(bytesPerSecond: number | null | undefined): string {
+  if (!bytesPerSecond || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return "—";
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** Seconds remaining → "3m 05s" ("—" when unknown). */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
+  return formatDuration(Math.ceil(seconds) * 1000);
+}
