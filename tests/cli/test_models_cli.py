@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_import_list_show_architecture_and_delete_from_the_command_line(
 
     listed = mistudio("models", "list", home=studio_home, MISTUDIO_PORT=port)
     assert "pythia-tiny" in listed.stdout and "gpt_neox" in listed.stdout
-    model_id = listed.stdout.split("pythia-tiny")[0].split()[-1].strip("│ ")
+    model_id = re.search(r"([0-9a-f]{32})\W+pythia-tiny", listed.stdout).group(1)  # type: ignore[union-attr]
 
     shown = json.loads(mistudio("models", "show", model_id, "--json", home=studio_home).stdout)
     assert shown["status"] == "ready" and shown["num_layers"] == 2

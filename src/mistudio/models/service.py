@@ -179,7 +179,7 @@ def format_estimates(config: dict[str, Any], device: str, budget_bytes: int) -> 
     estimates = []
     for fmt in memory.FORMATS:
         availability = quantize.format_availability(fmt, device)
-        refined = memory.estimate_memory(split, fmt)
+        refined = memory.estimate_memory(split, fmt, device)
         estimates.append(FormatEstimate(
             format=fmt, spec_bytes=memory.spec_estimate_bytes(split.total, fmt), estimate_bytes=refined,
             fit=memory.fit_level(refined, budget_bytes), available=availability.available,

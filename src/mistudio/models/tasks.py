@@ -222,7 +222,7 @@ def run_quantize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         with ctx.time_limit(timeout, f"loading the model took more than {timeout:g}s "
                                      "(MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS); nothing was changed"):
             loaded = quantize.load_with_fallback(folder, fmt, device, free_bytes=free,
-                                                 estimate=lambda name: memory.estimate_memory(split, name),
+                                                 estimate=lambda name: memory.estimate_memory(split, name, device),
                                                  on_step=on_step, trust_remote_code=trust)
         ctx.raise_if_cancelled()
         ctx.progress(0.9, "generating a few tokens to check the loaded model")
@@ -233,7 +233,7 @@ def run_quantize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         raise
     _update_variant(
         ctx, variant_id, status=VariantStatus.READY.value, format=loaded.format, placement=loaded.placement,
-        footprint_bytes=loaded.footprint_bytes, estimate_bytes=memory.estimate_memory(split, loaded.format),
+        footprint_bytes=loaded.footprint_bytes, estimate_bytes=memory.estimate_memory(split, loaded.format, device),
         steps=loaded.steps, sample_output=sample,
         message=None if loaded.format == fmt else f"{fmt} did not fit; loaded as {loaded.format}",
     )
