@@ -230,3 +230,31 @@ def test_smollm2_gguf_imports_once_as_safetensors_with_30_layers(
     assert 130e6 < model["parameter_count"] < 140e6
     raw = models_settings.home / "models" / "raw" / model["id"]
     assert (raw / "model.safetensors").is_file() and not list(raw.glob("*.gguf"))
+
+
+def test_a_corrupted_file_fails_the_model_and_a_retry_fetches_only_that_file(
+        client: TestClient, hf_env: HfEnv, tiny_models: TinyModels, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.support.tiny_models import publish_tiny_model
+
+    served = tmp_path / "served"
+    shutil.copytree(tiny_models("llama"), served)
+    repo_id = publish_tiny_model(hf_env.hub, "llama", served, "corrupt/llama")  # files are read when served
+    weights = served / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))  # same size: only the hash can tell
+
+    accepted = client.post("/api/v1/models/download", json={"repo_id": repo_id}).json()["data"]
+    assert wait_for_job(client, accepted["job_id"])["status"] == "failed"
+    failed = client.get(f"/api/v1/models/{accepted['id']}").json()["data"]
+    assert failed["status"] == "error" and "model.safetensors" in failed["status_message"]
+
+    weights.write_bytes(good)
+    hf_env.hub.clear_requests()
+    retried = client.post(f"/api/v1/models/{accepted['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    assert wait_for_job(client, retried.json()["data"]["job_id"])["status"] == "succeeded"
+    assert client.get(f"/api/v1/models/{accepted['id']}").json()["data"]["status"] == "ready"
+    fetched = {r.path.rsplit("/", 1)[-1] for r in hf_env.hub.requests_for("/resolve/", method="GET")}
+    assert fetched == {"model.safetensors"}

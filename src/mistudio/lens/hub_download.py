@@ -255,12 +255,19 @@ def fetch_files(hub: _Hub, dest: Path, files: list[RepoFile],
     if bytes_left > free:
         raise InsufficientDisk(bytes_left, free, dest)
     meter.report(force=True)
+    # A corrupted file does not stop the others: they are fetched and kept, so a retry needs only that file.
+    corrupted: CorruptedFile | None = None
     for file in pending:
         if hub.stopped(force=True):
             raise DownloadCancelled(f"download of '{hub.repo_id}' cancelled")
-        _fetch(hub, dest, file, meter, bytes_left)
+        try:
+            _fetch(hub, dest, file, meter, bytes_left)
+        except CorruptedFile as error:
+            corrupted = corrupted or error
         bytes_left -= max(file.size - on_disk[file], 0)
     partial_dir = dest / PARTIAL_DIR
     if partial_dir.is_dir() and not any(partial_dir.iterdir()):
         partial_dir.rmdir()
     meter.report(force=True)
+    if corrupted is not None:
+        raise corrupted
