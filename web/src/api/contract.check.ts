@@ -2,7 +2,24 @@
  * Compile-time checks that the generated schema (from the backend's openapi.json) still has what
  * the shell relies on. Never imported; `npm run typecheck` fails here first if the contract drifts.
  */
-import type { Health, Job, JobPage, JobStatus, Pagination } from "./types";
+import type {
+  Architecture,
+  DeleteResult,
+  FitLevel,
+  FormatEstimate,
+  Health,
+  Job,
+  JobPage,
+  JobStatus,
+  Model,
+  ModelAccepted,
+  ModelComparison,
+  ModelFormat,
+  ModelStatus,
+  Pagination,
+  Preview,
+  Variant,
+} from "./types";
 import { api } from "./client";
 
 type Expect<T extends true> = T;
@@ -41,6 +58,28 @@ export type PageContract = [
   Expect<Has<Pagination, "total", number>>,
 ];
 
+export type ModelContract = [
+  Expect<Equal<ModelStatus, "queued" | "downloading" | "importing" | "ready" | "incompatible" | "error" | "cancelled" | "interrupted">>,
+  Expect<Equal<ModelFormat, "fp32" | "fp16" | "bf16" | "q8" | "q4" | "q2">>,
+  Expect<Equal<FitLevel, "green" | "yellow" | "red">>,
+  Expect<Has<Model, "size_bytes", number>>,
+  Expect<Has<Model, "parameter_count", number | null>>,
+  Expect<Has<Model, "status_message", string | null>>,
+  Expect<Has<Model, "job_id", string | null>>,
+  Expect<Has<Model, "variants", Variant[]>>,
+  Expect<Has<ModelAccepted, "job_id", string>>,
+  Expect<Has<Variant, "footprint_bytes", number | null>>,
+  Expect<Has<Variant, "estimate_bytes", number | null>>,
+  Expect<Has<Variant, "placement", Record<string, unknown> | null>>,
+  Expect<Has<Preview, "formats", FormatEstimate[]>>,
+  Expect<Has<Preview, "download_bytes", number>>,
+  Expect<Has<FormatEstimate, "unavailable_reason", string | null | undefined>>,
+  Expect<Has<Architecture["layers"][number], "hook_points", string[]>>,
+  Expect<Has<Architecture, "config", Record<string, unknown>>>,
+  Expect<Has<DeleteResult, "bytes_freed", number>>,
+  Expect<Has<ModelComparison["hook_points"], "only_a", string[]>>,
+];
+
 // The typed client refuses calls that don't match the schema.
 export function clientContract() {
   // @ts-expect-error path parameters are required
@@ -49,4 +88,8 @@ export function clientContract() {
   void api.list("/api/v1/jobs", { query: { page: "x" } });
   // @ts-expect-error cancel is POST-only
   void api.get("/api/v1/jobs/{job_id}/cancel", { path: { job_id: "x" } });
+  // @ts-expect-error a download needs a repo id
+  void api.post("/api/v1/models/download", { body: { trust_remote_code: false } });
+  // @ts-expect-error formats are a closed set
+  void api.post("/api/v1/models/{model_id}/variants", { path: { model_id: "x" }, body: { format: "int3" } });
 }

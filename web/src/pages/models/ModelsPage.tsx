@@ -1,0 +1,19 @@
+import { useEffect } from "react";
+import { useLocation } from "../../lib/router";
+import { socket } from "../../stores/live";
+import { startModelsLive } from "../../stores/models";
+import { CompareView } from "./CompareView";
+import { ModelDetailView } from "./ModelDetailView";
+import { ModelsListView } from "./ModelsListView";
+
+/** The Models section: `/models`, `/models/compare?a=&b=`, `/models/{id}`. */
+export default function ModelsPage() {
+  const { pathname } = useLocation();
+  // Live view while the section is open: progress channels and refetches on models.* job updates.
+  useEffect(() => startModelsLive(socket), []);
+
+  const rest = pathname.replace(/^\/models\/?/, "").split("/").filter(Boolean);
+  if (rest[0] === "compare") return <CompareView />;
+  if (rest[0]) return <ModelDetailView id={decodeURIComponent(rest[0])} />;
+  return <ModelsListView />;
+}

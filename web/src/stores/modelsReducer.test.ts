@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import type { DownloadProgress } from "../api/types";
+import { parseDownloadProgress } from "../api/types";
+import { makeJob, makeModel } from "../test/fixtures";
+import {
+  applyList,
+  applyModel,
+  applyProgress,
+  downloadFraction,
+  emptyModelsData,
+  modelIdOfJob,
+  modelIdOfProgressChannel,
+  removeModel,
+} from "./modelsReducer";
+
+function progress(over: Partial<DownloadProgress> = {}): DownloadProgress {
+  return {
+    model_id: "m1",
+    bytes_done: 100,
+    bytes_total: 400,
+    bytes_per_second: 50,
+    eta_seconds: 6,
+    current_file: "model.safetensors",
+    files_done: 2,
+    files_total: 5,
+    ...over,
+  };
+}
+
+describe("models reducer", () => {
+  it("replaces the list page in the server's order and remembers every model", () => {
+    const data = applyList(emptyModelsData, [makeModel({ id: "b" }), makeModel({ id: "a" })], { page: 1, limit: 24, total: 2 });
+    expect(data.listIds).toEqual(["b", "a"]);
+    expect(Object.keys(data.models).sort()).toEqual(["a", "b"]);
+    expect(data.pagination?.total).toBe(2);
+  });
+
+  it("puts a newly started download at the top and counts it", () => {
+    let data = applyList(emptyModelsData, [makeModel({ id: "a" })], { page: 1, limit: 24, total: 1 });
+    data = applyModel(data, makeModel({ id: "new", status: "queued" }), { prepend: true });
+    expect(data.listIds).toEqual(["new", "a"]);
+    expect(data.pagination?.total).toBe(2);
+    // A refetch of a known model updates it in place.
+    data = applyModel(data, makeModel({ id: "new", status: "downloading" }), { prepend: true });
+    expect(data.listIds).toEqual(["new", "a"]);
+    expect(data.models.new!.status).toBe("downloading");
+    expect(data.pagination?.total).toBe(2);
+  });
+
+  it("keeps progress while a model downloads and drops it once REST says it finished", () => {
+    let data = applyModel(emptyModelsData, makeModel({ status: "downloading" }));
+    data = applyProgress(data, progress());
+    expect(data.progress.m1?.bytes_done).toBe(100);
+    data = applyModel(data, makeModel({ status: "ready" }));
+    expect(data.progress.m1).toBeUndefined();
+  });
+
+  it("ignores a late progress event for a model that already finished", () => {
+    const data = applyModel(emptyModelsData, makeModel({ status: "ready" }));
+    expect(applyProgress(data, progress())).toBe(data);
+  });
+
+  it("accepts progress for a model it has not fetched yet (the event came first)", () => {
+    const data = applyProgress(emptyModelsData, progress({ model_id: "unknown" }));
+    expect(data.progress.unknown).toBeDefined();
+  });
+
+  it("removes a deleted model from the list, the map, the count and the progress", () => {
+    let data = applyList(emptyModelsData, [makeModel({ id: "a", status: "downloading" }), makeModel({ id: "b" })], {
+      page: 1,
+      limit: 24,
+      total: 2,
+    });
+    data = applyProgress(data, progress({ model_id: "a" }));
+    data = removeModel(data, "a");
+    expect(data.listIds).toEqual(["b"]);
+    expect(data.models.a).toBeUndefined();
+    expect(data.progress.a).toBeUndefined();
+    expect(data.pagination?.total).toBe(1);
+  });
+
+  it("finds the model of a models.* job and of a progress channel", () => {
+    expect(modelIdOfJob(makeJob({ kind: "models.download", params: { model_id: "m9", repo_id: "x/y" } }))).toBe("m9");
+    expect(modelIdOfJob(makeJob({ kind: "models.quantize", params: { model_id: "m9", variant_id: "v" } }))).toBe("m9");
+    expect(modelIdOfJob(makeJob({ kind: "demo.sleep", params: { model_id: "m9" } }))).toBeNull();
+    expect(modelIdOfJob(makeJob({ kind: "models.download", params: {} }))).toBeNull();
+    expect(modelIdOfProgressChannel("models/m9/progress")).toBe("m9");
+    expect(modelIdOfProgressChannel("models/m9/other")).toBeNull();
+    expect(modelIdOfProgressChannel("jobs")).toBeNull();
+  });
+
+  it("measures a download in bytes when it can, else by the job's progress", () => {
+    expect(downloadFraction(progress(), 0.9)).toBe(0.25);
+    expect(downloadFraction(progress({ bytes_total: 0 }), 0.9)).toBe(0.9);
+    expect(downloadFraction(undefined, 0.3)).toBe(0.3);
+    expect(downloadFraction(undefined, null)).toBeNull();
+  });
+
+  it("checks progress payloads from the socket", () => {
+    expect(parseDownloadProgress(progress())).toEqual(progress());
+    expect(parseDownloadProgress({ model_id: "m1", bytes_done: "1", bytes_total: 2 })).toBeNull();
+    expect(parseDownloadProgress(null)).toBeNull();
+    expect(parseDownloadProgress({ model_id: "m1", bytes_done: 1, bytes_total: 2 })).toMatchObject({
+      bytes_per_second: 0,
+      eta_seconds: null,
+      current_file: null,
+    });
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Pure state transitions of the models store (unit-tested on their own).
+ *
+ * `models` holds every model this tab knows (from the list and from detail fetches); `listIds` is the
+ * current list page in the server's order. `progress` holds the latest download progress event of
+ * models that are still being produced; it is dropped as soon as REST says the model left that state,
+ * and a late event for a finished model is ignored, so REST always wins.
+ */
+import type { DownloadProgress, Job, Model, Pagination } from "../api/types";
+import { isActiveModelStatus } from "../api/types";
+
+export interface ModelsData {
+  models: Record<string, Model>;
+  listIds: string[];
+  pagination: Pagination | null;
+  progress: Record<string, DownloadProgress>;
+}
+
+export const emptyModelsData: ModelsData = { models: {}, listIds: [], pagination: null, progress: {} };
+
+function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const next = { ...record };
+  delete next[key];
+  return next;
+}
+
+/** Replace the list page by a REST snapshot (models outside the page stay known for detail views). */
+export function applyList(data: ModelsData, items: Model[], pagination: Pagination | null): ModelsData {
+  let next: ModelsData = { ...data, listIds: items.map((m) => m.id), pagination };
+  const models = { ...data.models };
+  for (const m of items) models[m.id] = m;
+  next = { ...next, models };
+  for (const m of items) if (!isActiveModelStatus(m.status)) next = { ...next, progress: withoutKey(next.progress, m.id) };
+  return next;
+}
+
+/** A fresh copy of one model (REST answer); `prepend` puts a new one at the top of the list. */
+export function applyModel(data: ModelsData, model: Model, opts: { prepend?: boolean } = {}): ModelsData {
+  const known = data.listIds.includes(model.id);
+  const listIds = known || !opts.prepend ? data.listIds : [model.id, ...data.listIds];
+  const pagination =
+    !known && opts.prepend && data.pagination ? { ...data.pagination, total: data.pagination.total + 1 } : data.pagination;
+  const progress = isActiveModelStatus(model.status) ? data.progress : withoutKey(data.progress, model.id);
+  return { models: { ...data.models, [model.id]: model }, listIds, pagination, progress };
+}
+
+export function removeModel(data: ModelsData, id: string): ModelsData {
+  const known = data.listIds.includes(id);
+  return {
+    models: withoutKey(data.models, id),
+    listIds: known ? data.listIds.filter((x) => x !== id) : data.listIds,
+    pagination: known && data.pagination ? { ...data.pagination, total: Math.max(0, data.pagination.total - 1) } : data.pagination,
+    progress: withoutKey(data.progress, id),
+  };
+}
+
+/** A live progress event; ignored for a model REST already shows finished (a late event). */
+export function applyProgress(data: ModelsData, event: DownloadProgress): ModelsData {
+  const model = data.models[event.model_id];
+  if (model && !isActiveModelStatus(model.status)) return data;
+  return { ...data, progress: { ...data.progress, [event.model_id]: event } };
+}
+
+/** The model a `models.*` job works on (its params carry `model_id`), or null for any other job. */
+export function modelIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
+  if (!job.kind.startsWith("models.")) return null;
+  const params = job.params as Record<string, unknown> | null | undefined;
+  const id = params?.model_id;
+  return typeof id === "string" && id ? id : null;
+}
+
+/** `models/{id}/progress` → id (null for any other channel). */
+export function modelIdOfProgressChannel(channel: string): string | null {
+  const m = /^models\/([^/]+)\/progress$/.exec(channel);
+  return m ? m[1]! : null;
+}
+
+export function progressChannel(id: string): string {
+  return `models/${id}/progress`;
+}
+
+/** Fraction done of a download: bytes from the live event when there is one, else the job's own progress. */
+export function downloadFraction(progress: DownloadProgress | undefined, jobProgress: number | null | undefined): number | null {
+  if (progress && progress.bytes_total > 0) return progress.bytes_done / progress.bytes_total;
+  if (jobProgress !== null && jobProgress !== undefined && Number.isFinite(jobProgress)) return jobProgress;
+  return null;
+}
