@@ -89,23 +89,9 @@ def smollm2_gguf_path() -> Path:
 
 
 def _convert_smollm2(folder: Path) -> None:
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from mistudio.lens.gguf import convert_gguf
 
-    gguf = smollm2_gguf_path()
-    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # transformers will not save a GGUF-loaded model: rebuild a plain one from the config and copy the weights in.
-    config_dict = loaded.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    model_type = config_dict.pop("model_type")
-    config = AutoConfig.for_model(model_type, **config_dict)
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    missing, unexpected = plain.load_state_dict(loaded.state_dict(), strict=False)
-    if unexpected or set(missing) - {"lm_head.weight"}:
-        raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
-    plain.generation_config = loaded.generation_config
-    plain.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(folder)
+    convert_gguf(smollm2_gguf_path(), folder)
 
 
 def smollm2_hf_dir() -> Path:
