@@ -55,6 +55,11 @@ describe("models reducer", () => {
     expect(data.progress.m1).toBeUndefined();
   });
 
+  it("shows a queued model as downloading once its bytes arrive", () => {
+    const data = applyProgress(applyModel(emptyModelsData, makeModel({ status: "queued" })), progress());
+    expect(data.models.m1!.status).toBe("downloading");
+  });
+
   it("ignores a late progress event for a model that already finished", () => {
     const data = applyModel(emptyModelsData, makeModel({ status: "ready" }));
     expect(applyProgress(data, progress())).toBe(data);

@@ -55,11 +55,16 @@ export function removeModel(data: ModelsData, id: string): ModelsData {
   };
 }
 
-/** A live progress event; ignored for a model REST already shows finished (a late event). */
+/** A live progress event; ignored for a model REST already shows finished (a late event). Bytes
+ * arriving prove a queued model is downloading, before the next REST read says so. */
 export function applyProgress(data: ModelsData, event: DownloadProgress): ModelsData {
   const model = data.models[event.model_id];
   if (model && !isActiveModelStatus(model.status)) return data;
-  return { ...data, progress: { ...data.progress, [event.model_id]: event } };
+  const models =
+    model && model.status === "queued"
+      ? { ...data.models, [model.id]: { ...model, status: "downloading" as const } }
+      : data.models;
+  return { ...data, models, progress: { ...data.progress, [event.model_id]: event } };
 }
 
 /** The model a `models.*` job works on (its params carry `model_id`), or null for any other job. */

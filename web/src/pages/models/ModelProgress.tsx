@@ -18,7 +18,7 @@ export function ModelProgress({ model }: { model: Model }) {
   const job = useJobs((s) => (model.job_id ? s.active[model.job_id] : undefined));
   const fraction = downloadFraction(progress, job?.progress);
   const tid = `model-progress-${model.id}`;
-  const waiting = model.status === "queued" || fraction === null;
+  const waiting = fraction === null || (model.status === "queued" && !progress);
   return (
     <div className="space-y-1" data-testid={tid}>
       <ProgressBar value={fraction ?? 0} indeterminate={waiting} label={`${model.status} ${model.name}`} data-testid={`${tid}-bar`} />
