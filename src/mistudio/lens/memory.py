@@ -55,7 +55,10 @@ def decoder_blocks(model: nn.Module) -> nn.ModuleList | None:
     """The model's list of transformer blocks: from the family table, else the ModuleList holding most parameters."""
     layout = FAMILIES.get(str(getattr(getattr(model, "config", None), "model_type", None)))
     if layout is not None:
-        blocks = model.get_submodule(layout.layers_path)
+        try:
+            blocks = model.get_submodule(layout.layers_path)
+        except AttributeError:  # a variant of the family laid out differently (e.g. text-only vs multimodal)
+            blocks = None
         if isinstance(blocks, nn.ModuleList):
             return blocks
     best, best_count = None, 0
@@ -69,7 +72,7 @@ def decoder_blocks(model: nn.Module) -> nn.ModuleList | None:
 
 def is_linear_layer(module: nn.Module) -> bool:
     """Whether a quantization backend replaces this module: exactly nn.Linear, or GPT-2's Conv1D."""
-    # Exactly nn.Linear (as transformers' bitsandbytes integration requires) or GPT-2's transposed Conv1D.
+    # Exactly, because transformers' bitsandbytes integration leaves Linear subclasses (Falcon's) in full precision.
     return type(module) is nn.Linear or type(module).__name__ == "Conv1D"
 
 

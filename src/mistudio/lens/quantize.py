@@ -137,6 +137,23 @@ def _bnb_config(fmt: str, device: str, skip: list[str], offload: bool) -> Any:
                               bnb_4bit_compute_dtype=_compute_dtype(device), **common)
 
 
+class _Int8CastNotice(logging.Filter):
+    """Drops bitsandbytes' "MatMul8bitLt: inputs will be cast from float32 to float16" warning.
+
+    LLM.int8 always quantizes activations from fp16; with fp32 compute on CPU bitsandbytes logs this on every
+    call of every int8 layer, thousands of lines per generation, none of them actionable.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("MatMul8bitLt: inputs will be cast")
+
+
+def _quiet_int8_cast_notice() -> None:
+    bnb_logger = logging.getLogger("bitsandbytes.autograd._functions")
+    if not any(isinstance(f, _Int8CastNotice) for f in bnb_logger.filters):
+        bnb_logger.addFilter(_Int8CastNotice())
+
+
 def _quantize_hqq(model: torch.nn.Module, names: list[str]) -> None:
     """Replace each named Linear by an HQQ 2-bit layer on the layer's own device, freeing its full weight."""
     from hqq.core.quantize import BaseQuantizeConfig, HQQLinear
@@ -210,6 +227,7 @@ def load_model(folder: Path, fmt: str, device: str = "cpu", *, max_memory: dict[
                                                  weights_only=True, trust_remote_code=trust_remote_code, **kwargs)
     model.eval()
     if fmt == "q8":
+        _quiet_int8_cast_notice()
         report(f"quantized {len(quantized_names)} linear layers to int8 with bitsandbytes LLM.int8 (threshold 6.0)")
     elif fmt == "q4":
         report(f"quantized {len(quantized_names)} linear layers to nf4 with bitsandbytes (double quantization)")
