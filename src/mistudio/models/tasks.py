@@ -27,22 +27,22 @@ def _human(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _update_model(ctx: JobContext, model_id: str, **fields: Any) -> None:
+def _update(ctx: JobContext, table: type[Model] | type[ModelVariant], row_id: str, **fields: Any) -> None:
     with session_scope(ctx.sessions) as session:
-        model = session.get(Model, model_id)
-        if model is None:
-            raise MistudioError(f"model {model_id!r} was deleted while its job ran")
+        row = session.get(table, row_id)
+        if row is None:
+            what = table.__tablename__[:-1].replace("_", " ")  # "model" / "model variant"
+            raise MistudioError(f"{what} {row_id!r} was deleted while its job ran")
         for name, value in fields.items():
-            setattr(model, name, value)
+            setattr(row, name, value)
+
+
+def _update_model(ctx: JobContext, model_id: str, **fields: Any) -> None:
+    _update(ctx, Model, model_id, **fields)
 
 
 def _update_variant(ctx: JobContext, variant_id: str, **fields: Any) -> None:
-    with session_scope(ctx.sessions) as session:
-        variant = session.get(ModelVariant, variant_id)
-        if variant is None:
-            raise MistudioError(f"variant {variant_id!r} was deleted while its job ran")
-        for name, value in fields.items():
-            setattr(variant, name, value)
+    _update(ctx, ModelVariant, variant_id, **fields)
 
 
 def _stopped(ctx: JobContext, model_id: str, folder: Path) -> JobCancelled:
