@@ -27,12 +27,13 @@ $(STAMPS)/torch: $(STAMPS)/venv
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	touch $@
 
+# DISABLE_CUDA=1: hqq (the Q2 backend, an sdist) otherwise tries to compile optional CUDA kernels at install.
 $(STAMPS)/runtime: $(STAMPS)/torch pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(STAMPS)/test: $(STAMPS)/runtime pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[scale,test]'
+	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e '.[scale,test]'
 	touch $@
 
 setup: $(STAMPS)/runtime web

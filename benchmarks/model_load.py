@@ -6,8 +6,8 @@ The q2 peer is plain from_pretrained in fp32 followed by HQQ's own whole-model A
 on the decoder blocks' Linear layers), since transformers' HqqConfig path does not quantize on load.
 Each case runs in a fresh subprocess (so RSS is honest); libraries are imported before the clock and the RSS baseline
 start. Cases alternate ours/plain so background load hits both alike. The table shows, per case, the fastest time
-and the smallest RSS growth of --repeat runs: both are disturbed upward only (other processes, and glibc keeping
-the transient fp32 copies of quantized layers in its arenas, which swings RSS by ~150 MB from run to run).
+and the smallest RSS growth of --repeat runs: both are disturbed upward only (by other processes, and by heap
+fragmentation that malloc_trim cannot return).
 
     python benchmarks/model_load.py [--formats fp32,q4] [--repeat 3]
 """
@@ -15,6 +15,7 @@ the transient fp32 copies of quantized layers in its arenas, which swings RSS by
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import subprocess
 import sys
@@ -52,6 +53,13 @@ def _load_plain(folder: Path, fmt: str) -> object:
     return model
 
 
+def _release_free_heap() -> None:
+    # glibc keeps freed blocks (the transient fp32 copies of quantized layers) in its arenas, which swings RSS by
+    # ~150 MB from run to run; trimming them makes RSS count what the model holds.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def run_case(case: str, folder: Path, fmt: str) -> dict[str, float]:
     """Load once in this process; returns seconds and the RSS growth in bytes once a forward pass ran.
 
@@ -78,6 +86,7 @@ def run_case(case: str, folder: Path, fmt: str) -> dict[str, float]:
     with torch.no_grad():
         model(torch.tensor([[1, 2, 3]]))
     gc.collect()
+    _release_free_heap()
     return {"seconds": seconds, "rss_bytes": process.memory_info().rss - baseline}
 
 
