@@ -22,6 +22,7 @@ from mistudio.platform.jobs.table import Job, JobStatus
 
 log = logging.getLogger(__name__)
 DISPATCH_POLL_S = 0.5
+SUPERVISOR_JOIN_S = 10.0  # a killed child is reaped within the supervisor's next poll
 
 
 class LocalRunner(Runner):
@@ -31,6 +32,7 @@ class LocalRunner(Runner):
         super().__init__(*args, **kwargs)
         self._limits = {"gpu": 1, "io": self.settings.io_concurrency}
         self._active = {"gpu": 0, "io": 0}
+        self._supervisors: set[threading.Thread] = set()
         self._secrets: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -61,6 +63,11 @@ class LocalRunner(Runner):
                 )
                 session.flush()
                 publish_job(self.publish, job_event_data(job))
+        # Their supervisors see the children die and finish; none may touch the database after stop.
+        with self._lock:
+            supervisors = list(self._supervisors)
+        for thread in supervisors:
+            thread.join(SUPERVISOR_JOIN_S)
 
     def status(self) -> RunnerStatus:
         with self._lock:
@@ -104,9 +111,12 @@ class LocalRunner(Runner):
                     continue
                 self._active[queue] += 1
                 secrets = self._secrets.pop(job_id, {})
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._run_one, args=(job_id, queue, secrets), name=f"job-{job_id[:8]}", daemon=True
-            ).start()
+            )
+            with self._lock:
+                self._supervisors.add(thread)
+            thread.start()
 
     def _run_one(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
         try:
@@ -116,4 +126,5 @@ class LocalRunner(Runner):
         finally:
             with self._lock:
                 self._active[queue] -= 1
+                self._supervisors.discard(threading.current_thread())
             self._wake.set()
