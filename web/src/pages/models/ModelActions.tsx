@@ -101,13 +101,17 @@ export function DeleteModelButton({ model, onDeleted, label = true }: { model: M
               This removes the model and {variants === 0 ? "its files" : `its ${variants} variant${variants === 1 ? "" : "s"}`} from
               this studio. It cannot be undone.
             </p>
-            <p>
-              Frees about{" "}
-              <strong className="font-mono text-zinc-100" data-testid="delete-model-bytes">
-                {formatBytes(model.size_bytes)}
-              </strong>{" "}
-              on disk{model.storage_mode === "link" ? " (the studio's links only)" : ""}.
-            </p>
+            {model.storage_mode === "link" ? (
+              <p data-testid="delete-model-bytes">Frees almost nothing on disk: the studio only holds links to the files.</p>
+            ) : (
+              <p>
+                Frees about{" "}
+                <strong className="font-mono text-zinc-100" data-testid="delete-model-bytes">
+                  {formatBytes(model.size_bytes)}
+                </strong>{" "}
+                on disk.
+              </p>
+            )}
             {model.storage_mode === "link" && model.source_path && (
               <p className="text-xs text-zinc-400">
                 The original folder <span className="font-mono break-all">{model.source_path}</span> is left untouched.

@@ -65,4 +65,13 @@ describe("ModelCard", () => {
     await user.click(within(dialog).getByTestId("confirm-dialog-confirm"));
     expect(api.remove).toHaveBeenCalledWith("m1");
   });
+
+  it("does not promise to free the size of a linked import, whose files stay where they are", async () => {
+    const user = userEvent.setup();
+    render(<ModelCard model={makeModel({ id: "m1", size_bytes: 3 * 1024 * 1024, storage_mode: "link" })} />);
+    await user.click(screen.getByTestId("model-delete-m1"));
+    const summary = within(screen.getByTestId("confirm-dialog")).getByTestId("delete-model-bytes");
+    expect(summary).toHaveTextContent("almost nothing");
+    expect(summary).not.toHaveTextContent("3.0 MB");
+  });
 });
