@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
-pytest_plugins = ["tests.support.platform_fixtures", "tests.support.hub_fixtures", "tests.support.browser"]
+from tests.support.assets import assets_cache_dir
+
+# The studio's example corpora (Shakespeare) come from the same once-per-machine cache as the test assets, so
+# no test home fetches them again; set before any Settings is built, and inherited by job child processes.
+os.environ["MISTUDIO_EXAMPLES_DIR"] = str(assets_cache_dir())
+
+pytest_plugins = ["tests.support.platform_fixtures", "tests.support.hub_fixtures", "tests.support.api_fixtures",
+                  "tests.support.browser"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mistudio import __version__
 from mistudio.config import Settings, load_settings
+from mistudio.datasets.routes import router as datasets_router
 from mistudio.errors import MistudioError, PayloadTooLarge
 from mistudio.models.routes import router as models_router
 from mistudio.platform.logs import request_id_var, setup_logging
@@ -27,7 +28,7 @@ from mistudio.system.routes import router as system_router
 log = logging.getLogger("mistudio.api")
 API_PREFIX = "/api/v1"
 # Routers of every domain, in the order they appear in the API docs; later domains append here.
-ROUTERS = [system_router, models_router]
+ROUTERS = [system_router, models_router, datasets_router]
 HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "access_denied", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "validation_error",
               429: "rate_limited", 503: "no_capacity"}
@@ -87,16 +88,18 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, tuple[int, str]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}  # path -> (limit, setting): uploads get a limit of their own
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        message = f"request body is larger than the {self.max_bytes} byte limit (MISTUDIO_MAX_REQUEST_BYTES)"
+        max_bytes, setting = self.per_path.get(scope.get("path", ""), (self.max_bytes, "MISTUDIO_MAX_REQUEST_BYTES"))
+        message = f"request body is larger than the {max_bytes} byte limit ({setting})"
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > max_bytes:
             return await error_response(413, "payload_too_large", message)(scope, receive, send)
         received = 0
         cut_off = False
@@ -106,7 +109,7 @@ class BodySizeLimitMiddleware:
             nonlocal received, cut_off
             incoming = await receive()
             received += len(incoming.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 cut_off = True
                 raise PayloadTooLarge(message)  # inside the app this becomes the 413 envelope
             return incoming
@@ -200,7 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes, per_path={
+        f"{API_PREFIX}/datasets/upload": (settings.upload_max_bytes, "MISTUDIO_UPLOAD_MAX_BYTES")})
     app.add_middleware(RequestContextMiddleware)
     _install_error_handlers(app)
     for router in ROUTERS:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024, description="largest accepted request body")
     memory_budget_gb: float = Field(default=6.0, gt=0, description="memory budget models are sized against (6 GB edge)")
     model_load_timeout_seconds: float = Field(default=300, gt=0, description="a model load taking longer fails")
+    upload_max_bytes: int = Field(default=2 * 1024**3, ge=1024, description="largest dataset upload (413 above)")
+    examples_dir: Path | None = Field(default=None, description="example corpora cache; unset = <home>/examples")
     downloads_per_hour: int = Field(default=10, ge=1, description="model downloads accepted per hour (429 above)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from safetensors import safe_open
 
 from mistudio.config import Settings
-from tests.models.conftest import download, wait_for_job
+from tests.models.conftest import download
+from tests.support.api_fixtures import wait_for_job
 from tests.support.hub_fixtures import HfEnv, TinyModels
 from tests.support.studio import wait_until
 

@@ -605,7 +605,8 @@ class _Handler(BaseHTTPRequestHandler):
         if response.file is None:
             self.wfile.write(response.body)
             return
-        rate = hub._bytes_per_second("/".join(segments[:2]), response.file.path)
+        repo_segments = segments[1:] if segments[0] == "datasets" else segments  # dataset URLs: /datasets/{repo}
+        rate = hub._bytes_per_second("/".join(repo_segments[:2]), response.file.path)
         # Small chunks when throttled, so a slow transfer still moves (and can be cancelled) every ~50 ms.
         chunk_size = max(1024, min(_CHUNK, int(rate / 20))) if rate else _CHUNK
         sent = 0

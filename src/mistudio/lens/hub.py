@@ -11,6 +11,7 @@ it also has no cancel hook. Writing every chunk as it arrives makes resume, prog
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 REPO_ID_RULE = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 _STOP_CHECK_SECONDS = 0.1  # should_stop may be a database read: ask at most this often
+# What messages call a repo of each type, and where its page lives on the Hub (models at the root).
+_KINDS = {"model": "repository", "dataset": "dataset repository"}
+_URL_PREFIXES = {"model": "", "dataset": "datasets/"}
 T = TypeVar("T")
 
 
@@ -60,11 +64,12 @@ class HubUnavailable(NoCapacity):
     code = "hub_unavailable"
 
 
-def gated_repo_error(repo_id: str, endpoint: str, *, token_given: bool) -> GatedRepoError:
+def gated_repo_error(repo_id: str, endpoint: str, *, token_given: bool, repo_type: str = "model") -> GatedRepoError:
     """The one message for a repo whose files need accepted licence terms and a token."""
     has_token = "the token given has no access" if token_given else "no token was given"
-    return GatedRepoError(f"repository '{repo_id}' is gated ({has_token}): accept its licence at {endpoint}/{repo_id} "
-                          "and provide a token (token field, HF_TOKEN or `hf auth login`)")
+    page = f"{endpoint}/{_URL_PREFIXES.get(repo_type, '')}{repo_id}"
+    return GatedRepoError(f"{_KINDS.get(repo_type, 'repository')} '{repo_id}' is gated ({has_token}): accept its "
+                          f"licence at {page} and provide a token (token field, HF_TOKEN or `hf auth login`)")
 
 
 # --- plain data ------------------------------------------------------------------------------------------
@@ -143,12 +148,14 @@ def select_model_files(paths: list[str]) -> list[str]:
 
 # --- talking to the Hub: retries and error translation in one place ----------------------------------------
 class _Hub:
-    """One repo at one revision on one endpoint, with the retry policy and the caller's cancel flag."""
+    """One repo (of repo_type "model" or "dataset") at one revision on one endpoint, with the retry policy and the
+    caller's cancel flag."""
 
     def __init__(self, repo_id: str, revision: str | None, token: str | None, endpoint: str | None,
                  max_retries: int = 3, backoff_seconds: float = 1.0,
-                 should_stop: Callable[[], bool] | None = None) -> None:
-        self.repo_id, self.revision, self.token = repo_id, revision, token
+                 should_stop: Callable[[], bool] | None = None, repo_type: str = "model") -> None:
+        self.repo_id, self.revision, self.token, self.repo_type = repo_id, revision, token, repo_type
+        self.kind = _KINDS[repo_type]
         self.endpoint_arg = endpoint.rstrip("/") if endpoint else None
         self.endpoint = self.endpoint_arg or constants.ENDPOINT
         self.max_retries, self.backoff_seconds = max_retries, backoff_seconds
@@ -194,18 +201,18 @@ class _Hub:
     def translate(self, error: hf_errors.HfHubHTTPError) -> MistudioError:
         repo, where, status = self.repo_id, self.endpoint, _status(error)
         if isinstance(error, hf_errors.RevisionNotFoundError):
-            return RepoNotFound(f"revision '{self.revision}' of repository '{repo}' was not found on {where} "
+            return RepoNotFound(f"revision '{self.revision}' of {self.kind} '{repo}' was not found on {where} "
                                 "(check the id and revision)")
         if isinstance(error, hf_errors.RemoteEntryNotFoundError):
-            return RepoNotFound(f"a file of repository '{repo}' was not found on {where} at revision "
+            return RepoNotFound(f"a file of {self.kind} '{repo}' was not found on {where} at revision "
                                 f"'{self.revision}' (check the id and revision)")
         gated = isinstance(error, hf_errors.GatedRepoError)
         if (isinstance(error, hf_errors.RepositoryNotFoundError) and not gated) or status == 404:
             hint = "" if self.token else (
                 "; if it is private, provide a token (token field, HF_TOKEN or `hf auth login`)")
-            return RepoNotFound(f"repository '{repo}' was not found on {where} (check the id and revision{hint})")
+            return RepoNotFound(f"{self.kind} '{repo}' was not found on {where} (check the id and revision{hint})")
         if gated or status in (401, 403):
-            return gated_repo_error(repo, where, token_given=bool(self.token))
+            return gated_repo_error(repo, where, token_given=bool(self.token), repo_type=self.repo_type)
         return MistudioError(f"the Hub at {where} answered HTTP {status} for '{repo}': check the id and revision, "
                              "then try again", code="hub_error")
 
@@ -214,28 +221,37 @@ class _Hub:
         return build_hf_headers(token=self.token or False, library_name="mistudio")
 
     def info(self) -> Any:
-        """model_info with file sizes and hashes; pins self.revision to the commit sha it resolved to."""
+        """model_info (dataset_info) with file sizes and hashes; pins self.revision to the commit sha it resolved to."""
         api = HfApi(endpoint=self.endpoint_arg, library_name="mistudio")
-        info = self.call(lambda: api.model_info(self.repo_id, revision=self.revision, files_metadata=True,
-                                                token=self.token or False), "reading the repository's metadata")
+        info = self.call(lambda: api.repo_info(self.repo_id, revision=self.revision, repo_type=self.repo_type,
+                                               files_metadata=True, token=self.token or False),
+                         "reading the repository's metadata")
         self.revision = info.sha
         return info
 
     def url(self, path: str) -> str:
-        return hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.endpoint_arg)
+        return hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.endpoint_arg,
+                          repo_type=self.repo_type)
 
-    def read_json(self, path: str) -> Any:
-        def attempt() -> Any:
+    def read_bytes(self, path: str) -> bytes:
+        """A small file's whole content (a config, a README), with the retry policy."""
+        def attempt() -> bytes:
             response = get_session().get(self.url(path), headers=self.headers(),
                                          timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT)
             hf_raise_for_status(response)
             self.received += len(response.content)
-            try:
-                return response.json()
-            except ValueError:
-                return None  # not JSON: the preview shows no config rather than failing
+            return response.content
 
         return self.call(attempt, f"reading {path}")
+
+    def read_json(self, path: str) -> Any:
+        try:
+            return json.loads(self.read_bytes(path))
+        except ValueError:
+            return None  # not JSON: the preview shows no config rather than failing
+
+    def read_text(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8", "replace")
 
 
 def _status(error: hf_errors.HfHubHTTPError) -> int | None:
@@ -247,6 +263,14 @@ def _describe(error: Exception) -> str:
     if isinstance(error, hf_errors.HfHubHTTPError):
         return f"HTTP {_status(error)}"
     return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def _license(info: Any) -> str | None:
+    """The card's license, else the Hub's `license:` tag."""
+    card = info.card_data
+    license = getattr(card, "license", None) if card else None
+    license = license or next((t.split(":", 1)[1] for t in info.tags or [] if t.startswith("license:")), None)
+    return str(license) if license else None
 
 
 def _repo_files(info: Any) -> list[RepoFile]:
@@ -268,13 +292,10 @@ def preview_repo(repo_id: str, *, revision: str | None = None, token: str | None
             config = hub.read_json("config.json")
         except GatedRepoError:
             config = None  # a gated repo's metadata is public, its files are not: the preview still says "gated"
-    card = info.card_data
-    license = getattr(card, "license", None) if card else None
-    license = license or next((t.split(":", 1)[1] for t in info.tags or [] if t.startswith("license:")), None)
     return RepoPreview(
         repo_id=repo_id, revision=info.sha, files=selected, total_files=len(all_files),
         download_bytes=sum(f.size for f in selected), gated=bool(info.gated), private=bool(info.private),
-        license=str(license) if license else None, pipeline_tag=info.pipeline_tag, tags=list(info.tags or []),
+        license=_license(info), pipeline_tag=info.pipeline_tag, tags=list(info.tags or []),
         config=config if isinstance(config, dict) else None,
         parameter_count=info.safetensors.total if info.safetensors else None,
         has_safetensors=any(f.path.endswith(".safetensors") for f in all_files))

@@ -17,14 +17,7 @@ from mistudio.models.tables import Model, ModelStatus, ModelVariant, VariantStat
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import job_kind
-
-
-def _human(n_bytes: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n_bytes) < 1000 or unit == "GB":
-            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1000
-    raise AssertionError("unreachable")
+from mistudio.platform.units import human_bytes
 
 
 def _update(ctx: JobContext, table: type[Model] | type[ModelVariant], row_id: str, **fields: Any) -> None:
@@ -68,8 +61,8 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
     def on_progress(progress: hub.DownloadProgress) -> None:
         eta = f", {progress.eta_seconds:.0f}s left" if progress.eta_seconds is not None else ""
-        message = (f"{_human(progress.bytes_done)} of {_human(progress.bytes_total)} at "
-                   f"{_human(progress.bytes_per_second)}/s{eta}")
+        message = (f"{human_bytes(progress.bytes_done)} of {human_bytes(progress.bytes_total)} at "
+                   f"{human_bytes(progress.bytes_per_second)}/s{eta}")
         ctx.progress(progress.bytes_done / progress.bytes_total if progress.bytes_total else None, message)
         ctx.emit(channel, "progress", {"model_id": model_id, **asdict(progress)})
 
@@ -83,8 +76,8 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         raise _stopped(ctx, model_id, folder) from None
     except MistudioError as exc:
         raise _failed(ctx, model_id, exc) from exc
-    ctx.note(f"downloaded {len(result.files)} files ({_human(result.bytes_total)}; "
-             f"{_human(result.bytes_transferred)} transferred this run), all verified against the hub's hashes")
+    ctx.note(f"downloaded {len(result.files)} files ({human_bytes(result.bytes_total)}; "
+             f"{human_bytes(result.bytes_transferred)} transferred this run), all verified against the hub's hashes")
     _update_model(ctx, model_id, commit_sha=result.revision)
     summary = finalize_model(ctx, model_id, folder)
     queue_requested_variant(ctx, model_id, params.get("format"))

@@ -7,6 +7,7 @@ import importlib
 TABLE_MODULES = [
     "mistudio.platform.jobs.table",
     "mistudio.models.tables",
+    "mistudio.datasets.tables",
 ]
 
 

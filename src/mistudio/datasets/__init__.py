@@ -1,0 +1,1 @@
+"""Datasets: text corpora from the hub, disk or the browser, and their tokenizations."""

@@ -1,0 +1,498 @@
+"""Use cases of the datasets domain: get text in (hub, disk, upload, examples), tokenize, browse, delete.
+
+Text is normalized once into datasets/{id}/text/{split}.arrow; each tokenization is a folder of .npy arrays under
+datasets/{id}/tokenizations/{tokenization_id}/ that extraction memory-maps. As for models, the row is the truth and
+a job that died without updating its row is reconciled from the job's own final status whenever the row is read.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from mistudio.datasets import examples
+from mistudio.datasets.schemas import (
+    ConfigFiles,
+    DatasetAccepted,
+    DatasetOut,
+    DatasetPatch,
+    DeleteOut,
+    DownloadIn,
+    ExampleOut,
+    HubPreviewIn,
+    HubPreviewOut,
+    ImportIn,
+    SampleDetailOut,
+    SampleOut,
+    SplitFiles,
+    TokenizationAccepted,
+    TokenizationOut,
+    TokenizedSample,
+    TokenizeIn,
+    TokenizePreviewIn,
+    TokenizePreviewOut,
+    TokenOut,
+    settings_dict,
+)
+from mistudio.datasets.tables import Dataset, DatasetStatus, Tokenization, TokenizationStatus
+from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.lens import data, hub, hub_datasets
+from mistudio.models import service as models
+from mistudio.platform.db import session_scope
+from mistudio.platform.jobs.table import Job, JobStatus
+from mistudio.platform.runtime import Runtime
+from mistudio.platform.storage import Storage
+
+DOWNLOAD_KIND = "datasets.download"
+IMPORT_KIND = "datasets.import"
+TOKENIZE_KIND = "datasets.tokenize"
+_JOB_END_TO_STATUS = {JobStatus.FAILED: "error", JobStatus.CANCELLED: "cancelled",
+                      JobStatus.INTERRUPTED: "interrupted"}
+
+
+# --- where things live ------------------------------------------------------------------------------------
+def text_dir(storage: Storage, dataset_id: str) -> Path:
+    return storage.dataset_dir(dataset_id) / "text"
+
+
+def source_dir(storage: Storage, dataset_id: str) -> Path:
+    """Files the studio itself holds for a dataset: the hub's files, or the browser's uploads."""
+    return storage.dataset_dir(dataset_id) / "source"
+
+
+def tokenization_dir(storage: Storage, dataset_id: str, tokenization_id: str) -> Path:
+    return storage.dataset_dir(dataset_id) / "tokenizations" / tokenization_id
+
+
+def examples_dir(runtime_or_settings: Any) -> Path:
+    settings = getattr(runtime_or_settings, "settings", runtime_or_settings)
+    return (settings.examples_dir or settings.home / "examples").expanduser()
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+def _load(session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.tokenizations)])
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", details={"id": dataset_id})
+    _reconcile(session, dataset)
+    return dataset
+
+
+def _reconcile(session: Session, dataset: Dataset) -> None:
+    """Bring a dataset (and its tokenizations) in line with jobs that ended without updating them."""
+    rows: list[tuple[Dataset | Tokenization, bool]] = [(dataset, dataset.dataset_status.active)]
+    rows += [(t, TokenizationStatus(t.status).active) for t in dataset.tokenizations]
+    for row, active in rows:
+        if not active or not row.job_id:
+            continue
+        job = session.get(Job, row.job_id)
+        if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
+            continue
+        row.status = _JOB_END_TO_STATUS[job.job_status]
+        if isinstance(row, Dataset):
+            row.status_message = job.error or job.message
+        else:
+            row.message = job.error or job.message
+
+
+def get_dataset(runtime: Runtime, dataset_id: str) -> DatasetOut:
+    with session_scope(runtime.sessions) as session:
+        return DatasetOut.model_validate(_load(session, dataset_id))
+
+
+def list_datasets(runtime: Runtime, *, status: str | None = None, source: str | None = None,
+                  search: str | None = None, page: int = 1, limit: int = 50) -> tuple[list[DatasetOut], int]:
+    query = select(Dataset)
+    if status:
+        query = query.where(Dataset.status == status)
+    if source:
+        query = query.where(Dataset.source == source)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(Dataset.name).like(pattern), func.lower(Dataset.repo_id).like(pattern)))
+    with session_scope(runtime.sessions) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.options(selectinload(Dataset.tokenizations))
+                               .order_by(Dataset.created_at.desc(), Dataset.id)
+                               .offset((page - 1) * limit).limit(limit)).all()
+        for dataset in rows:
+            _reconcile(session, dataset)
+        return [DatasetOut.model_validate(d) for d in rows], total
+
+
+def update_dataset(runtime: Runtime, dataset_id: str, patch: DatasetPatch) -> DatasetOut:
+    with session_scope(runtime.sessions) as session:
+        dataset = _load(session, dataset_id)
+        for name, value in patch.model_dump(exclude_unset=True).items():
+            setattr(dataset, name, value)
+        session.flush()
+        return DatasetOut.model_validate(dataset)
+
+
+# --- getting text in --------------------------------------------------------------------------------------
+def preview(runtime: Runtime, body: HubPreviewIn) -> HubPreviewOut:
+    info = hub_datasets.preview_dataset_repo(body.repo_id, revision=body.revision, token=hub.resolve_token(body.token),
+                                             endpoint=runtime.settings.hf_endpoint)
+    configs = [ConfigFiles(config=config, splits=[SplitFiles(split=split, files=len(files),
+                                                             bytes=sum(f.size for f in files))
+                                                  for split, files in splits.items()])
+               for config, splits in info.configs.items()]
+    return HubPreviewOut(repo_id=info.repo_id, revision=info.revision, gated=info.gated, private=info.private,
+                         license=info.license, configs=configs, download_bytes=info.download_bytes)
+
+
+def _accepted(runtime: Runtime, dataset_id: str, kind: str, params: dict[str, Any],
+              token: str | None = None) -> DatasetAccepted:
+    # Only a token the user typed travels, as an in-memory secret; HF_TOKEN / the login file are read by the job.
+    job = runtime.runner.submit(kind, {"dataset_id": dataset_id, **params},
+                                secrets={"hf_token": token} if token else None)
+    with session_scope(runtime.sessions) as session:
+        dataset = _load(session, dataset_id)
+        dataset.job_id = job.id
+        session.flush()
+        return DatasetAccepted.model_validate({**DatasetOut.model_validate(dataset).model_dump(), "job_id": job.id})
+
+
+def _create(runtime: Runtime, **fields: Any) -> str:
+    with session_scope(runtime.sessions) as session:
+        dataset = Dataset(status=DatasetStatus.QUEUED.value, splits={}, tokenizations=[], **fields)
+        session.add(dataset)
+        session.flush()
+        return dataset.id
+
+
+def start_download(runtime: Runtime, body: DownloadIn) -> DatasetAccepted:
+    """Check the repo (exists, accessible, has the config/split, fits on disk), record it, queue the download."""
+    repo_id = hub.validate_repo_id(body.repo_id)
+    token = hub.resolve_token(body.token)
+    info = hub_datasets.preview_dataset_repo(repo_id, revision=body.revision, token=token,
+                                             endpoint=runtime.settings.hf_endpoint)
+    files = hub_datasets.select_dataset_files(info, body.config, body.split)
+    needed = sum(f.size for f in files)
+    models.check_disk(runtime.storage, 2 * needed)  # the hub's files, then the normalized text beside them
+    config = body.config or (next(iter(info.configs)) if len(info.configs) == 1 else None)
+    dataset_id = _create(runtime, name=body.name or repo_id, source="hub", repo_id=repo_id, config=config,
+                         split=body.split, revision=body.revision, commit_sha=info.revision,
+                         text_column=body.text_column, download_bytes=needed, license=info.license)
+    return _accepted(runtime, dataset_id, DOWNLOAD_KIND, {
+        "repo_id": repo_id, "revision": info.revision, "config": body.config, "split": body.split,
+        "text_column": body.text_column}, body.token)
+
+
+def _check_import_path(raw_path: str, fmt: str | None) -> Path:
+    path = Path(raw_path).expanduser()
+    if not path.is_absolute():
+        raise InvalidInput(f"import path {raw_path!r} must be absolute (a file or folder on the server)")
+    if not path.exists():
+        raise InvalidInput(f"import path {raw_path!r} does not exist on the server; check the path",
+                           details={"path": raw_path})
+    data.discover_files(path, fmt)  # unsupported suffixes and folders without text files fail here, before a job
+    return path
+
+
+def start_import(runtime: Runtime, body: ImportIn) -> DatasetAccepted:
+    path = _check_import_path(body.path, body.format)
+    dataset_id = _create(runtime, name=body.name or path.name, source="import", source_path=str(path),
+                         source_format=body.format, text_column=body.text_column, txt_mode=body.txt_mode)
+    return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(path)})
+
+
+def _safe_upload_name(name: str | None) -> str:
+    """Uploads keep their base name only; anything that could climb out of the upload folder is refused."""
+    raw = (name or "").replace("\\", "/")
+    parts = PurePosixPath(raw).parts
+    if not raw or raw.startswith("/") or ".." in parts or len(parts) != 1 or raw.startswith("."):
+        raise InvalidInput(f"upload file name {name!r} is not allowed: send plain file names (no folders, '..' "
+                           "or leading dots)", details={"name": name})
+    return raw
+
+
+def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]], *, fmt: str | None,
+                 text_column: str | None, txt_mode: str, name: str | None) -> DatasetAccepted:
+    """Store uploaded files under datasets/{id}/source/ and import them like a folder on disk."""
+    files = [(_safe_upload_name(filename), stream) for filename, stream in uploads]
+    if not files:
+        raise InvalidInput("no file was uploaded: send one or more files in the 'files' form field")
+    for filename, _ in files:
+        data.format_of(Path(filename), fmt)
+    dataset_id = _create(runtime, name=name or files[0][0], source="upload", source_format=fmt,
+                         text_column=text_column, txt_mode=txt_mode,
+                         source_path=", ".join(filename for filename, _ in files)[:2000])
+    folder = source_dir(runtime.storage, dataset_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        for filename, stream in files:
+            with (folder / filename).open("wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
+    except OSError as exc:
+        shutil.rmtree(runtime.storage.dataset_dir(dataset_id), ignore_errors=True)
+        with session_scope(runtime.sessions) as session:
+            session.delete(_load(session, dataset_id))
+        raise InvalidInput(f"storing the upload failed: {exc.strerror or exc}; nothing was kept") from exc
+    return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(folder)})
+
+
+def list_examples(runtime: Runtime) -> list[ExampleOut]:
+    cache = examples_dir(runtime)
+    return [ExampleOut(name=e.name, title=e.title, description=e.description,  # type: ignore[arg-type]
+                       available_offline=examples.is_cached(cache, e.folder)) for e in examples.EXAMPLES.values()]
+
+
+def start_example(runtime: Runtime, name: str) -> DatasetAccepted:
+    example = examples.EXAMPLES.get(name)
+    if example is None:
+        raise NotFound(f"no example dataset {name!r}; there is: {', '.join(examples.EXAMPLES)}")
+    dataset_id = _create(runtime, name=example.title, source="example", source_path=f"example:{name}",
+                         source_format="txt", txt_mode="line")
+    return _accepted(runtime, dataset_id, IMPORT_KIND, {"example": name})
+
+
+def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> DatasetAccepted:
+    """Run a stopped download or import again; hub files already verified are not fetched again."""
+    with session_scope(runtime.sessions) as session:
+        dataset = _load(session, dataset_id)
+        if dataset.status not in ("error", "interrupted", "cancelled"):
+            raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; only failed, interrupted or cancelled "
+                           "downloads and imports can be retried")
+        dataset.status, dataset.status_message = DatasetStatus.QUEUED.value, None
+        fields = {"source": dataset.source, "repo_id": dataset.repo_id, "revision": dataset.commit_sha,
+                  "config": dataset.config, "split": dataset.split, "text_column": dataset.text_column,
+                  "path": dataset.source_path}
+    if fields["source"] == "hub":
+        return _accepted(runtime, dataset_id, DOWNLOAD_KIND, {k: fields[k] for k in (
+            "repo_id", "revision", "config", "split", "text_column")}, token)
+    if fields["source"] == "example":
+        return _accepted(runtime, dataset_id, IMPORT_KIND, {"example": fields["path"].removeprefix("example:")})
+    if fields["source"] == "upload":
+        return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(source_dir(runtime.storage, dataset_id))})
+    return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": fields["path"]})
+
+
+def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
+    """Stop the download or import producing this dataset; partial files are removed."""
+    with session_scope(runtime.sessions) as session:
+        dataset = _load(session, dataset_id)
+        if not dataset.dataset_status.active or not dataset.job_id:
+            raise Conflict(f"dataset {dataset_id!r} is {dataset.status}: there is no download or import to cancel")
+        job_id = dataset.job_id
+    job = runtime.runner.cancel(job_id)
+    if job.status == JobStatus.CANCELLED.value:  # it had not started: nothing will clean up but us
+        shutil.rmtree(text_dir(runtime.storage, dataset_id), ignore_errors=True)
+        with session_scope(runtime.sessions) as session:
+            dataset = _load(session, dataset_id)
+            dataset.status, dataset.status_message = DatasetStatus.CANCELLED.value, "cancelled before it started"
+    return get_dataset(runtime, dataset_id)
+
+
+# --- delete ------------------------------------------------------------------------------------------------
+def _users(session: Session, dataset_id: str, own_jobs: set[str]) -> list[Job]:
+    """Unfinished jobs of any domain working on this dataset (extraction and training name it in their params)."""
+    active = [s.value for s in JobStatus if not s.finished]
+    jobs = session.scalars(select(Job).where(Job.status.in_(active))).all()
+    return [job for job in jobs if job.id in own_jobs or (job.params or {}).get("dataset_id") == dataset_id]
+
+
+def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:
+    """Remove a dataset, its tokenizations and its files; refused (409) while any job uses it."""
+    with session_scope(runtime.sessions) as session:
+        dataset = _load(session, dataset_id)
+        own = {j for j in [dataset.job_id, *(t.job_id for t in dataset.tokenizations)] if j}
+        users = _users(session, dataset_id, own)
+        if users:
+            job = users[0]
+            raise Conflict(f"dataset {dataset_id!r} is in use by job {job.id} ({job.kind}, {job.status}); cancel "
+                           "it first or wait for it to finish", details={"job_id": job.id, "kind": job.kind})
+        session.delete(dataset)
+    folder = runtime.storage.dataset_dir(dataset_id)
+    freed = models.folder_bytes(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return DeleteOut(id=dataset_id, bytes_freed=freed)
+
+
+# --- browsing ----------------------------------------------------------------------------------------------
+def _ready(session: Session, dataset_id: str) -> Dataset:
+    dataset = _load(session, dataset_id)
+    if dataset.status != DatasetStatus.READY.value:
+        raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; its text can be read once it is ready",
+                       details={"status": dataset.status})
+    return dataset
+
+
+def _default_split(dataset: Dataset, split: str | None) -> str:
+    if split is not None:
+        if split not in dataset.splits:
+            raise InvalidInput(f"dataset {dataset.id!r} has no split {split!r}; it has: "
+                               f"{', '.join(dataset.splits) or 'none'}", details={"splits": list(dataset.splits)})
+        return split
+    return "train" if "train" in dataset.splits else next(iter(dataset.splits))
+
+
+def samples(runtime: Runtime, dataset_id: str, *, split: str | None, search: str | None, page: int,
+            limit: int) -> tuple[list[SampleOut], int]:
+    with session_scope(runtime.sessions) as session:
+        dataset = _ready(session, dataset_id)
+        split = _default_split(dataset, split)
+    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    offset = (page - 1) * limit
+    if search:
+        found, total = table.search(search, offset, limit)
+    else:
+        total = table.num_rows
+        found = list(enumerate(table.rows(offset, limit), start=offset))
+    return [SampleOut(index=i, split=split, text=text, chars=len(text)) for i, text in found], total
+
+
+def _tokenized_samples(tokenizer: Any, ids_list: Iterable[list[int]]) -> list[TokenizedSample]:
+    out = []
+    for ids in ids_list:
+        tokens = tokenizer.convert_ids_to_tokens(list(ids))
+        out.append(TokenizedSample(text=tokenizer.decode(list(ids)),
+                                   tokens=[TokenOut(id=int(i), token=str(t))
+                                           for i, t in zip(ids, tokens, strict=True)]))
+    return out
+
+
+def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str | None,
+                  tokenization_id: str | None) -> SampleDetailOut:
+    """One row's full text, and, with a tokenization, that row run through the same tokenizer and settings."""
+    with session_scope(runtime.sessions) as session:
+        dataset = _ready(session, dataset_id)
+        split = _default_split(dataset, split)
+        tokenization = _tokenization(session, dataset, tokenization_id) if tokenization_id else None
+        model_id = tokenization.model_id if tokenization else None
+        settings = dict(tokenization.settings) if tokenization else None
+    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    if not 0 <= index < table.num_rows:
+        raise NotFound(f"split {split!r} of dataset {dataset_id!r} has rows 0..{table.num_rows - 1}, not {index}")
+    text = table.rows(index, 1)[0]
+    sequences: list[TokenizedSample] = []
+    if model_id is not None and settings is not None:
+        tokenizer = _tokenizer(runtime, model_id)
+        token_settings = data.TokenizeSettings(**settings)
+        if token_settings.packing:
+            ids = tokenizer(text, add_special_tokens=token_settings.add_special_tokens)["input_ids"]
+            sequences = _tokenized_samples(tokenizer, [ids])
+        else:
+            sequences = _tokenized_samples(tokenizer, data.tokenize_batch([text], tokenizer, token_settings))
+    return SampleDetailOut(index=index, split=split, text=text, chars=len(text), tokenization_id=tokenization_id,
+                           sequences=sequences)
+
+
+# --- tokenization -----------------------------------------------------------------------------------------
+def _tokenizer(runtime: Runtime, model_id: str) -> Any:
+    """The tokenizer of a ready, compatible model; anything else is a 400 naming the fix."""
+    model = models.get_model(runtime, model_id)
+    if model.status != "ready":
+        reason = f": {model.status_message}" if model.status_message else ""
+        raise InvalidInput(f"model {model_id!r} is {model.status}{reason}; tokenize with a ready, compatible model",
+                           details={"model_id": model_id, "status": model.status})
+    return data.load_tokenizer(runtime.storage.model_raw_dir(model_id))
+
+
+def _token_settings(body: TokenizeIn) -> data.TokenizeSettings:
+    settings = data.TokenizeSettings(**settings_dict(body))
+    settings.validate()
+    return settings
+
+
+def preview_tokenization(runtime: Runtime, dataset_id: str, body: TokenizePreviewIn) -> TokenizePreviewOut:
+    with session_scope(runtime.sessions) as session:
+        split = _default_split(_ready(session, dataset_id), body.split)
+    settings = _token_settings(body)
+    tokenizer = _tokenizer(runtime, body.model_id)
+    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    result = data.preview_tokenization(table, tokenizer, settings, n=body.samples)
+    return TokenizePreviewOut(
+        split=split, samples=_tokenized_samples(tokenizer, [s.ids for s in result.samples]),
+        sequences_estimate=result.sequences_estimate, tokens_estimate=result.tokens_estimate,
+        rows_sampled=result.rows_sampled, rows_total=table.num_rows, exact=result.rows_sampled >= table.num_rows)
+
+
+def start_tokenize(runtime: Runtime, dataset_id: str, body: TokenizeIn) -> TokenizationAccepted:
+    _token_settings(body)  # invalid settings fail with their reason before anything is stored
+    _tokenizer(runtime, body.model_id)  # a model without a usable tokenizer fails now, not in the job
+    model_name = models.get_model(runtime, body.model_id).name
+    stored = settings_dict(body)
+    with session_scope(runtime.sessions) as session:
+        dataset = _ready(session, dataset_id)
+        split = _default_split(dataset, body.split)
+        for other in dataset.tokenizations:
+            same = other.model_id == body.model_id and other.split == split and other.settings == stored
+            if same and other.status in ("ready", "queued", "running"):
+                raise Conflict(f"tokenization {other.id} already has this model, split and settings "
+                               f"({other.status}); delete it first to redo it", details={"id": other.id})
+        tokenization = Tokenization(dataset_id=dataset_id, model_id=body.model_id, tokenizer_name=model_name,
+                                    split=split, settings=stored, status=TokenizationStatus.QUEUED.value)
+        session.add(tokenization)
+        session.flush()
+        tokenization_id = tokenization.id
+    job = runtime.runner.submit(TOKENIZE_KIND, {"dataset_id": dataset_id, "tokenization_id": tokenization_id})
+    with session_scope(runtime.sessions) as session:
+        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
+        tokenization.job_id = job.id
+        session.flush()
+        return TokenizationAccepted.model_validate(
+            {**TokenizationOut.model_validate(tokenization).model_dump(), "job_id": job.id})
+
+
+def _tokenization(session: Session, dataset: Dataset, tokenization_id: str) -> Tokenization:
+    for tokenization in dataset.tokenizations:
+        if tokenization.id == tokenization_id:
+            return tokenization
+    raise NotFound(f"tokenization {tokenization_id!r} of dataset {dataset.id!r} not found",
+                   details={"id": tokenization_id})
+
+
+def list_tokenizations(runtime: Runtime, dataset_id: str) -> list[TokenizationOut]:
+    with session_scope(runtime.sessions) as session:
+        return [TokenizationOut.model_validate(t) for t in _load(session, dataset_id).tokenizations]
+
+
+def get_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> TokenizationOut:
+    with session_scope(runtime.sessions) as session:
+        return TokenizationOut.model_validate(_tokenization(session, _load(session, dataset_id), tokenization_id))
+
+
+def cancel_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> TokenizationOut:
+    with session_scope(runtime.sessions) as session:
+        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
+        if not TokenizationStatus(tokenization.status).active or not tokenization.job_id:
+            raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}: nothing to cancel")
+        job_id = tokenization.job_id
+    job = runtime.runner.cancel(job_id)
+    if job.status == JobStatus.CANCELLED.value:  # never started
+        with session_scope(runtime.sessions) as session:
+            tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
+            tokenization.status = TokenizationStatus.CANCELLED.value
+            tokenization.message = "cancelled before it started"
+    return get_tokenization(runtime, dataset_id, tokenization_id)
+
+
+def delete_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> DeleteOut:
+    with session_scope(runtime.sessions) as session:
+        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
+        own = {tokenization.job_id} if tokenization.job_id else set()
+        users = [job for job in _users(session, dataset_id, own)
+                 if job.id in own or (job.params or {}).get("tokenization_id") == tokenization_id]
+        if users:
+            raise Conflict(f"tokenization {tokenization_id!r} is in use by job {users[0].id} ({users[0].kind}); "
+                           "cancel it first or wait for it to finish", details={"job_id": users[0].id})
+        session.delete(tokenization)
+    folder = tokenization_dir(runtime.storage, dataset_id, tokenization_id)
+    freed = models.folder_bytes(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return DeleteOut(id=tokenization_id, bytes_freed=freed)
+
+
+def open_tokenized(runtime: Runtime, dataset_id: str, tokenization_id: str) -> data.TokenizedSequences:
+    """A ready tokenization's sequences, memory-mapped: what activation extraction streams."""
+    with session_scope(runtime.sessions) as session:
+        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
+        if tokenization.status != TokenizationStatus.READY.value:
+            raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}, not ready")
+    return data.TokenizedSequences.open(tokenization_dir(runtime.storage, dataset_id, tokenization_id))
