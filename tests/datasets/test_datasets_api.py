@@ -306,7 +306,8 @@ def test_delete_is_refused_while_a_job_uses_the_dataset_and_reports_bytes_freed(
     dataset = finished(client, import_path(client, tmp_path / "docs.txt"))
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     with session_scope(runtime.sessions) as session:  # an extraction reading it (that domain names its dataset)
-        job = Job(kind="extraction.run", queue="gpu", status="running", params={"dataset_id": dataset["id"]})
+        job = Job(kind="extraction.run", queue="gpu", status="running", runner="local",
+                  params={"dataset_id": dataset["id"]})
         session.add(job)
         session.flush()
         job_id = job.id

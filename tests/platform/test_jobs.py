@@ -163,3 +163,13 @@ def pid_alive(pid: int) -> bool:
     # a zombie still answers kill(0); it has exited for our purposes
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split()[2] != "Z"
+
+
+def test_params_refuse_secret_keys_but_not_words_that_contain_token() -> None:
+    from mistudio.platform.jobs.repository import _check_no_secrets
+
+    for key in ("hf_token", "token", "API_KEY", "password", "nested"):
+        params = {"nested": {"access_token": "x"}} if key == "nested" else {key: "x"}
+        with pytest.raises(ValueError, match="secret"):
+            _check_no_secrets(params)
+    _check_no_secrets({"tokenization_id": "abc", "max_tokens": 5, "tokenizer": "gpt2"})

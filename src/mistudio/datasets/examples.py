@@ -110,3 +110,18 @@ def example_texts(cache: Path, name: str) -> Path:
     """The folder of .txt files of an example, fetched once into cache."""
     example = EXAMPLES[name]
     return cached_folder(cache, example.folder, example.fetch) / "texts"
+
+
+def main() -> None:
+    """`python -m mistudio.datasets.examples`: fetch every example corpus now (`make run` does), so adding one
+    later works offline."""
+    from mistudio.config import load_settings
+
+    settings = load_settings()
+    cache = (settings.examples_dir or settings.home / "examples").expanduser()
+    for name in EXAMPLES:
+        print(f"example dataset {name}: {example_texts(cache, name)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -173,6 +173,7 @@ def start_download(runtime: Runtime, body: DownloadIn) -> DatasetAccepted:
     info = hub_datasets.preview_dataset_repo(repo_id, revision=body.revision, token=token,
                                              endpoint=runtime.settings.hf_endpoint)
     files = hub_datasets.select_dataset_files(info, body.config, body.split)
+    hub_datasets.check_access(info, files, token=token, endpoint=runtime.settings.hf_endpoint)
     needed = sum(f.size for f in files)
     models.check_disk(runtime.storage, 2 * needed)  # the hub's files, then the normalized text beside them
     config = body.config or (next(iter(info.configs)) if len(info.configs) == 1 else None)

@@ -14,8 +14,8 @@ Tokenization (`TokenizeSettings`, `tokenize_to_disk`, `TokenizedSequences`, `com
 
 from __future__ import annotations
 
-import json
 import contextlib
+import json
 import logging
 import os
 import re

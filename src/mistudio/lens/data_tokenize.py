@@ -66,6 +66,8 @@ class TokenizeSettings:
         if not self.packing and self.min_length > self.max_length:
             raise InvalidInput(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length}): "
                                "no sequence could be kept")
+        if self.packing and self.bos_per_sequence and self.max_length < 2:
+            raise InvalidInput("max_length must be at least 2 when every packed sequence starts with a BOS token")
         body = self.max_length - (1 if self.packing and self.bos_per_sequence else 0)
         if not 0 <= self.stride < body:
             what = "the body length (max_length - 1 for the BOS token)" if body < self.max_length else "max_length"
@@ -422,7 +424,8 @@ def compute_statistics(seqs: TokenizedSequences, tokenizer: Any, *, top_k: int =
     else:
         length = {"min": 0, "mean": 0.0, "median": 0.0, "max": 0, "histogram": []}
     # Most frequent first; equal counts by id, so the answer does not depend on the sort.
-    top = sorted(np.flatnonzero(counts), key=lambda i: (-counts[i], i))[:top_k]
+    seen = np.flatnonzero(counts)
+    top = seen[np.lexsort((seen, -counts[seen]))][:top_k]
     unique = int(np.count_nonzero(counts))
     return {
         "num_sequences": len(seqs), "total_tokens": total, "length": length, "unique_tokens": unique,

@@ -233,11 +233,11 @@ class _Hub:
         return hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.endpoint_arg,
                           repo_type=self.repo_type)
 
-    def read_bytes(self, path: str) -> bytes:
-        """A small file's whole content (a config, a README), with the retry policy."""
+    def read_bytes(self, path: str, first_bytes: int | None = None) -> bytes:
+        """A small file's whole content (a config, a README), or its first bytes, with the retry policy."""
         def attempt() -> bytes:
-            response = get_session().get(self.url(path), headers=self.headers(),
-                                         timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT)
+            headers = self.headers() | ({"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {})
+            response = get_session().get(self.url(path), headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT)
             hf_raise_for_status(response)
             self.received += len(response.content)
             return response.content

