@@ -40,6 +40,7 @@ from mistudio.lens.data import (
     tokenize_batch,
     tokenize_to_disk,
 )
+from tests.support.tiny_models import _WORDS as WORDS
 from tests.support.tiny_models import BOS_ID, EOS_ID, tiny_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -289,6 +290,15 @@ def test_a_bad_file_is_named_with_its_line_and_leaves_nothing_behind(tmp_path: P
     assert left_nothing(dest)
 
 
+def test_detecting_the_column_of_a_bad_file_names_the_problem(tmp_path: Path) -> None:
+    cases = bad_files(tmp_path)
+    for case in ("latin1.csv", "latin1.jsonl", "bad_line.jsonl", "array.json", "fake.parquet", "empty.csv"):
+        path, _, message, line = cases[case]
+        with pytest.raises(DataFileError, match=message) as caught:
+            detect_text_column([SourceFile(path, format_of(path), "train")])
+        assert caught.value.details == {"file": str(path), "line": line}, case
+
+
 def test_a_failed_reimport_keeps_the_earlier_import_and_adds_no_partial_file(tmp_path: Path) -> None:
     dest = tmp_path / "text"
     import_texts(discover_files(write_jsonl(tmp_path / "a" / "train.jsonl", [{"text": "kept"}])), dest,
@@ -471,6 +481,18 @@ def test_preview_extrapolates_a_sample_to_the_whole_split(tmp_path: Path, tokeni
     assert (preview.sequences_estimate, preview.tokens_estimate) == (100, 50 * per_pair)
 
 
+def test_preview_reads_past_the_sample_to_fill_its_samples(tmp_path: Path, tokenizer) -> None:
+    table = imported(tmp_path, SENTENCES * 10)
+    settings = TokenizeSettings(max_length=64, packing=True)
+    preview = preview_tokenization(table, tokenizer, settings, n=3, sample_rows=2)
+    tokenize_to_disk(table, tokenizer, settings, tmp_path / "packed")
+    seqs = TokenizedSequences.open(tmp_path / "packed")
+    assert [s.ids for s in preview.samples] == [seqs[i].tolist() for i in range(3)]
+    stream_per_row = (len(tokenizer(SENTENCES[0])["input_ids"]) + len(tokenizer(SENTENCES[1])["input_ids"]) + 1) / 2
+    assert preview.rows_sampled == 2
+    assert preview.sequences_estimate == (round(stream_per_row * 70) - 63) // 63 + 1
+
+
 def test_tokenized_sequences_read_back_through_a_memory_map(tmp_path: Path, tokenizer) -> None:
     table = imported(tmp_path, SENTENCES)
     tokenize_to_disk(table, tokenizer, TokenizeSettings(max_length=10), tmp_path / "tok")
@@ -594,15 +616,21 @@ STREAMING_SCRIPT = textwrap.dedent("""
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
 
+    def import_and_tokenize(source, work):
+        result = import_texts(discover_files(source), work / "text", text_column="text")
+        imported = time.monotonic()
+        table = TextTable.open(work / "text", "train")
+        return result, imported, tokenize_to_disk(table, load_tokenizer(tokenizer_dir), settings, work / "tok")
+
     work, tokenizer_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    tokenizer = load_tokenizer(tokenizer_dir)
-    tokenizer(["warm the tokenizer up"] * 1000)
+    settings = TokenizeSettings(max_length=64)
+    # Warm up on 10 rows: Arrow, the allocator and the tokenizer take ~40 MB once, whatever the size of the data.
+    (work / "warm").mkdir()
+    (work / "warm" / "train.jsonl").write_text('{"text": "warm up"}\\n' * 10)
+    import_and_tokenize(work / "warm" / "train.jsonl", work / "warm")
     baseline = status("VmRSS")
     started = time.monotonic()
-    result = import_texts(discover_files(work / "train.jsonl"), work / "text", text_column="text")
-    imported = time.monotonic()
-    table = TextTable.open(work / "text", "train")
-    tokens = tokenize_to_disk(table, tokenizer, TokenizeSettings(max_length=64), work / "tok")
+    result, imported, tokens = import_and_tokenize(work / "train.jsonl", work)
     done = time.monotonic()
     print(json.dumps({"baseline": baseline, "peak": status("VmHWM"), "rows": result.num_rows,
                       "tokens": tokens.num_tokens, "sequences": tokens.num_sequences,
@@ -610,16 +638,25 @@ STREAMING_SCRIPT = textwrap.dedent("""
 """)
 ROWS = 1_000_000
 # Streaming holds one batch (10,000 rows importing, 1,000 tokenizing) plus the pages of the memory-mapped
-# 30 MB text file that the tokenizer has read (file-backed pages count in RSS). Measured growth on a 2-core
-# machine: ~75 MB. Holding the rows instead would add ~90 MB of Python strings alone (1M objects of ~85 bytes),
-# and holding the ids ~250 MB more (1M lists of ~12 ints), so 150 MB catches either while leaving headroom.
-GROWTH_CEILING = 150 * 1024 * 1024
+# 34 MiB text file that the tokenizer has read (file-backed pages count in RSS). Measured growth over the warmed-up
+# baseline on a busy 2-core machine: 46 MiB, 34 of them those file pages. Holding the rows as Python strings
+# instead adds 85 MiB, holding their ids as lists 444 MiB (measured the same way): 100 MiB catches either and
+# leaves twice the measured growth for allocator noise.
+GROWTH_CEILING = 100 * 1024 * 1024
 
 
-def test_a_million_rows_import_and_tokenize_in_bounded_memory(tmp_path: Path, tokenizer_dir: Path) -> None:
-    with (tmp_path / "train.jsonl").open("w") as file:
+def million_rows(path: Path) -> None:
+    """1M distinct short sentences over a 300-word vocabulary (like text: the tokenizer's word cache works)."""
+    n = len(WORDS)
+    with path.open("w") as file:
         for start in range(0, ROWS, 100_000):
-            file.write("".join(f'{{"text": "Row {i} of the king"}}\n' for i in range(start, start + 100_000)))
+            file.write("".join(f'{{"text": "The {WORDS[i % n]} and the {WORDS[i // n % n]} of {WORDS[i // n // n]}"}}\n'
+                               for i in range(start, start + 100_000)))
+
+
+@pytest.mark.slow  # ~30 s on two busy cores: the tokenizer alone needs 15-25 us a row
+def test_a_million_rows_import_and_tokenize_in_bounded_memory(tmp_path: Path, tokenizer_dir: Path) -> None:
+    million_rows(tmp_path / "train.jsonl")
     run = subprocess.run([sys.executable, "-c", STREAMING_SCRIPT, str(tmp_path), str(tokenizer_dir)],
                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -132,7 +132,8 @@ def discover_files(path: Path, format: str | None = None) -> list[SourceFile]:
         return [SourceFile(path, format_of(path, format), split_of(path.name))]
     if not path.is_dir():
         raise InvalidInput(f"{path} does not exist: give a text file or a folder of them")
-    suffixes = [s for s, f in _SUFFIXES.items() if format is None or f == format_of(path, format)]
+    wanted = format_of(path, format) if format is not None else None
+    suffixes = [suffix for suffix, found in _SUFFIXES.items() if wanted in (None, found)]
     files = []
     for file in sorted(path.rglob("*")):
         relative = file.relative_to(path)
@@ -194,7 +195,7 @@ def _json_object(raw: bytes, path: Path, line_number: int) -> dict[str, Any] | N
 
 
 # --- reading each format: batches of texts, with the bytes read so far --------------------------------------
-Batches = Iterator[tuple["list[str] | pa.Array", int]]
+Batches = Iterator[tuple[list[str] | pa.Array, int]]
 
 
 def _read_txt(path: Path, mode: TxtMode, batch_rows: int) -> Batches:
@@ -348,6 +349,9 @@ def _sample_columns(file: SourceFile) -> tuple[list[str], dict[str, float]]:
             first = next(iter(reader), None)
         except pa.ArrowInvalid as error:
             raise _csv_error(path, error, None) from None
+        if any(pa.types.is_binary(field.type) for field in reader.schema):
+            # Type inference turns a column with bytes that are not UTF-8 into binary: say so, not "no text".
+            raise _csv_error(path, pa.ArrowInvalid("invalid UTF8 data"), None)
         text_names = [n for n in names if _is_text_type(reader.schema.field(n).type)]
         samples = {n: first.column(n).to_pylist()[:_SAMPLE_ROWS] for n in text_names} if first is not None else {}
     else:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 MAX_SEQUENCE_LENGTH = 1_048_576
 _CHECK_SECONDS = 0.1  # should_stop may be a database read: ask (and report progress) at most this often
 _STATISTICS_CHUNK_TOKENS = 1 << 24
+_PREVIEW_MAX_ROWS = 100_000  # rows a preview reads at most to find its n samples
 
 
 class TokenizeCancelled(Exception):
@@ -206,23 +207,18 @@ class Packer:
 
 
 # --- preview -----------------------------------------------------------------------------------------------
-def _sample_sequences(table: TextTable, tokenizer: Any, settings: TokenizeSettings, sample_rows: int,
-                      batch_rows: int = 1000) -> tuple[list[np.ndarray | list[int]], int, int, int]:
-    """Sequences, their token count, the rows read and (pack) the stream tokens, over the first sample_rows."""
-    packer = Packer(tokenizer, settings) if settings.packing else None
-    sequences: list[np.ndarray | list[int]] = []
-    rows = 0
-    for texts in table.iter_batches(batch_rows):
-        texts = texts[:sample_rows - rows]
-        rows += len(texts)
-        if packer is not None:
-            sequences += list(packer.feed(_document_ids(texts, tokenizer, settings)))
-        else:
-            sequences += _truncate_ids(texts, tokenizer, settings)
-        if rows >= sample_rows:
-            break
-    stream_tokens = packer.stream_tokens if packer is not None else 0
-    return sequences, sum(map(len, sequences)), rows, stream_tokens
+@dataclass
+class _Sample:
+    rows: int = 0
+    sequences: int = 0
+    tokens: int = 0
+    stream_tokens: int = 0  # pack mode
+
+
+def _sequences(texts: list[str], tokenizer: Any, settings: TokenizeSettings, packer: Packer | None) -> list:
+    if packer is None:
+        return _truncate_ids(texts, tokenizer, settings)
+    return list(packer.feed(_document_ids(texts, tokenizer, settings)))
 
 
 def preview_tokenization(table: TextTable, tokenizer: Any, settings: TokenizeSettings, n: int = 5,
@@ -230,21 +226,37 @@ def preview_tokenization(table: TextTable, tokenizer: Any, settings: TokenizeSet
     """The first n sequences the settings give, and the totals estimated from the first sample_rows rows.
 
     Estimates scale the sample by num_rows / rows_sampled (pack mode scales the stream, then counts its
-    chunks), so they are exact when the sample is the whole split.
+    chunks), so they are exact when the sample is the whole split. When the sample gives fewer than n
+    sequences (long packed chunks), more rows are read for the samples alone, up to _PREVIEW_MAX_ROWS.
     """
     _check_for(tokenizer, settings)
-    sequences, tokens, rows, stream_tokens = _sample_sequences(table, tokenizer, settings, max(sample_rows, n, 1))
-    scale = table.num_rows / rows if rows else 0.0
-    if settings.packing:
-        sequences_estimate = Packer(tokenizer, settings).sequences_for(round(stream_tokens * scale))
+    packer = Packer(tokenizer, settings) if settings.packing else None
+    sample, shown, rows_read = _Sample(), [], 0
+    for texts in table.iter_batches(min(max(sample_rows, 1), 1000)):
+        head = texts[:max(sample_rows - sample.rows, 0)]
+        if head:
+            sequences = _sequences(head, tokenizer, settings, packer)
+            sample.rows += len(head)
+            sample.sequences += len(sequences)
+            sample.tokens += sum(map(len, sequences))
+            sample.stream_tokens = packer.stream_tokens if packer is not None else 0
+            shown += sequences[:n - len(shown)]
+        if len(head) < len(texts) and len(shown) < n:
+            shown += _sequences(texts[len(head):], tokenizer, settings, packer)[:n - len(shown)]
+        rows_read += len(texts)
+        if sample.rows >= sample_rows and (len(shown) >= n or rows_read >= _PREVIEW_MAX_ROWS):
+            break
+    scale = table.num_rows / sample.rows if sample.rows else 0.0
+    if packer is not None:
+        sequences_estimate = packer.sequences_for(round(sample.stream_tokens * scale))
         tokens_estimate = sequences_estimate * settings.max_length
     else:
-        sequences_estimate, tokens_estimate = round(len(sequences) * scale), round(tokens * scale)
+        sequences_estimate, tokens_estimate = round(sample.sequences * scale), round(sample.tokens * scale)
     samples = []
-    for ids in sequences[:n]:
+    for ids in shown:
         ids = [int(i) for i in ids]
         samples.append(TokenPreview(tokenizer.decode(ids), ids, tokenizer.convert_ids_to_tokens(ids)))
-    return PreviewResult(samples, sequences_estimate, tokens_estimate, rows)
+    return PreviewResult(samples, sequences_estimate, tokens_estimate, sample.rows)
 
 
 # --- writing ---------------------------------------------------------------------------------------------
