@@ -280,11 +280,17 @@ def sample(dataset_id: str, index: int, split: SplitOption = None,
 
 
 def _histogram_lines(bins: list[Any], width: int = 40) -> list[str]:
-    most = max((b.count for b in bins), default=0) or 1
+    """One text bar per bin; empty bins before the first and after the last non-empty one are left out."""
+    filled = [i for i, b in enumerate(bins) if b.count]
+    if not filled:
+        return []
+    shown = bins[filled[0]:filled[-1] + 1]
+    most = max(b.count for b in shown)
+    digits = 0 if all(float(b.start).is_integer() and float(b.end).is_integer() for b in shown) else 1
     lines = []
-    for b in bins:
+    for b in shown:
         bar = "█" * round(width * b.count / most) or ("▏" if b.count else "")
-        lines.append(f"  {b.start:>9,.0f} – {b.end:<9,.0f} {bar:<{width}} {b.count:,}")
+        lines.append(f"  {b.start:>9,.{digits}f} – {b.end:<9,.{digits}f} {bar:<{width}} {b.count:,}")
     return lines
 
 
