@@ -39,6 +39,7 @@ WaitOption = Annotated[bool, typer.Option(help="follow the job with a progress b
 SplitOption = Annotated[str | None, typer.Option(help="split (default: 'train' if present, else the first)")]
 TextColumnOption = Annotated[str | None, typer.Option(help="column holding the text (default: detected)")]
 B = TypeVar("B", bound=BaseModel)
+OPTION_OF = {"model_id": "--model", "repo_id": "REPO_ID", "path": "PATH"}  # body fields not named like their option
 
 
 def _size(n_bytes: int | None) -> str:
@@ -55,7 +56,8 @@ def _body(model: type[B], **fields: Any) -> B:
         return model(**fields)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        option = "--" + str(problem["loc"][0]).replace("_", "-") if problem["loc"] else "an option"
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        option = OPTION_OF.get(field, "--" + field.replace("_", "-")) if field else "an option"
         fail(f"{option}: {problem['msg']}")
         raise AssertionError("unreachable") from exc
 
@@ -64,13 +66,8 @@ def _status(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def _print_json(value: BaseModel | list[BaseModel] | dict[str, Any]) -> None:
-    if isinstance(value, BaseModel):
-        console.print_json(value.model_dump_json())
-    elif isinstance(value, list):
-        console.print_json(json.dumps([v.model_dump(mode="json") for v in value]))
-    else:
-        console.print_json(json.dumps(value))
+def _print_json(value: BaseModel | dict[str, Any]) -> None:
+    console.print_json(value.model_dump_json() if isinstance(value, BaseModel) else json.dumps(value))
 
 
 def _settings_line(t: TokenizationOut) -> str:

@@ -318,6 +318,7 @@ def test_delete_is_refused_while_a_job_uses_the_dataset_and_reports_bytes_freed(
 
     folder = models_settings.home / "datasets" / dataset["id"]
     on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert client.get(f"{API}/{dataset['id']}").json()["data"]["total_bytes"] == on_disk
     deleted = client.delete(f"{API}/{dataset['id']}").json()["data"]
     assert deleted["bytes_freed"] == on_disk > 0 and not folder.exists()
     assert client.get(f"{API}/{dataset['id']}").status_code == 404

@@ -399,8 +399,8 @@ def test_truncate_mode_equals_the_tokenizers_own_output(tmp_path: Path, tokenize
 
 
 def stream_of(tokenizer, settings: TokenizeSettings) -> list[int]:
-    """The pack stream built by hand: kept documents joined by EOS."""
-    documents = [tokenizer(t, add_special_tokens=settings.add_special_tokens)["input_ids"] for t in SENTENCES]
+    """The pack stream built by hand: kept documents (never with per-document specials) joined by EOS."""
+    documents = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in SENTENCES]
     stream: list[int] = []
     for ids in (d for d in documents if len(d) >= settings.min_length):
         stream += ([EOS_ID] if stream else []) + ids
@@ -488,9 +488,23 @@ def test_preview_reads_past_the_sample_to_fill_its_samples(tmp_path: Path, token
     tokenize_to_disk(table, tokenizer, settings, tmp_path / "packed")
     seqs = TokenizedSequences.open(tmp_path / "packed")
     assert [s.ids for s in preview.samples] == [seqs[i].tolist() for i in range(3)]
-    stream_per_row = (len(tokenizer(SENTENCES[0])["input_ids"]) + len(tokenizer(SENTENCES[1])["input_ids"]) + 1) / 2
+    lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in SENTENCES[:2]]
+    stream_per_row = (sum(lengths) + 1) / 2  # packed documents carry no specials of their own; EOS between them
     assert preview.rows_sampled == 2
     assert preview.sequences_estimate == (round(stream_per_row * 70) - 63) // 63 + 1
+
+
+def test_packed_chunks_never_start_with_two_bos_tokens_and_equal_lengths_make_one_bin(tmp_path: Path,
+                                                                                    tokenizer) -> None:
+    table = imported(tmp_path, SENTENCES * 4)
+    settings = TokenizeSettings(max_length=12, packing=True, add_special_tokens=True).normalized()
+    assert settings.add_special_tokens is False
+    tokenize_to_disk(table, tokenizer, settings, tmp_path / "packed")
+    seqs = TokenizedSequences.open(tmp_path / "packed")
+    bos = tokenizer.bos_token_id
+    assert all(seqs[i][0] == bos and seqs[i][1] != bos for i in range(len(seqs)))
+    histogram = compute_statistics(seqs, tokenizer)["length"]["histogram"]
+    assert histogram == [{"start": 12.0, "end": 13.0, "count": len(seqs)}]
 
 
 def test_tokenized_sequences_read_back_through_a_memory_map(tmp_path: Path, tokenizer) -> None:

@@ -3,7 +3,7 @@
  * A new section (Models, Datasets, Extraction, …) is one more entry in SECTIONS.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
-import { Boxes, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
+import { Boxes, Database, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
 import { matchesPath } from "./lib/router";
 
 export interface Section {
@@ -33,6 +33,14 @@ export const SECTIONS: readonly Section[] = [
     icon: Boxes,
     summary: "Download causal LMs from the Hub or import them from disk, load them in a format that fits, and see inside them.",
     component: lazy(() => import("./pages/models/ModelsPage")),
+  },
+  {
+    id: "datasets",
+    label: "Datasets",
+    path: "/datasets",
+    icon: Database,
+    summary: "Get text in (Hub, upload, server path, or the Shakespeare example), tokenize it with a model's tokenizer, browse samples and statistics.",
+    component: lazy(() => import("./pages/datasets/DatasetsPage")),
   },
   {
     id: "jobs",

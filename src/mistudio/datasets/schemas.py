@@ -193,7 +193,8 @@ class DatasetOut(BaseModel):
     status_message: str | None
     splits: dict[str, int] = Field(description="split -> rows")
     num_rows: int
-    size_bytes: int
+    size_bytes: int = Field(description="text and source files on disk")
+    total_bytes: int = Field(description="size_bytes plus every tokenization: what a delete frees")
     download_bytes: int | None
     license: str | None
     notes: str | None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -376,7 +377,7 @@ def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str |
         tokenizer = _tokenizer(runtime, model_id)
         token_settings = data.TokenizeSettings(**settings)
         if token_settings.packing:
-            ids = tokenizer(text, add_special_tokens=token_settings.add_special_tokens)["input_ids"]
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]  # a packed document, before chunking
             sequences = _tokenized_samples(tokenizer, [ids])
         else:
             sequences = _tokenized_samples(tokenizer, data.tokenize_batch([text], tokenizer, token_settings))
@@ -396,7 +397,7 @@ def _tokenizer(runtime: Runtime, model_id: str) -> Any:
 
 
 def _token_settings(body: TokenizeIn) -> data.TokenizeSettings:
-    settings = data.TokenizeSettings(**settings_dict(body))
+    settings = data.TokenizeSettings(**settings_dict(body)).normalized()
     settings.validate()
     return settings
 
@@ -415,10 +416,9 @@ def preview_tokenization(runtime: Runtime, dataset_id: str, body: TokenizePrevie
 
 
 def start_tokenize(runtime: Runtime, dataset_id: str, body: TokenizeIn) -> TokenizationAccepted:
-    _token_settings(body)  # invalid settings fail with their reason before anything is stored
+    stored = asdict(_token_settings(body))  # as they take effect; invalid ones fail before anything is stored
     _tokenizer(runtime, body.model_id)  # a model without a usable tokenizer fails now, not in the job
     model_name = models.get_model(runtime, body.model_id).name
-    stored = settings_dict(body)
     with session_scope(runtime.sessions) as session:
         dataset = _ready(session, dataset_id)
         split = _default_split(dataset, body.split)

@@ -76,6 +76,11 @@ class Dataset(Base):
     def dataset_status(self) -> DatasetStatus:
         return DatasetStatus(self.status)
 
+    @property
+    def total_bytes(self) -> int:
+        """What deleting the dataset frees: its text and source files plus every tokenization."""
+        return self.size_bytes + sum(t.size_bytes for t in self.tokenizations)
+
 
 class Tokenization(Base):
     """One split of a dataset tokenized with one model's tokenizer and settings: tokens.npy + offsets.npy."""

@@ -6,11 +6,13 @@ Two modes, chosen by `TokenizeSettings.packing`:
   truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=stride > 0)["input_ids"]`
   gives: with stride 0 the document is cut at max_length; with stride > 0 the rest is kept as overflow windows
   that overlap by `stride` tokens (HF semantics). Sequences shorter than min_length are dropped.
-- pack (packing=True): documents are tokenized with add_special_tokens=...; those shorter than min_length
-  tokens are dropped; the rest are joined into one stream with the tokenizer's EOS id between documents (when
-  it has one) and cut into chunks. Body length B = max_length - (1 if bos_per_sequence and the tokenizer has
-  a BOS token else 0), step = B - stride; each chunk is [bos]? + body and the final partial chunk is dropped,
-  so a stream of T tokens gives 0 sequences if T < B, else (T - B) // step + 1.
+- pack (packing=True): documents are tokenized without the tokenizer's own special tokens (add_special_tokens is
+  off in this mode: the EOS between documents and the optional BOS per chunk take their place, so no chunk starts
+  with two BOS tokens); those shorter than min_length tokens are dropped; the rest are joined into one stream
+  with the tokenizer's EOS id between documents (when it has one) and cut into chunks. Body length
+  B = max_length - (1 if bos_per_sequence and the tokenizer has a BOS token else 0), step = B - stride; each
+  chunk is [bos]? + body and the final partial chunk is dropped, so a stream of T tokens gives 0 sequences if
+  T < B, else (T - B) // step + 1.
 
 On disk (`tokenize_to_disk`): tokens.npy (1-D, uint16 when the vocabulary fits, else uint32), offsets.npy
 (int64, n + 1: sequence i is tokens[offsets[i]:offsets[i + 1]]) and meta.json. Both arrays are written batch by
@@ -27,7 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -57,6 +59,10 @@ class TokenizeSettings:
     stride: int = 0  # tokens shared by consecutive windows (truncate) or chunks (pack)
     min_length: int = 1  # truncate: shortest sequence kept; pack: shortest document kept
     add_special_tokens: bool = True
+
+    def normalized(self) -> TokenizeSettings:
+        """The settings as they take effect: packing never adds per-document special tokens."""
+        return replace(self, add_special_tokens=False) if self.packing else self
 
     def validate(self) -> None:
         """InvalidInput naming the setting and its allowed range; tokenizer-specific limits are checked on use."""
@@ -150,7 +156,7 @@ def _truncate_ids(texts: list[str], tokenizer: Any, settings: TokenizeSettings) 
 
 def _document_ids(texts: list[str], tokenizer: Any, settings: TokenizeSettings) -> list[list[int]]:
     # verbose=False: documents longer than the model's context are expected here, they are packed.
-    return tokenizer(texts, add_special_tokens=settings.add_special_tokens, return_attention_mask=False,
+    return tokenizer(texts, add_special_tokens=False, return_attention_mask=False,
                      return_token_type_ids=False, verbose=False)["input_ids"]
 
 
@@ -428,7 +434,11 @@ def compute_statistics(seqs: TokenizedSequences, tokenizer: Any, *, top_k: int =
     total = int(counts.sum())
     lengths = seqs.lengths()
     if len(lengths):
-        histogram, edges = np.histogram(lengths, bins=bins)
+        # Integer-aligned bins (lengths are whole tokens): [start, end) each, at most `bins`, one when all equal.
+        low, high = int(lengths.min()), int(lengths.max())
+        width = -(-(high - low + 1) // bins)
+        edges = low + width * np.arange(-(-(high - low + 1) // width) + 1)
+        histogram, edges = np.histogram(lengths, bins=edges)
         length = {"min": int(lengths.min()), "mean": float(lengths.mean()), "median": float(np.median(lengths)),
                   "max": int(lengths.max()),
                   "histogram": [{"start": float(edges[i]), "end": float(edges[i + 1]), "count": int(histogram[i])}

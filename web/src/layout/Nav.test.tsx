@@ -10,15 +10,15 @@ describe("Nav", () => {
     render(<Nav />);
     const links = screen.getAllByRole("link");
     expect(links.map((a) => a.textContent)).toEqual(SECTIONS.map((s) => s.label));
-    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/jobs"]);
-    expect(screen.queryByText("Datasets")).toBeNull();
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/datasets", "/jobs"]);
+    expect(screen.queryByText("Extraction")).toBeNull();
   });
 
   it("renders whatever the registry holds, and marks the current one", () => {
-    const datasets: Section = { id: "datasets", label: "Datasets", path: "/datasets", icon: Boxes, summary: "", component: () => null };
-    navigate("/datasets/abc");
-    render(<Nav sections={[...SECTIONS, datasets]} />);
-    expect(screen.getByTestId("nav-datasets")).toHaveAttribute("aria-current", "page");
+    const extraction: Section = { id: "extraction", label: "Extraction", path: "/extraction", icon: Boxes, summary: "", component: () => null };
+    navigate("/extraction/abc");
+    render(<Nav sections={[...SECTIONS, extraction]} />);
+    expect(screen.getByTestId("nav-extraction")).toHaveAttribute("aria-current", "page");
     expect(screen.getByTestId("nav-overview")).not.toHaveAttribute("aria-current");
     expect(screen.getAllByRole("link")).toHaveLength(SECTIONS.length + 1);
   });
@@ -29,6 +29,7 @@ describe("Nav", () => {
     expect(findSection("/jobs/x")?.id).toBe("jobs");
     expect(findSection("/jobsx")).toBeUndefined();
     expect(findSection("/models/abc")?.id).toBe("models");
+    expect(findSection("/datasets/abc")?.id).toBe("datasets");
     expect(findSection("/nope")).toBeUndefined();
   });
 });

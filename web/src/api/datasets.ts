@@ -1,0 +1,334 @@
+/**
+ * The REST calls and types of the Datasets section. Every type is derived from the generated OpenAPI
+ * schema via the routes that return it; only the WebSocket payloads (not in the OpenAPI document) are
+ * written out here, each with a runtime check.
+ */
+import { api, ApiError, errorFromBody, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
+import type { components } from "./schema";
+
+// --- types (from the schema) ----------------------------------------------------------------------------
+
+export type Dataset = ItemOf<"/api/v1/datasets/{dataset_id}">;
+export type DatasetStatus = Dataset["status"];
+export type DatasetSource = Dataset["source"];
+export type DatasetPage = PageOf<"/api/v1/datasets">;
+export type DatasetAccepted = ItemOf<"/api/v1/datasets/download", "post">;
+export type DatasetPatch = BodyOf<"/api/v1/datasets/{dataset_id}", "patch">;
+export type DatasetDeleteResult = ItemOf<"/api/v1/datasets/{dataset_id}", "delete">;
+export type Tokenization = ItemOf<"/api/v1/datasets/{dataset_id}/tokenizations/{tokenization_id}">;
+export type TokenizationStatus = Tokenization["status"];
+export type TokenizationAccepted = ItemOf<"/api/v1/datasets/{dataset_id}/tokenize", "post">;
+export type TokenizationStatistics = NonNullable<Tokenization["statistics"]>;
+export type TokenizeSettings = Tokenization["settings"];
+export type HubDatasetPreview = ItemOf<"/api/v1/datasets/preview", "post">;
+export type HubPreviewRequest = BodyOf<"/api/v1/datasets/preview", "post">;
+export type DatasetDownloadRequest = BodyOf<"/api/v1/datasets/download", "post">;
+export type DatasetImportRequest = BodyOf<"/api/v1/datasets/import", "post">;
+export type SourceFormat = NonNullable<DatasetImportRequest["format"]>;
+export type TxtMode = NonNullable<DatasetImportRequest["txt_mode"]>;
+export type ExampleInfo = ItemOf<"/api/v1/datasets/examples">[number];
+export type ExampleName = ExampleInfo["name"];
+export type TokenizeRequest = BodyOf<"/api/v1/datasets/{dataset_id}/tokenize", "post">;
+export type TokenizePreviewRequest = BodyOf<"/api/v1/datasets/{dataset_id}/tokenize/preview", "post">;
+export type TokenizePreview = ItemOf<"/api/v1/datasets/{dataset_id}/tokenize/preview", "post">;
+export type TokenizedSample = TokenizePreview["samples"][number];
+export type TokenInfo = TokenizedSample["tokens"][number];
+export type Sample = SamplePage["items"][number];
+export type SamplePage = PageOf<"/api/v1/datasets/{dataset_id}/samples">;
+export type SampleDetail = ItemOf<"/api/v1/datasets/{dataset_id}/samples/{index}">;
+/** The multipart form of POST /datasets/upload, without the files themselves. */
+export type UploadFields = Omit<components["schemas"]["Body_upload_dataset_api_v1_datasets_upload_post"], "files">;
+
+export const DATASET_STATUSES = [
+  "queued",
+  "downloading",
+  "importing",
+  "ready",
+  "error",
+  "cancelled",
+  "interrupted",
+] as const satisfies readonly DatasetStatus[];
+export const DATASET_SOURCES = ["hub", "import", "upload", "example"] as const satisfies readonly DatasetSource[];
+export const SOURCE_FORMATS = ["txt", "jsonl", "csv", "parquet"] as const satisfies readonly SourceFormat[];
+/** Statuses a dataset is still being produced in (a download or import job works on it). */
+export const ACTIVE_DATASET_STATUSES = ["queued", "downloading", "importing"] as const satisfies readonly DatasetStatus[];
+export const RETRYABLE_DATASET_STATUSES = ["error", "interrupted", "cancelled"] as const satisfies readonly DatasetStatus[];
+export const ACTIVE_TOKENIZATION_STATUSES = ["queued", "running"] as const satisfies readonly TokenizationStatus[];
+/** What the server uses when a setting is not given (TokenizeSettingsIn's defaults). */
+export const DEFAULT_TOKENIZE_SETTINGS: TokenizeSettings = {
+  max_length: 512,
+  packing: false,
+  bos_per_sequence: true,
+  stride: 0,
+  min_length: 1,
+  add_special_tokens: true,
+};
+
+export function isActiveDatasetStatus(s: DatasetStatus): boolean {
+  return (ACTIVE_DATASET_STATUSES as readonly string[]).includes(s);
+}
+
+export function isRetryableDatasetStatus(s: DatasetStatus): boolean {
+  return (RETRYABLE_DATASET_STATUSES as readonly string[]).includes(s);
+}
+
+export function isActiveTokenizationStatus(s: TokenizationStatus): boolean {
+  return (ACTIVE_TOKENIZATION_STATUSES as readonly string[]).includes(s);
+}
+
+// --- WebSocket payloads (channel `datasets/{id}/progress`) -------------------------------------------
+
+/** `download`: bytes of the hub's data files (mirrors lens.hub.DownloadProgress). */
+export interface DatasetDownloadEvent {
+  kind: "download";
+  dataset_id: string;
+  bytes_done: number;
+  bytes_total: number;
+  bytes_per_second: number;
+  eta_seconds: number | null;
+  current_file: string | null;
+  files_done: number;
+  files_total: number;
+}
+
+/** `import`: rows normalized so far (mirrors lens.data.ImportProgress). */
+export interface DatasetImportEvent {
+  kind: "import";
+  dataset_id: string;
+  rows: number;
+  bytes_read: number;
+  bytes_total: number;
+  rows_per_second: number;
+  current_file: string | null;
+}
+
+/** `tokenize`: one tokenization's rows, sequences and tokens so far (mirrors lens.data.TokenizeProgress). */
+export interface TokenizeEvent {
+  kind: "tokenize";
+  dataset_id: string;
+  tokenization_id: string;
+  rows_done: number;
+  rows_total: number;
+  sequences: number;
+  tokens: number;
+  rows_per_second: number;
+  eta_seconds: number | null;
+}
+
+/** `ready` (text imported) and `tokenized` (a tokenization finished): REST has the new state. */
+export interface DatasetDoneEvent {
+  kind: "ready" | "tokenized";
+  dataset_id: string;
+  tokenization_id: string | null;
+}
+
+export type DatasetEvent = DatasetDownloadEvent | DatasetImportEvent | TokenizeEvent | DatasetDoneEvent;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Check one message of a dataset progress channel; null for anything malformed or unknown. */
+export function parseDatasetEvent(event: string, data: unknown): DatasetEvent | null {
+  if (!isRecord(data) || typeof data.dataset_id !== "string") return null;
+  const d = data;
+  const isNum = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
+  const num = (k: string, fallback = 0) => (isNum(k) ? (d[k] as number) : fallback);
+  const numOrNull = (k: string) => (isNum(k) ? (d[k] as number) : null);
+  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : null);
+  const dataset_id = d.dataset_id as string;
+  switch (event) {
+    case "download":
+      if (!isNum("bytes_done") || !isNum("bytes_total")) return null;
+      return {
+        kind: "download",
+        dataset_id,
+        bytes_done: num("bytes_done"),
+        bytes_total: num("bytes_total"),
+        bytes_per_second: num("bytes_per_second"),
+        eta_seconds: numOrNull("eta_seconds"),
+        current_file: str("current_file"),
+        files_done: num("files_done"),
+        files_total: num("files_total"),
+      };
+    case "import":
+      if (!isNum("rows")) return null;
+      return {
+        kind: "import",
+        dataset_id,
+        rows: num("rows"),
+        bytes_read: num("bytes_read"),
+        bytes_total: num("bytes_total"),
+        rows_per_second: num("rows_per_second"),
+        current_file: str("current_file"),
+      };
+    case "tokenize":
+      if (typeof d.tokenization_id !== "string" || !isNum("rows_done") || !isNum("rows_total")) return null;
+      return {
+        kind: "tokenize",
+        dataset_id,
+        tokenization_id: d.tokenization_id,
+        rows_done: num("rows_done"),
+        rows_total: num("rows_total"),
+        sequences: num("sequences"),
+        tokens: num("tokens"),
+        rows_per_second: num("rows_per_second"),
+        eta_seconds: numOrNull("eta_seconds"),
+      };
+    case "ready":
+    case "tokenized":
+      return { kind: event, dataset_id, tokenization_id: str("tokenization_id") };
+    default:
+      return null;
+  }
+}
+
+// --- upload (XMLHttpRequest, for upload progress) ------------------------------------------------------
+
+export interface UploadProgress {
+  loaded: number;
+  /** Bytes of the whole multipart body (null until the browser knows it). */
+  total: number | null;
+}
+
+export interface UploadOptions {
+  onProgress?: (p: UploadProgress) => void;
+  signal?: AbortSignal;
+  /** Base URL (tests); same origin by default. */
+  baseUrl?: string;
+  XMLHttpRequestImpl?: typeof XMLHttpRequest;
+}
+
+/**
+ * POST the files as multipart/form-data to /api/v1/datasets/upload, reporting bytes sent. Resolves with
+ * the accepted dataset; rejects with an ApiError carrying the server's message (413 for a body over the
+ * upload limit), status 0 for a transport failure, or an AbortError DOMException when `signal` aborts.
+ */
+export function uploadDataset(files: readonly File[], fields: UploadFields, opts: UploadOptions = {}): Promise<DatasetAccepted> {
+  const form = new FormData();
+  for (const f of files) form.append("files", f, f.name);
+  form.append("txt_mode", fields.txt_mode ?? "line");
+  if (fields.format) form.append("format", fields.format);
+  if (fields.text_column) form.append("text_column", fields.text_column);
+  if (fields.name) form.append("name", fields.name);
+
+  return new Promise<DatasetAccepted>((resolve, reject) => {
+    const Impl = opts.XMLHttpRequestImpl ?? XMLHttpRequest;
+    const xhr = new Impl();
+    const abort = () => xhr.abort();
+    if (opts.signal?.aborted) {
+      reject(new DOMException("The upload was aborted.", "AbortError"));
+      return;
+    }
+    opts.signal?.addEventListener("abort", abort, { once: true });
+    const done = () => opts.signal?.removeEventListener("abort", abort);
+
+    xhr.open("POST", `${opts.baseUrl ?? ""}/api/v1/datasets/upload`);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e: ProgressEvent) => {
+      opts.onProgress?.({ loaded: e.loaded, total: e.lengthComputable ? e.total : null });
+    };
+    xhr.onload = () => {
+      done();
+      const text = typeof xhr.responseText === "string" ? xhr.responseText : "";
+      let body: unknown = text || null;
+      try {
+        if (text) body = JSON.parse(text);
+      } catch {
+        /* keep the text: errorFromBody shows it */
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        if (isRecord(body) && "data" in body) resolve(body.data as DatasetAccepted);
+        else reject(new ApiError(xhr.status, "bad_envelope", "The server answered without a data envelope.", body));
+      } else {
+        reject(errorFromBody(xhr.status, body, xhr.statusText));
+      }
+    };
+    xhr.onerror = () => {
+      done();
+      reject(
+        new ApiError(
+          0,
+          "network_error",
+          "The upload did not reach the server, or the connection closed before it answered (a body over the upload limit can end this way).",
+        ),
+      );
+    };
+    xhr.onabort = () => {
+      done();
+      reject(new DOMException("The upload was aborted.", "AbortError"));
+    };
+    xhr.send(form);
+  });
+}
+
+// --- REST ----------------------------------------------------------------------------------------------
+
+export interface ListDatasetsQuery {
+  status?: DatasetStatus;
+  source?: DatasetSource;
+  search?: string;
+  page?: number;
+  limit?: number;
+}
+
+export interface SamplesQuery {
+  split?: string;
+  search?: string;
+  page?: number;
+  limit?: number;
+}
+
+export function makeDatasetsApi(client: ApiClient) {
+  const path = (id: string) => ({ dataset_id: id });
+  return {
+    preview: (body: HubPreviewRequest, signal?: AbortSignal): Promise<HubDatasetPreview> =>
+      client.post("/api/v1/datasets/preview", { body, signal }),
+    download: (body: DatasetDownloadRequest): Promise<DatasetAccepted> => client.post("/api/v1/datasets/download", { body }),
+    importPath: (body: DatasetImportRequest): Promise<DatasetAccepted> => client.post("/api/v1/datasets/import", { body }),
+    upload: uploadDataset,
+    examples: (signal?: AbortSignal): Promise<ExampleInfo[]> => client.get("/api/v1/datasets/examples", { signal }),
+    addExample: (name: ExampleName): Promise<DatasetAccepted> => client.post("/api/v1/datasets/examples", { body: { name } }),
+    list: (query: ListDatasetsQuery = {}, signal?: AbortSignal): Promise<DatasetPage> =>
+      client.list("/api/v1/datasets", { query, signal }),
+    get: (id: string, signal?: AbortSignal): Promise<Dataset> =>
+      client.get("/api/v1/datasets/{dataset_id}", { path: path(id), signal }),
+    update: (id: string, body: DatasetPatch): Promise<Dataset> =>
+      client.patch("/api/v1/datasets/{dataset_id}", { path: path(id), body }),
+    remove: (id: string): Promise<DatasetDeleteResult> => client.del("/api/v1/datasets/{dataset_id}", { path: path(id) }),
+    cancel: (id: string): Promise<Dataset> => client.post("/api/v1/datasets/{dataset_id}/cancel", { path: path(id) }),
+    retry: (id: string, token?: string): Promise<DatasetAccepted> =>
+      client.post("/api/v1/datasets/{dataset_id}/retry", { path: path(id), body: token ? { token } : null }),
+    samples: (id: string, query: SamplesQuery = {}, signal?: AbortSignal): Promise<SamplePage> =>
+      client.list("/api/v1/datasets/{dataset_id}/samples", { path: path(id), query, signal }),
+    sample: (
+      id: string,
+      index: number,
+      query: { split?: string; tokenization_id?: string } = {},
+      signal?: AbortSignal,
+    ): Promise<SampleDetail> =>
+      client.get("/api/v1/datasets/{dataset_id}/samples/{index}", { path: { dataset_id: id, index }, query, signal }),
+    previewTokenization: (id: string, body: TokenizePreviewRequest, signal?: AbortSignal): Promise<TokenizePreview> =>
+      client.post("/api/v1/datasets/{dataset_id}/tokenize/preview", { path: path(id), body, signal }),
+    tokenize: (id: string, body: TokenizeRequest): Promise<TokenizationAccepted> =>
+      client.post("/api/v1/datasets/{dataset_id}/tokenize", { path: path(id), body }),
+    tokenizations: (id: string, signal?: AbortSignal): Promise<Tokenization[]> =>
+      client.get("/api/v1/datasets/{dataset_id}/tokenizations", { path: path(id), signal }),
+    tokenization: (id: string, tokenizationId: string, signal?: AbortSignal): Promise<Tokenization> =>
+      client.get("/api/v1/datasets/{dataset_id}/tokenizations/{tokenization_id}", {
+        path: { dataset_id: id, tokenization_id: tokenizationId },
+        signal,
+      }),
+    cancelTokenization: (id: string, tokenizationId: string): Promise<Tokenization> =>
+      client.post("/api/v1/datasets/{dataset_id}/tokenizations/{tokenization_id}/cancel", {
+        path: { dataset_id: id, tokenization_id: tokenizationId },
+      }),
+    deleteTokenization: (id: string, tokenizationId: string): Promise<DatasetDeleteResult> =>
+      client.del("/api/v1/datasets/{dataset_id}/tokenizations/{tokenization_id}", {
+        path: { dataset_id: id, tokenization_id: tokenizationId },
+      }),
+  };
+}
+
+export type DatasetsApi = ReturnType<typeof makeDatasetsApi>;
+export const datasetsApi = makeDatasetsApi(api);
