@@ -1,5 +1,5 @@
 """The Datasets page in Debian's Chromium against a live studio: the Shakespeare example, browser uploads
-(.txt, .jsonl, and one over the upload limit), samples with search, tokenization with a live preview,
+(.txt, .jsonl, .csv, .parquet, and one over the upload limit), samples with search, tokenization with a live preview,
 statistics charts, and delete — with a screenshot at each step in test-output/."""
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 import pytest
 
 from mistudio.api import web_dist_dir
@@ -46,7 +49,11 @@ def _text_files(folder: Path) -> dict[str, Path]:
     rows.write_text("".join(json.dumps(review) + "\n" for review in reviews))
     big = folder / "too-big.txt"
     big.write_text("All the world's a stage.\n" * (2 * UPLOAD_LIMIT // 24))
-    return {"txt": lines, "jsonl": rows, "big": big}
+    table = pa.table({"text": [review["text"] for review in reviews], "stars": [i % 5 for i in range(40)]})
+    csv, parquet = folder / "reviews.csv", folder / "reviews.parquet"
+    pa_csv.write_csv(table, csv)
+    pq.write_table(table, parquet)
+    return {"txt": lines, "jsonl": rows, "csv": csv, "parquet": parquet, "big": big}
 
 
 def _import_model(studio: StudioServer, folder: Path) -> str:
@@ -116,6 +123,21 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     expect(dialog).to_have_count(0)
     jsonl_card = page.locator("[data-testid^='dataset-card-']", has_text="reviews.jsonl")
     expect(jsonl_card).to_be_visible()
+
+    # A .csv and a .parquet the same way: each becomes a ready dataset with every row.
+    for kind in ("csv", "parquet"):
+        page.get_by_test_id("upload-open").click()
+        dialog.get_by_test_id("upload-files").set_input_files(str(files[kind]))
+        dialog.get_by_test_id("upload-submit").click()
+        expect(dialog).to_have_count(0)
+        expect(page.locator("[data-testid^='dataset-card-']", has_text=files[kind].name)).to_be_visible()
+
+    def uploaded_tables_ready() -> bool:
+        listed = {d["name"]: d for d in studio.client.get("/api/v1/datasets").json()["data"]}
+        return all(listed[name]["status"] == "ready" and listed[name]["num_rows"] == 40
+                   for name in ("reviews.csv", "reviews.parquet"))
+
+    wait_until(uploaded_tables_ready, timeout=60, what="the uploaded .csv and .parquet to be imported")
 
     # Over the upload limit: the server's 413 message, in the dialog.
     page.get_by_test_id("upload-open").click()
