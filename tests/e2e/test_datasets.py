@@ -162,7 +162,7 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     page.get_by_test_id("datasets-search").fill("sonnet")
     expect(page.locator("[data-testid^='dataset-card-']")).to_have_count(1)
     page.get_by_test_id("datasets-search").fill("")
-    expect(page.locator("[data-testid^='dataset-card-']")).to_have_count(3)
+    expect(page.locator("[data-testid^='dataset-card-']")).to_have_count(5)  # Shakespeare and four uploads
 
     # Detail: overview, then samples with full-text search.
     page.get_by_test_id(f"dataset-open-{example_id}").click()

@@ -45,6 +45,7 @@ from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.lens import data, hub, hub_datasets
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
+from mistudio.platform.jobs import repository as jobs
 from mistudio.platform.jobs.table import Job, JobStatus
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
@@ -52,8 +53,6 @@ from mistudio.platform.storage import Storage
 DOWNLOAD_KIND = "datasets.download"
 IMPORT_KIND = "datasets.import"
 TOKENIZE_KIND = "datasets.tokenize"
-_JOB_END_TO_STATUS = {JobStatus.FAILED: "error", JobStatus.CANCELLED: "cancelled",
-                      JobStatus.INTERRUPTED: "interrupted"}
 
 
 # --- where things live ------------------------------------------------------------------------------------
@@ -89,16 +88,14 @@ def _reconcile(session: Session, dataset: Dataset) -> None:
     rows: list[tuple[Dataset | Tokenization, bool]] = [(dataset, dataset.dataset_status.active)]
     rows += [(t, TokenizationStatus(t.status).active) for t in dataset.tokenizations]
     for row, active in rows:
-        if not active or not row.job_id:
+        ended = jobs.unreported_end(session, row.job_id) if active else None
+        if ended is None:
             continue
-        job = session.get(Job, row.job_id)
-        if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
-            continue
-        row.status = _JOB_END_TO_STATUS[job.job_status]
+        row.status, message = ended
         if isinstance(row, Dataset):
-            row.status_message = job.error or job.message
+            row.status_message = message
         else:
-            row.message = job.error or job.message
+            row.message = message
 
 
 def get_dataset(runtime: Runtime, dataset_id: str) -> DatasetOut:
@@ -295,8 +292,8 @@ def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
 def _users(session: Session, dataset_id: str, own_jobs: set[str]) -> list[Job]:
     """Unfinished jobs of any domain working on this dataset (extraction and training name it in their params)."""
     active = [s.value for s in JobStatus if not s.finished]
-    jobs = session.scalars(select(Job).where(Job.status.in_(active))).all()
-    return [job for job in jobs if job.id in own_jobs or (job.params or {}).get("dataset_id") == dataset_id]
+    unfinished = session.scalars(select(Job).where(Job.status.in_(active))).all()
+    return [job for job in unfinished if job.id in own_jobs or (job.params or {}).get("dataset_id") == dataset_id]
 
 
 def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:

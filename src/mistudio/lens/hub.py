@@ -319,9 +319,16 @@ def download_repo(repo_id: str, dest: Path, *, revision: str | None = None, toke
     info = hub.info()
     listing = {f.path: f for f in _repo_files(info)}
     paths = select_model_files(list(listing)) if files is None else list(dict.fromkeys(f.path for f in files))
+    return fetch_listed(hub, info, listing, paths, dest, on_progress)
+
+
+def fetch_listed(hub: _Hub, info: Any, listing: dict[str, RepoFile], paths: list[str], dest: Path,
+                 on_progress: Callable[[DownloadProgress], None] | None) -> DownloadResult:
+    """Fetch `paths` of a repo whose listing was read: sizes and hashes from the listing, a missing path a 404."""
     missing = [p for p in paths if p not in listing]
     if missing:
-        raise RepoNotFound(f"repository '{repo_id}' has no file {missing[0]!r} at revision '{info.sha}' on "
+        kind = _KINDS.get(hub.repo_type, "repository")
+        raise RepoNotFound(f"{kind} '{hub.repo_id}' has no file {missing[0]!r} at revision '{info.sha}' on "
                            f"{hub.endpoint} (check the id and revision)")
     wanted = [listing[p] for p in paths]
     fetch_files(hub, dest, wanted, on_progress)
@@ -331,6 +338,6 @@ def download_repo(repo_id: str, dest: Path, *, revision: str | None = None, toke
 __all__ = [
     "REPO_ID_RULE", "CorruptedFile", "DownloadCancelled", "DownloadProgress", "DownloadResult", "GatedRepoError",
     "HubUnavailable", "InsufficientDisk", "InvalidRepoId", "RepoFile", "RepoNotFound", "RepoPreview",
-    "download_repo", "gated_repo_error", "preview_repo", "resolve_token", "select_model_files", "validate_repo_id",
-    "verify_file",
+    "download_repo", "fetch_listed", "gated_repo_error", "preview_repo", "resolve_token", "select_model_files",
+    "validate_repo_id", "verify_file",
 ]

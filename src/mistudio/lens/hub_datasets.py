@@ -28,14 +28,14 @@ from mistudio.lens.data import split_of
 from mistudio.lens.hub import (
     DownloadResult,
     GatedRepoError,
-    RepoNotFound,
     _Hub,
     _license,
     _repo_files,
+    fetch_listed,
     resolve_token,
     validate_repo_id,
 )
-from mistudio.lens.hub_download import DownloadProgress, RepoFile, fetch_files
+from mistudio.lens.hub_download import DownloadProgress, RepoFile
 
 DATA_FILE_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".txt")
 DEFAULT_CONFIG = "default"
@@ -218,13 +218,7 @@ def download_dataset_repo(repo_id: str, dest: Path, *, revision: str | None = No
         paths = sorted({f.path for splits in configs.values() for fs in splits.values() for f in fs})
     else:
         paths = list(dict.fromkeys(f.path for f in files))
-    missing = [p for p in paths if p not in listing]
-    if missing:
-        raise RepoNotFound(f"dataset repository '{repo_id}' has no file {missing[0]!r} at revision '{info.sha}' on "
-                           f"{hub.endpoint} (check the id and revision)")
-    wanted = [listing[p] for p in paths]
-    fetch_files(hub, dest, wanted, on_progress)
-    return DownloadResult(info.sha, wanted, sum(f.size for f in wanted), hub.received)
+    return fetch_listed(hub, info, listing, paths, dest, on_progress)
 
 
 __all__ = [

@@ -40,6 +40,7 @@ from mistudio.models.schemas import (
 )
 from mistudio.models.tables import Model, ModelStatus, ModelVariant, VariantStatus
 from mistudio.platform.db import session_scope, utcnow
+from mistudio.platform.jobs import repository as jobs
 from mistudio.platform.jobs.table import Job, JobStatus
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
@@ -49,8 +50,6 @@ IMPORT_KIND = "models.import"
 CONVERT_GGUF_KIND = "models.convert_gguf"
 QUANTIZE_KIND = "models.quantize"
 GGUF_MAGIC = b"GGUF"
-# What a model status becomes when its job ended without saying so itself.
-_JOB_END_TO_MODEL = {JobStatus.FAILED: "error", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "interrupted"}
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -64,16 +63,13 @@ def _load(session: Session, model_id: str) -> Model:
 
 def _reconcile(session: Session, model: Model) -> None:
     """Bring a model (and its variants) in line with jobs that ended without updating them."""
-    for row, active in [(model, model.model_status.active)] + [
-        (variant, VariantStatus(variant.status).active) for variant in model.variants
-    ]:
-        if not active or not row.job_id:
+    rows: list[tuple[Model | ModelVariant, bool]] = [(model, model.model_status.active)]
+    rows += [(variant, VariantStatus(variant.status).active) for variant in model.variants]
+    for row, active in rows:
+        ended = jobs.unreported_end(session, row.job_id) if active else None
+        if ended is None:
             continue
-        job = session.get(Job, row.job_id)
-        if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
-            continue
-        row.status = _JOB_END_TO_MODEL[job.job_status]
-        message = job.error or job.message
+        row.status, message = ended
         if isinstance(row, Model):
             row.status_message = message
         else:

@@ -78,6 +78,12 @@ export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
 }
 
+/** An error as a form shows it inline: the server's message and the HTTP status. */
+export function messageOf(e: unknown): string {
+  if (isApiError(e)) return e.status ? `${e.message} (HTTP ${e.status})` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -4,7 +4,9 @@
  * written out here, each with a runtime check.
  */
 import { api, ApiError, errorFromBody, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
+import { isOneOf } from "../lib/oneOf";
 import type { components } from "./schema";
+import { parseHubDownloadProgress, type HubDownloadProgress } from "./types";
 
 // --- types (from the schema) ----------------------------------------------------------------------------
 
@@ -64,31 +66,16 @@ export const DEFAULT_TOKENIZE_SETTINGS: TokenizeSettings = {
   add_special_tokens: true,
 };
 
-export function isActiveDatasetStatus(s: DatasetStatus): boolean {
-  return (ACTIVE_DATASET_STATUSES as readonly string[]).includes(s);
-}
-
-export function isRetryableDatasetStatus(s: DatasetStatus): boolean {
-  return (RETRYABLE_DATASET_STATUSES as readonly string[]).includes(s);
-}
-
-export function isActiveTokenizationStatus(s: TokenizationStatus): boolean {
-  return (ACTIVE_TOKENIZATION_STATUSES as readonly string[]).includes(s);
-}
+export const isActiveDatasetStatus = (s: DatasetStatus): boolean => isOneOf(ACTIVE_DATASET_STATUSES, s);
+export const isRetryableDatasetStatus = (s: DatasetStatus): boolean => isOneOf(RETRYABLE_DATASET_STATUSES, s);
+export const isActiveTokenizationStatus = (s: TokenizationStatus): boolean => isOneOf(ACTIVE_TOKENIZATION_STATUSES, s);
 
 // --- WebSocket payloads (channel `datasets/{id}/progress`) -------------------------------------------
 
-/** `download`: bytes of the hub's data files (mirrors lens.hub.DownloadProgress). */
-export interface DatasetDownloadEvent {
+/** `download`: bytes of the hub's data files. */
+export interface DatasetDownloadEvent extends HubDownloadProgress {
   kind: "download";
   dataset_id: string;
-  bytes_done: number;
-  bytes_total: number;
-  bytes_per_second: number;
-  eta_seconds: number | null;
-  current_file: string | null;
-  files_done: number;
-  files_total: number;
 }
 
 /** `import`: rows normalized so far (mirrors lens.data.ImportProgress). */
@@ -138,19 +125,10 @@ export function parseDatasetEvent(event: string, data: unknown): DatasetEvent | 
   const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : null);
   const dataset_id = d.dataset_id as string;
   switch (event) {
-    case "download":
-      if (!isNum("bytes_done") || !isNum("bytes_total")) return null;
-      return {
-        kind: "download",
-        dataset_id,
-        bytes_done: num("bytes_done"),
-        bytes_total: num("bytes_total"),
-        bytes_per_second: num("bytes_per_second"),
-        eta_seconds: numOrNull("eta_seconds"),
-        current_file: str("current_file"),
-        files_done: num("files_done"),
-        files_total: num("files_total"),
-      };
+    case "download": {
+      const bytes = parseHubDownloadProgress(d);
+      return bytes && { kind: "download", dataset_id, ...bytes };
+    }
     case "import":
       if (!isNum("rows")) return null;
       return {

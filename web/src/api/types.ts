@@ -2,6 +2,7 @@
  * Domain types, all derived from the generated OpenAPI schema via the routes that return them.
  * (No hand-written copies of server models: regenerate with `npm run gen:api`.)
  */
+import { isOneOf } from "../lib/oneOf";
 import type { BodyOf, ItemOf, PageOf } from "./client";
 
 export type Health = ItemOf<"/api/v1/health">;
@@ -22,9 +23,7 @@ export const ALL_STATUSES = [
   "interrupted",
 ] as const satisfies readonly JobStatus[];
 
-export function isActiveStatus(s: JobStatus): boolean {
-  return (ACTIVE_STATUSES as readonly string[]).includes(s);
-}
+export const isActiveStatus = (s: JobStatus): boolean => isOneOf(ACTIVE_STATUSES, s);
 
 /** A message from the WebSocket at /api/v1/ws. */
 export interface WsMessage {
@@ -75,26 +74,17 @@ export const ACTIVE_MODEL_STATUSES = ["queued", "downloading", "importing"] as c
 export const RETRYABLE_MODEL_STATUSES = ["error", "interrupted", "cancelled"] as const satisfies readonly ModelStatus[];
 export const ACTIVE_VARIANT_STATUSES = ["queued", "loading"] as const satisfies readonly VariantStatus[];
 
-export function isActiveModelStatus(s: ModelStatus): boolean {
-  return (ACTIVE_MODEL_STATUSES as readonly string[]).includes(s);
-}
-
-export function isRetryableModelStatus(s: ModelStatus): boolean {
-  return (RETRYABLE_MODEL_STATUSES as readonly string[]).includes(s);
-}
-
-export function isActiveVariantStatus(s: VariantStatus): boolean {
-  return (ACTIVE_VARIANT_STATUSES as readonly string[]).includes(s);
-}
+export const isActiveModelStatus = (s: ModelStatus): boolean => isOneOf(ACTIVE_MODEL_STATUSES, s);
+export const isRetryableModelStatus = (s: ModelStatus): boolean => isOneOf(RETRYABLE_MODEL_STATUSES, s);
+export const isActiveVariantStatus = (s: VariantStatus): boolean => isOneOf(ACTIVE_VARIANT_STATUSES, s);
 
 /**
- * Data of the `progress` event on the WebSocket channel `models/{id}/progress`.
+ * Bytes of a Hub download, as live WebSocket events carry them (models' `progress`, datasets' `download`).
  *
- * The one shape here not generated: WebSocket payloads are not in the OpenAPI document. It mirrors
- * `mistudio.models.schemas.DownloadProgress`, and `parseDownloadProgress` checks it at runtime.
+ * WebSocket payloads are not in the OpenAPI document: this mirrors `mistudio.lens.hub_download.DownloadProgress`,
+ * and `parseHubDownloadProgress` checks it at runtime.
  */
-export interface DownloadProgress {
-  model_id: string;
+export interface HubDownloadProgress {
   bytes_done: number;
   bytes_total: number;
   bytes_per_second: number;
@@ -104,13 +94,11 @@ export interface DownloadProgress {
   files_total: number;
 }
 
-export function parseDownloadProgress(data: unknown): DownloadProgress | null {
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as Record<string, unknown>;
+/** The download figures of an event's data; null unless bytes done and total are numbers. */
+export function parseHubDownloadProgress(d: Record<string, unknown>): HubDownloadProgress | null {
   const num = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
-  if (typeof d.model_id !== "string" || !num("bytes_done") || !num("bytes_total")) return null;
+  if (!num("bytes_done") || !num("bytes_total")) return null;
   return {
-    model_id: d.model_id,
     bytes_done: d.bytes_done as number,
     bytes_total: d.bytes_total as number,
     bytes_per_second: num("bytes_per_second") ? (d.bytes_per_second as number) : 0,
@@ -119,4 +107,17 @@ export function parseDownloadProgress(data: unknown): DownloadProgress | null {
     files_done: num("files_done") ? (d.files_done as number) : 0,
     files_total: num("files_total") ? (d.files_total as number) : 0,
   };
+}
+
+/** Data of the `progress` event on the WebSocket channel `models/{id}/progress` (`mistudio.models.schemas.DownloadProgress`). */
+export interface DownloadProgress extends HubDownloadProgress {
+  model_id: string;
+}
+
+export function parseDownloadProgress(data: unknown): DownloadProgress | null {
+  if (typeof data !== "object" || data === null) return null;
+  const d = data as Record<string, unknown>;
+  if (typeof d.model_id !== "string") return null;
+  const bytes = parseHubDownloadProgress(d);
+  return bytes && { model_id: d.model_id, ...bytes };
 }

@@ -4,8 +4,8 @@ import type { Job } from "../api/types";
 import { isActiveStatus } from "../api/types";
 import { Button } from "../components/Button";
 import { CancelJobButton } from "../components/CancelJobButton";
-import { JobStatusBadge } from "../components/JobStatusBadge";
 import { ProgressBar } from "../components/ProgressBar";
+import { StatusBadge } from "../components/StatusBadge";
 import { elapsedMs, formatDuration } from "../lib/format";
 import { Link } from "../lib/router";
 import { useNow } from "../lib/useNow";
@@ -23,7 +23,7 @@ export function JobRow({ job, now }: { job: Job; now: number }) {
       className="border-b border-zinc-800/80 px-3 py-2"
     >
       <div className="flex items-center gap-2">
-        <JobStatusBadge status={job.status} />
+        <StatusBadge status={job.status} />
         <Link
           href={`/jobs?job=${encodeURIComponent(job.id)}`}
           className="min-w-0 flex-1 truncate font-mono text-xs text-zinc-100 hover:underline"

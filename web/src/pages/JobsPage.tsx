@@ -4,11 +4,12 @@ import { isApiError, type ApiError } from "../api/client";
 import { endpoints } from "../api/endpoints";
 import type { Job, JobPage, JobStatus } from "../api/types";
 import { ALL_STATUSES, isActiveStatus } from "../api/types";
+import { oneOf } from "../lib/oneOf";
 import { Button } from "../components/Button";
 import { CancelJobButton } from "../components/CancelJobButton";
 import { Card } from "../components/Card";
-import { JobStatusBadge } from "../components/JobStatusBadge";
 import { ProgressBar } from "../components/ProgressBar";
+import { StatusBadge } from "../components/StatusBadge";
 import { Table, type Column } from "../components/Table";
 import { elapsedMs, formatDuration, formatTimestamp, jsonPretty } from "../lib/format";
 import { setQuery, useLocation } from "../lib/router";
@@ -23,7 +24,7 @@ function isJobEvent(msg: { channel: string; event: string; data: unknown }): msg
 }
 
 function parseStatus(v: string | null): JobStatus | null {
-  return v && (ALL_STATUSES as readonly string[]).includes(v) ? (v as JobStatus) : null;
+  return oneOf(ALL_STATUSES, v) ?? null;
 }
 
 function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
@@ -74,7 +75,7 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
       ) : (
         <div className="space-y-3 text-xs" data-job-id={job.id} data-status={job.status}>
           <div className="flex items-center gap-2">
-            <JobStatusBadge status={job.status} />
+            <StatusBadge status={job.status} />
             <span className="font-mono text-sm text-zinc-100">{job.kind}</span>
             <span className="ml-auto">{isActiveStatus(job.status) && <CancelJobButton job={job} testId="job-detail-cancel" />}</span>
           </div>
@@ -199,7 +200,7 @@ export default function JobsPage() {
 
   const columns = useMemo<Column<Job>[]>(
     () => [
-      { key: "status", header: "Status", render: (j) => <JobStatusBadge status={j.status} />, className: "w-24" },
+      { key: "status", header: "Status", render: (j) => <StatusBadge status={j.status} />, className: "w-24" },
       { key: "kind", header: "Kind", render: (j) => <span className="font-mono text-zinc-100">{j.kind}</span> },
       {
         key: "message",

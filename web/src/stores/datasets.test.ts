@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { WsMessage } from "../api/types";
+import { FakeSocket } from "../test/fakeSocket";
 import { makeJob } from "../test/fixtures";
 import { makeDataset, makeTokenization } from "../pages/datasets/fixtures";
 
@@ -25,24 +25,6 @@ import { ApiError } from "../api/client";
 import { DEFAULT_TOKENIZE_SETTINGS } from "../api/datasets";
 import { REFETCH_MS, startDatasetsLive, useDatasets } from "./datasets";
 import { useToasts } from "./toasts";
-
-class FakeSocket {
-  listeners = new Set<(m: WsMessage) => void>();
-  channels: string[] = [];
-  onMessage(fn: (m: WsMessage) => void) {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-  subscribe(channel: string) {
-    this.channels.push(channel);
-    return () => {
-      this.channels = this.channels.filter((c) => c !== channel);
-    };
-  }
-  emit(msg: WsMessage) {
-    for (const fn of this.listeners) fn(msg);
-  }
-}
 
 beforeEach(() => {
   useDatasets.getState().reset();

@@ -24,8 +24,7 @@ import {
   type UploadFields,
   type UploadOptions,
 } from "../api/datasets";
-import type { Job, WsMessage } from "../api/types";
-import { formatBytes } from "../lib/format";
+import type { WsMessage } from "../api/types";
 import {
   applyDataset,
   applyEvent,
@@ -38,7 +37,10 @@ import {
   removeDataset,
   type DatasetsData,
 } from "./datasetsReducer";
+import { initialListState, reportFreed, reporting, resourceActions, startLiveResource, whileMarked, type ListState, type LiveSocketLike } from "./liveResource";
 import { reportError, useToasts } from "./toasts";
+
+export { REFETCH_MS } from "./liveResource";
 
 export const DATASETS_PAGE_SIZE = 24;
 
@@ -51,11 +53,7 @@ export type DatasetAction =
   | `cancel-tokenization:${string}`
   | `delete-tokenization:${string}`;
 
-interface DatasetsState extends DatasetsData {
-  query: ListDatasetsQuery;
-  listLoading: boolean;
-  listLoaded: boolean;
-  listError: string | null;
+interface DatasetsState extends DatasetsData, ListState<ListDatasetsQuery> {
   /** Actions in flight from this tab, by dataset id. */
   pending: Record<string, DatasetAction>;
 
@@ -87,14 +85,9 @@ interface DatasetsState extends DatasetsData {
 
 const initial = {
   ...emptyDatasetsData,
-  query: { page: 1, limit: DATASETS_PAGE_SIZE } as ListDatasetsQuery,
-  listLoading: false,
-  listLoaded: false,
-  listError: null as string | null,
+  ...initialListState<ListDatasetsQuery>({ page: 1, limit: DATASETS_PAGE_SIZE }),
   pending: {} as Record<string, DatasetAction>,
 };
-
-let listGeneration = 0;
 
 export const useDatasets = create<DatasetsState>()((set, get) => {
   const data = (): DatasetsData => {
@@ -102,63 +95,31 @@ export const useDatasets = create<DatasetsState>()((set, get) => {
     return { datasets: s.datasets, listIds: s.listIds, pagination: s.pagination, progress: s.progress, tokenizeProgress: s.tokenizeProgress };
   };
 
-  /** Run `fn` with `action` marked pending for `id`; errors become a toast with the server's text. */
-  async function withPending<T>(id: string, action: DatasetAction, title: string, fn: () => Promise<T>): Promise<T | null> {
-    set((s) => ({ pending: { ...s.pending, [id]: action } }));
-    try {
-      return await fn();
-    } catch (e) {
-      reportError(e, title);
-      return null;
-    } finally {
-      set((s) => {
-        const pending = { ...s.pending };
-        delete pending[id];
-        return { pending };
-      });
-    }
-  }
+  const { setQuery, fetchList, fetchItem, upsert, keep, reset } = resourceActions(set, get, {
+    list: (query, signal) => datasetsApi.list(query, signal),
+    get: (id, signal) => datasetsApi.get(id, signal),
+    applyList: (items, pagination) => applyList(data(), items, pagination),
+    applyItem: (dataset, opts) => applyDataset(data(), dataset, opts),
+    removeItem: (id) => removeDataset(data(), id),
+    listErrorTitle: "Could not load datasets",
+    initial,
+  });
 
-  const added = (dataset: DatasetAccepted) => {
-    set(applyDataset(data(), dataset, { prepend: true }));
-    return dataset;
-  };
+  const mark = <T>(id: string, action: DatasetAction, fn: () => Promise<T>): Promise<T> => whileMarked(set, "pending", id, action, fn);
+  /** Run `fn` with `action` marked pending for `id`; errors become a toast with the server's text. */
+  const withPending = <T>(id: string, action: DatasetAction, title: string, fn: () => Promise<T>): Promise<T | null> =>
+    mark(id, action, () => reporting(title, fn));
+
+  const added = (dataset: DatasetAccepted) => keep(dataset, { prepend: true });
 
   return {
     ...initial,
 
-    setQuery: (q) => set((s) => ({ query: { ...s.query, page: 1, ...q } })),
+    setQuery,
+    fetchList,
+    fetchDataset: fetchItem,
 
-    fetchList: async (signal) => {
-      const gen = ++listGeneration;
-      set({ listLoading: true });
-      try {
-        const page = await datasetsApi.list(get().query, signal);
-        if (gen !== listGeneration) return; // a newer fetch (other filters) superseded this one
-        set({ ...applyList(data(), page.items, page.pagination), listLoading: false, listLoaded: true, listError: null });
-      } catch (e) {
-        if (signal?.aborted || gen !== listGeneration) return;
-        set({ listLoading: false, listError: e instanceof Error ? e.message : String(e) });
-        reportError(e, "Could not load datasets");
-      }
-    },
-
-    fetchDataset: async (id, signal) => {
-      try {
-        const dataset = await datasetsApi.get(id, signal);
-        set(applyDataset(data(), dataset));
-        return dataset;
-      } catch (e) {
-        if (signal?.aborted) return null;
-        if (isApiError(e) && e.status === 404) {
-          set(removeDataset(data(), id));
-          return null;
-        }
-        throw e;
-      }
-    },
-
-    upsert: (dataset, opts) => set(applyDataset(data(), dataset, opts)),
+    upsert,
 
     onMessage: (msg) => {
       const id = datasetIdOfProgressChannel(msg.channel);
@@ -182,73 +143,43 @@ export const useDatasets = create<DatasetsState>()((set, get) => {
       }
     },
 
-    cancel: (id) =>
-      withPending(id, "cancel", "Could not cancel", async () => {
-        const dataset = await datasetsApi.cancel(id);
-        set(applyDataset(data(), dataset));
-        return dataset;
-      }),
+    cancel: (id) => withPending(id, "cancel", "Could not cancel", async () => keep(await datasetsApi.cancel(id))),
+    retry: (id, token) => withPending(id, "retry", "Could not retry", async () => keep(await datasetsApi.retry(id, token || undefined))),
+    update: (id, patch) => withPending(id, "save", "Could not save the dataset", async () => keep(await datasetsApi.update(id, patch))),
 
-    retry: (id, token) =>
-      withPending(id, "retry", "Could not retry", async () => {
-        const dataset = await datasetsApi.retry(id, token || undefined);
-        set(applyDataset(data(), dataset));
-        return dataset;
-      }),
-
-    update: (id, patch) =>
-      withPending(id, "save", "Could not save the dataset", async () => {
-        const dataset = await datasetsApi.update(id, patch);
-        set(applyDataset(data(), dataset));
-        return dataset;
-      }),
-
-    remove: async (id) => {
+    remove: (id) => {
       const name = get().datasets[id]?.name ?? id;
-      set((s) => ({ pending: { ...s.pending, [id]: "delete" } }));
-      try {
-        const result = await datasetsApi.remove(id);
-        set(removeDataset(data(), id));
-        useToasts.getState().push({ kind: "success", title: `Deleted ${name}`, message: `Freed ${formatBytes(result.bytes_freed)}.` });
-        return result;
-      } catch (e) {
-        if (isApiError(e) && e.status === 409) {
-          useToasts.getState().push({
-            kind: "warning",
-            title: `${name} is in use and was not deleted`,
-            message: `${e.message}. Nothing was removed.`,
-          });
-          void get().fetchDataset(id).catch(() => undefined);
-        } else {
-          reportError(e, "Could not delete the dataset");
+      return mark(id, "delete", async () => {
+        try {
+          const result = await datasetsApi.remove(id);
+          set(removeDataset(data(), id));
+          reportFreed(`Deleted ${name}`, result.bytes_freed);
+          return result;
+        } catch (e) {
+          if (isApiError(e) && e.status === 409) {
+            useToasts.getState().push({
+              kind: "warning",
+              title: `${name} is in use and was not deleted`,
+              message: `${e.message}. Nothing was removed.`,
+            });
+            void get().fetchDataset(id).catch(() => undefined);
+          } else {
+            reportError(e, "Could not delete the dataset");
+          }
+          return null;
         }
-        return null;
-      } finally {
-        set((s) => {
-          const pending = { ...s.pending };
-          delete pending[id];
-          return { pending };
-        });
-      }
+      });
     },
 
-    tokenize: async (id, request) => {
-      set((s) => ({ pending: { ...s.pending, [id]: "tokenize" } }));
-      try {
+    tokenize: (id, request) =>
+      mark(id, "tokenize", async () => {
         const tokenization = await datasetsApi.tokenize(id, request);
         const dataset = get().datasets[id];
         if (dataset && !dataset.tokenizations.some((t) => t.id === tokenization.id)) {
           set(applyDataset(data(), { ...dataset, tokenizations: [...dataset.tokenizations, tokenization] }));
         }
         return tokenization;
-      } finally {
-        set((s) => {
-          const pending = { ...s.pending };
-          delete pending[id];
-          return { pending };
-        });
-      }
-    },
+      }),
 
     cancelTokenization: (id, tokenizationId) =>
       withPending(id, `cancel-tokenization:${tokenizationId}`, "Could not cancel the tokenization", async () => {
@@ -261,93 +192,32 @@ export const useDatasets = create<DatasetsState>()((set, get) => {
       withPending(id, `delete-tokenization:${tokenizationId}`, "Could not delete the tokenization", async () => {
         const result = await datasetsApi.deleteTokenization(id, tokenizationId);
         await get().fetchDataset(id);
-        useToasts.getState().push({ kind: "success", title: "Tokenization deleted", message: `Freed ${formatBytes(result.bytes_freed)}.` });
+        reportFreed("Tokenization deleted", result.bytes_freed);
         return result;
       }),
 
-    reset: () => {
-      listGeneration++;
-      set({ ...initial });
-    },
+    reset,
   };
 });
 
 // --- live wiring ---------------------------------------------------------------------------------------
 
-/** Refetch datasets touched by `datasets.*` jobs, at most once per REFETCH_MS per dataset. */
-export const REFETCH_MS = 250;
-
 /** Wire `job.updated` (refetch) and `datasets/{id}/progress` (live progress) to the store; returns a stop function. */
-export function startDatasetsLive(socket: {
-  onMessage: (fn: (msg: WsMessage) => void) => () => void;
-  subscribe: (channel: string) => () => void;
-}): () => void {
-  const timers = new Map<string, ReturnType<typeof setTimeout>>();
-  const subscriptions = new Map<string, () => void>();
-  let listTimer: ReturnType<typeof setTimeout> | null = null;
-
-  const refetch = (id: string) => {
-    if (timers.has(id)) return;
-    timers.set(
-      id,
-      setTimeout(() => {
-        timers.delete(id);
-        useDatasets
-          .getState()
-          .fetchDataset(id)
-          .catch((e) => reportError(e, "Could not refresh the dataset"));
-      }, REFETCH_MS),
-    );
-  };
-  const refetchList = () => {
-    if (listTimer) return;
-    listTimer = setTimeout(() => {
-      listTimer = null;
-      void useDatasets.getState().fetchList();
-    }, REFETCH_MS);
-  };
-
-  const onJob = (job: Job) => {
-    const id = datasetIdOfJob(job);
-    if (id === null) return;
-    if (useDatasets.getState().datasets[id]) refetch(id);
-    else refetchList(); // started elsewhere (CLI, another tab)
-  };
-
-  // Follow the progress channel of exactly the datasets something still runs on.
-  const syncSubscriptions = (datasets: Record<string, Dataset>) => {
-    const wanted = new Set(Object.values(datasets).filter(hasActiveWork).map((d) => d.id));
-    for (const [id, off] of subscriptions) {
-      if (!wanted.has(id)) {
-        off();
-        subscriptions.delete(id);
-      }
-    }
-    for (const id of wanted) if (!subscriptions.has(id)) subscriptions.set(id, socket.subscribe(progressChannel(id)));
-  };
-
-  const offMessage = socket.onMessage((msg) => {
-    if (msg.channel === "jobs" && msg.event === "job.updated" && typeof (msg.data as Job | null)?.kind === "string") {
-      onJob(msg.data as Job);
-      return;
-    }
-    const id = datasetIdOfProgressChannel(msg.channel);
-    if (id === null) return;
-    if (msg.event === "ready" || msg.event === "tokenized") refetch(id);
-    else useDatasets.getState().onMessage(msg);
+export function startDatasetsLive(socket: LiveSocketLike): () => void {
+  return startLiveResource(socket, {
+    store: useDatasets,
+    items: (s) => s.datasets,
+    idOfJob: datasetIdOfJob,
+    isActive: hasActiveWork,
+    progressChannel,
+    fetchItem: (id) => useDatasets.getState().fetchDataset(id),
+    fetchList: () => useDatasets.getState().fetchList(),
+    refreshErrorTitle: "Could not refresh the dataset",
+    onMessage: (msg, refetch) => {
+      const id = datasetIdOfProgressChannel(msg.channel);
+      if (id === null) return;
+      if (msg.event === "ready" || msg.event === "tokenized") refetch(id);
+      else useDatasets.getState().onMessage(msg);
+    },
   });
-  syncSubscriptions(useDatasets.getState().datasets);
-  const offStore = useDatasets.subscribe((s, prev) => {
-    if (s.datasets !== prev.datasets) syncSubscriptions(s.datasets);
-  });
-
-  return () => {
-    offMessage();
-    offStore();
-    for (const off of subscriptions.values()) off();
-    subscriptions.clear();
-    for (const t of timers.values()) clearTimeout(t);
-    timers.clear();
-    if (listTimer) clearTimeout(listTimer);
-  };
 }

@@ -9,6 +9,7 @@
 import type { Job, Pagination } from "../api/types";
 import type { Dataset, DatasetDownloadEvent, DatasetEvent, DatasetImportEvent, TokenizeEvent } from "../api/datasets";
 import { isActiveDatasetStatus, isActiveTokenizationStatus } from "../api/datasets";
+import { idOfProgressChannel, itemIdOfJob, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
 
 export type DatasetProgress = DatasetDownloadEvent | DatasetImportEvent;
 
@@ -23,13 +24,6 @@ export interface DatasetsData {
 }
 
 export const emptyDatasetsData: DatasetsData = { datasets: {}, listIds: [], pagination: null, progress: {}, tokenizeProgress: {} };
-
-function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
-  if (!(key in record)) return record;
-  const next = { ...record };
-  delete next[key];
-  return next;
-}
 
 /** Drop the progress of a dataset (and of its tokenizations) that REST shows finished. */
 function pruneProgress(data: DatasetsData, dataset: Dataset): Pick<DatasetsData, "progress" | "tokenizeProgress"> {
@@ -58,29 +52,22 @@ export function applyList(data: DatasetsData, items: Dataset[], pagination: Pagi
 
 /** A fresh copy of one dataset (REST answer); `prepend` puts a new one at the top of the list. */
 export function applyDataset(data: DatasetsData, dataset: Dataset, opts: { prepend?: boolean } = {}): DatasetsData {
-  const known = data.listIds.includes(dataset.id);
-  const listIds = known || !opts.prepend ? data.listIds : [dataset.id, ...data.listIds];
-  const pagination =
-    !known && opts.prepend && data.pagination ? { ...data.pagination, total: data.pagination.total + 1 } : data.pagination;
   return {
     ...data,
     datasets: { ...data.datasets, [dataset.id]: dataset },
-    listIds,
-    pagination,
+    ...listWith(data, dataset.id, opts.prepend),
     ...pruneProgress(data, dataset),
   };
 }
 
 export function removeDataset(data: DatasetsData, id: string): DatasetsData {
-  const known = data.listIds.includes(id);
   let tokenizeProgress = data.tokenizeProgress;
   for (const [tid, event] of Object.entries(tokenizeProgress)) {
     if (event.dataset_id === id) tokenizeProgress = withoutKey(tokenizeProgress, tid);
   }
   return {
     datasets: withoutKey(data.datasets, id),
-    listIds: known ? data.listIds.filter((x) => x !== id) : data.listIds,
-    pagination: known && data.pagination ? { ...data.pagination, total: Math.max(0, data.pagination.total - 1) } : data.pagination,
+    ...listWithout(data, id),
     progress: withoutKey(data.progress, id),
     tokenizeProgress,
   };
@@ -113,20 +100,16 @@ export function applyEvent(data: DatasetsData, event: DatasetEvent): DatasetsDat
 
 /** The dataset a `datasets.*` job works on (its params carry `dataset_id`), or null for any other job. */
 export function datasetIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
-  if (!job.kind.startsWith("datasets.")) return null;
-  const params = job.params as Record<string, unknown> | null | undefined;
-  const id = params?.dataset_id;
-  return typeof id === "string" && id ? id : null;
+  return itemIdOfJob(job, "datasets", "dataset_id");
 }
 
 /** `datasets/{id}/progress` → id (null for any other channel). */
 export function datasetIdOfProgressChannel(channel: string): string | null {
-  const m = /^datasets\/([^/]+)\/progress$/.exec(channel);
-  return m ? m[1]! : null;
+  return idOfProgressChannel("datasets", channel);
 }
 
 export function progressChannel(id: string): string {
-  return `datasets/${id}/progress`;
+  return progressChannelOf("datasets", id);
 }
 
 /** Does anything still run on this dataset (its own download/import, or a tokenization)? */
@@ -138,14 +121,12 @@ export function hasActiveWork(dataset: Dataset): boolean {
 export function datasetFraction(progress: DatasetProgress | undefined, jobProgress: number | null | undefined): number | null {
   if (progress?.kind === "download" && progress.bytes_total > 0) return progress.bytes_done / progress.bytes_total;
   if (progress?.kind === "import" && progress.bytes_total > 0) return progress.bytes_read / progress.bytes_total;
-  if (jobProgress !== null && jobProgress !== undefined && Number.isFinite(jobProgress)) return jobProgress;
-  return null;
+  return jobFraction(jobProgress);
 }
 
 /** Fraction done of a tokenization: rows from the live event, else the job's own progress. */
 export function tokenizeFraction(progress: TokenizeEvent | undefined, jobProgress: number | null | undefined): number | null {
   if (progress && progress.rows_total > 0) return progress.rows_done / progress.rows_total;
-  if (jobProgress !== null && jobProgress !== undefined && Number.isFinite(jobProgress)) return jobProgress;
-  return null;
+  return jobFraction(jobProgress);
 }
 

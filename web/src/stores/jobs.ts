@@ -3,7 +3,8 @@ import { endpoints } from "../api/endpoints";
 import type { Job } from "../api/types";
 import { ACTIVE_STATUSES } from "../api/types";
 import { applyJobUpdate, applyResync, emptyJobsData, RECENT_LIMIT, type JobsData } from "./jobsReducer";
-import { reportError, useToasts } from "./toasts";
+import { reporting, whileMarked } from "./liveResource";
+import { useToasts } from "./toasts";
 
 interface JobsState extends JobsData {
   /** A REST snapshot has been applied at least once. */
@@ -94,23 +95,14 @@ export const useJobs = create<JobsState>()((set, get) => ({
     }
   },
 
-  cancel: async (id) => {
-    set((s) => ({ cancelling: { ...s.cancelling, [id]: true } }));
-    try {
-      const job = await endpoints.cancelJob(id);
-      get().applyUpdate(job);
-      return job;
-    } catch (e) {
-      reportError(e, "Could not cancel job");
-      return null;
-    } finally {
-      set((s) => {
-        const cancelling = { ...s.cancelling };
-        delete cancelling[id];
-        return { cancelling };
-      });
-    }
-  },
+  cancel: (id) =>
+    whileMarked(set, "cancelling", id, true as const, () =>
+      reporting("Could not cancel job", async () => {
+        const job = await endpoints.cancelJob(id);
+        get().applyUpdate(job);
+        return job;
+      }),
+    ),
 
   reset: () => {
     buffered = null;

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { WsMessage } from "../api/types";
+import { FakeSocket } from "../test/fakeSocket";
 import { makeJob, makeModel } from "../test/fixtures";
 
 const api = vi.hoisted(() => ({
@@ -23,24 +23,6 @@ vi.mock("../api/models", () => ({ modelsApi: api }));
 import { ApiError } from "../api/client";
 import { REFETCH_MS, startModelsLive, useModels } from "./models";
 import { useToasts } from "./toasts";
-
-class FakeSocket {
-  listeners = new Set<(m: WsMessage) => void>();
-  channels: string[] = [];
-  onMessage(fn: (m: WsMessage) => void) {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-  subscribe(channel: string) {
-    this.channels.push(channel);
-    return () => {
-      this.channels = this.channels.filter((c) => c !== channel);
-    };
-  }
-  emit(msg: WsMessage) {
-    for (const fn of this.listeners) fn(msg);
-  }
-}
 
 beforeEach(() => {
   useModels.getState().reset();

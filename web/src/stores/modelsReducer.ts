@@ -8,6 +8,7 @@
  */
 import type { DownloadProgress, Job, Model, Pagination } from "../api/types";
 import { isActiveModelStatus } from "../api/types";
+import { idOfProgressChannel, itemIdOfJob, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
 
 export interface ModelsData {
   models: Record<string, Model>;
@@ -17,13 +18,6 @@ export interface ModelsData {
 }
 
 export const emptyModelsData: ModelsData = { models: {}, listIds: [], pagination: null, progress: {} };
-
-function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
-  if (!(key in record)) return record;
-  const next = { ...record };
-  delete next[key];
-  return next;
-}
 
 /** Replace the list page by a REST snapshot (models outside the page stay known for detail views). */
 export function applyList(data: ModelsData, items: Model[], pagination: Pagination | null): ModelsData {
@@ -37,22 +31,12 @@ export function applyList(data: ModelsData, items: Model[], pagination: Paginati
 
 /** A fresh copy of one model (REST answer); `prepend` puts a new one at the top of the list. */
 export function applyModel(data: ModelsData, model: Model, opts: { prepend?: boolean } = {}): ModelsData {
-  const known = data.listIds.includes(model.id);
-  const listIds = known || !opts.prepend ? data.listIds : [model.id, ...data.listIds];
-  const pagination =
-    !known && opts.prepend && data.pagination ? { ...data.pagination, total: data.pagination.total + 1 } : data.pagination;
   const progress = isActiveModelStatus(model.status) ? data.progress : withoutKey(data.progress, model.id);
-  return { models: { ...data.models, [model.id]: model }, listIds, pagination, progress };
+  return { models: { ...data.models, [model.id]: model }, ...listWith(data, model.id, opts.prepend), progress };
 }
 
 export function removeModel(data: ModelsData, id: string): ModelsData {
-  const known = data.listIds.includes(id);
-  return {
-    models: withoutKey(data.models, id),
-    listIds: known ? data.listIds.filter((x) => x !== id) : data.listIds,
-    pagination: known && data.pagination ? { ...data.pagination, total: Math.max(0, data.pagination.total - 1) } : data.pagination,
-    progress: withoutKey(data.progress, id),
-  };
+  return { models: withoutKey(data.models, id), ...listWithout(data, id), progress: withoutKey(data.progress, id) };
 }
 
 /** A live progress event; ignored for a model REST already shows finished (a late event). Bytes
@@ -69,25 +53,20 @@ export function applyProgress(data: ModelsData, event: DownloadProgress): Models
 
 /** The model a `models.*` job works on (its params carry `model_id`), or null for any other job. */
 export function modelIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
-  if (!job.kind.startsWith("models.")) return null;
-  const params = job.params as Record<string, unknown> | null | undefined;
-  const id = params?.model_id;
-  return typeof id === "string" && id ? id : null;
+  return itemIdOfJob(job, "models", "model_id");
 }
 
 /** `models/{id}/progress` → id (null for any other channel). */
 export function modelIdOfProgressChannel(channel: string): string | null {
-  const m = /^models\/([^/]+)\/progress$/.exec(channel);
-  return m ? m[1]! : null;
+  return idOfProgressChannel("models", channel);
 }
 
 export function progressChannel(id: string): string {
-  return `models/${id}/progress`;
+  return progressChannelOf("models", id);
 }
 
 /** Fraction done of a download: bytes from the live event when there is one, else the job's own progress. */
 export function downloadFraction(progress: DownloadProgress | undefined, jobProgress: number | null | undefined): number | null {
   if (progress && progress.bytes_total > 0) return progress.bytes_done / progress.bytes_total;
-  if (jobProgress !== null && jobProgress !== undefined && Number.isFinite(jobProgress)) return jobProgress;
-  return null;
+  return jobFraction(jobProgress);
 }

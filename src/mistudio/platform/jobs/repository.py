@@ -178,3 +178,16 @@ def running_jobs_on_host(session: Session, host: str, runner: str) -> list[Job]:
 
 def is_cancel_requested(session: Session, job_id: str) -> bool:
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+# What a domain row (a model, a dataset, ...) still marked as in progress becomes when its job ended otherwise.
+_ENDED_AS = {JobStatus.FAILED: "error", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "interrupted"}
+
+
+def unreported_end(session: Session, job_id: str | None) -> tuple[str, str | None] | None:
+    """How a row's job really ended when it did not say so itself (killed, server restart): the row's new status
+    ("error", "cancelled" or "interrupted") and the job's message; None while it runs or once it succeeded."""
+    job = session.get(Job, job_id) if job_id else None
+    if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
+        return None
+    return _ENDED_AS[job.job_status], job.error or job.message

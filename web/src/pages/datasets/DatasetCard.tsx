@@ -2,12 +2,12 @@ import type { ReactNode } from "react";
 import { AlertTriangle, FileText } from "lucide-react";
 import type { Dataset } from "../../api/datasets";
 import { isActiveDatasetStatus, isRetryableDatasetStatus } from "../../api/datasets";
+import { StatusBadge } from "../../components/StatusBadge";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount, formatInteger } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { DeleteDatasetButton, RetryDatasetButton } from "./DatasetActions";
 import { CancelDatasetButton, DatasetProgress } from "./DatasetProgress";
-import { DatasetStatusBadge } from "./DatasetStatusBadge";
 import { datasetSource } from "./describe";
 
 function Stat({ label, children, title }: { label: string; children: ReactNode; title?: string }) {
@@ -44,7 +44,7 @@ export function DatasetCard({ dataset }: { dataset: Dataset }) {
             {datasetSource(dataset)}
           </p>
         </div>
-        <DatasetStatusBadge status={dataset.status} data-testid={`dataset-status-${dataset.id}`} />
+        <StatusBadge status={dataset.status} data-testid={`dataset-status-${dataset.id}`} />
       </header>
 
       <dl className="grid grid-cols-4 gap-2">

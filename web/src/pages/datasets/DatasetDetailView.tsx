@@ -1,16 +1,15 @@
-import { lazy, Suspense, useEffect, useState } from "react";
-import { AlertTriangle, ArrowLeft } from "lucide-react";
+import { lazy, Suspense } from "react";
+import { AlertTriangle } from "lucide-react";
 import { isActiveDatasetStatus, isRetryableDatasetStatus } from "../../api/datasets";
 import { Card } from "../../components/Card";
+import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatInteger } from "../../lib/format";
-import { Link, navigate, setQuery, useLocation } from "../../lib/router";
+import { oneOf } from "../../lib/oneOf";
+import { navigate, setQuery, useLocation } from "../../lib/router";
 import { useDatasets } from "../../stores/datasets";
-import { useConnection } from "../../stores/live";
-import { reportError } from "../../stores/toasts";
 import { DeleteDatasetButton, RetryDatasetButton } from "./DatasetActions";
 import { CancelDatasetButton, DatasetProgress } from "./DatasetProgress";
-import { DatasetStatusBadge } from "./DatasetStatusBadge";
 import { datasetSource } from "./describe";
 import { OverviewTab } from "./OverviewTab";
 import { SamplesTab } from "./SamplesTab";
@@ -26,41 +25,12 @@ export type DatasetTab = (typeof DATASET_TABS)[number];
 export function DatasetDetailView({ id }: { id: string }) {
   const dataset = useDatasets((s) => s.datasets[id]);
   const fetchDataset = useDatasets((s) => s.fetchDataset);
-  const epoch = useConnection((s) => s.epoch);
   const { search } = useLocation();
   const tabParam = search.get("tab");
-  const tab: DatasetTab = (DATASET_TABS as readonly string[]).includes(tabParam ?? "") ? (tabParam as DatasetTab) : "overview";
-  const [missing, setMissing] = useState(false);
-  const [loaded, setLoaded] = useState(false);
+  const tab: DatasetTab = oneOf(DATASET_TABS, tabParam) ?? "overview";
+  const { missing, loaded } = useItemFetch(id, fetchDataset, "Could not load the dataset");
 
-  useEffect(() => {
-    const ctrl = new AbortController();
-    fetchDataset(id, ctrl.signal)
-      .then((d) => {
-        if (ctrl.signal.aborted) return;
-        setMissing(d === null);
-        setLoaded(true);
-      })
-      .catch((e) => {
-        if (ctrl.signal.aborted) return;
-        setLoaded(true);
-        reportError(e, "Could not load the dataset");
-      });
-    return () => ctrl.abort();
-  }, [id, epoch, fetchDataset]);
-
-  if (!dataset) {
-    return (
-      <div className="mx-auto max-w-7xl space-y-3 p-6" data-testid="dataset-detail">
-        <Link href="/datasets" className="inline-flex items-center gap-1 text-xs text-zinc-400 hover:text-zinc-200">
-          <ArrowLeft className="size-3.5" aria-hidden /> Datasets
-        </Link>
-        <p className="text-sm text-zinc-400" data-testid={missing ? "dataset-missing" : undefined}>
-          {missing ? `No dataset with id ${id} (it may have been deleted).` : loaded ? "Could not load this dataset." : "Loading…"}
-        </p>
-      </div>
-    );
-  }
+  if (!dataset) return <ItemPlaceholder noun="dataset" id={id} missing={missing} loaded={loaded} />;
 
   const active = isActiveDatasetStatus(dataset.status);
   const ready = dataset.status === "ready";
@@ -68,29 +38,25 @@ export function DatasetDetailView({ id }: { id: string }) {
   const readyTokenizations = dataset.tokenizations.filter((t) => t.status === "ready").length;
   return (
     <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="dataset-detail" data-dataset-id={dataset.id} data-status={dataset.status}>
-      <div>
-        <Link href="/datasets" className="inline-flex items-center gap-1 text-xs text-zinc-400 hover:text-zinc-200" data-testid="dataset-detail-back">
-          <ArrowLeft className="size-3.5" aria-hidden /> Datasets
-        </Link>
-        <div className="mt-1 flex flex-wrap items-center gap-2">
-          <h1 className="text-lg font-semibold text-zinc-50" data-testid="dataset-detail-name">
-            {dataset.name}
-          </h1>
-          <DatasetStatusBadge status={dataset.status} data-testid="dataset-detail-status" />
-          <span className="font-mono text-xs text-zinc-500">{datasetSource(dataset)}</span>
-          <span className="ml-auto flex gap-1.5">
+      <DetailHeader
+        noun="dataset"
+        item={dataset}
+        source={datasetSource(dataset)}
+        actions={
+          <>
             {active && <CancelDatasetButton dataset={dataset} />}
             {isRetryableDatasetStatus(dataset.status) && <RetryDatasetButton dataset={dataset} />}
             {!active && <DeleteDatasetButton dataset={dataset} onDeleted={() => navigate("/datasets")} />}
-          </span>
-        </div>
+          </>
+        }
+      >
         {ready && (
           <p className="mt-0.5 font-mono text-xs text-zinc-400" data-testid="dataset-detail-summary">
             {formatInteger(dataset.num_rows)} rows in {splits.length} split{splits.length === 1 ? "" : "s"} · {formatBytes(dataset.total_bytes)} on disk
             {dataset.tokenizations.length > 0 && ` · ${readyTokenizations} of ${dataset.tokenizations.length} tokenizations ready`}
           </p>
         )}
-      </div>
+      </DetailHeader>
 
       {active && (
         <Card title={dataset.status === "downloading" ? "Download" : "Import"}>

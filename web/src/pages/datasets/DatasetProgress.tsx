@@ -1,10 +1,8 @@
-import { useState } from "react";
-import { Loader2, Square } from "lucide-react";
 import type { Dataset, Tokenization } from "../../api/datasets";
-import { Button } from "../../components/Button";
-import { ConfirmDialog } from "../../components/Modal";
+import { CancelWorkButton } from "../../components/ItemActions";
+import { DownloadFigures, ItemProgress } from "../../components/ItemProgress";
 import { ProgressBar } from "../../components/ProgressBar";
-import { formatBytes, formatEta, formatInteger, formatSpeed } from "../../lib/format";
+import { formatBytes, formatEta, formatInteger } from "../../lib/format";
 import { useDatasets } from "../../stores/datasets";
 import { datasetFraction, tokenizeFraction } from "../../stores/datasetsReducer";
 import { useJobs } from "../../stores/jobs";
@@ -15,46 +13,23 @@ import { useJobs } from "../../stores/jobs";
  */
 export function DatasetProgress({ dataset }: { dataset: Dataset }) {
   const progress = useDatasets((s) => s.progress[dataset.id]);
-  const job = useJobs((s) => (dataset.job_id ? s.active[dataset.job_id] : undefined));
-  const fraction = datasetFraction(progress, job?.progress);
   const tid = `dataset-progress-${dataset.id}`;
-  const waiting = fraction === null || (dataset.status === "queued" && !progress);
   return (
-    <div className="space-y-1" data-testid={tid}>
-      <ProgressBar value={fraction ?? 0} indeterminate={waiting} label={`${dataset.status} ${dataset.name}`} data-testid={`${tid}-bar`} />
-      <div className="flex flex-wrap items-center gap-x-3 gap-y-0.5 font-mono text-[11px] text-zinc-400 tabular-nums">
-        {progress?.kind === "download" ? (
-          <>
-            <span data-testid={`${tid}-bytes`}>
-              {formatBytes(progress.bytes_done)} / {formatBytes(progress.bytes_total)}
+    <ItemProgress item={dataset} live={progress !== undefined} fraction={(job) => datasetFraction(progress, job)} testId={tid}>
+      {progress?.kind === "download" && <DownloadFigures progress={progress} testId={tid} />}
+      {progress?.kind === "import" && (
+        <>
+          <span data-testid={`${tid}-rows`}>{formatInteger(progress.rows)} rows</span>
+          <span>{formatInteger(progress.rows_per_second)} rows/s</span>
+          {progress.bytes_total > 0 && (
+            <span>
+              {formatBytes(progress.bytes_read)} / {formatBytes(progress.bytes_total)}
             </span>
-            <span>{formatSpeed(progress.bytes_per_second)}</span>
-            <span>ETA {formatEta(progress.eta_seconds)}</span>
-            {progress.files_total > 0 && (
-              <span>
-                files {progress.files_done}/{progress.files_total}
-              </span>
-            )}
-            {progress.current_file && <span className="truncate text-zinc-500">{progress.current_file}</span>}
-          </>
-        ) : progress?.kind === "import" ? (
-          <>
-            <span data-testid={`${tid}-rows`}>{formatInteger(progress.rows)} rows</span>
-            <span>{formatInteger(progress.rows_per_second)} rows/s</span>
-            {progress.bytes_total > 0 && (
-              <span>
-                {formatBytes(progress.bytes_read)} / {formatBytes(progress.bytes_total)}
-              </span>
-            )}
-            {progress.current_file && <span className="truncate text-zinc-500">{progress.current_file}</span>}
-          </>
-        ) : (
-          <span className="text-zinc-500" data-testid={`${tid}-message`}>
-            {job?.message ?? (dataset.status === "queued" ? "waiting for a worker…" : `${dataset.status}…`)}
-          </span>
-        )}
-      </div>
-    </div>
+          )}
+          {progress.current_file && <span className="truncate text-zinc-500">{progress.current_file}</span>}
+        </>
+      )}
+    </ItemProgress>
   );
 }
 
@@ -88,41 +63,15 @@ export function TokenizationProgress({ tokenization }: { tokenization: Tokenizat
 
 /** Cancel a download/import, after a confirmation; partial files are removed by the server. */
 export function CancelDatasetButton({ dataset }: { dataset: Dataset }) {
-  const [confirming, setConfirming] = useState(false);
   const pending = useDatasets((s) => s.pending[dataset.id] === "cancel");
   const cancel = useDatasets((s) => s.cancel);
-  const verb = dataset.source === "hub" ? "download" : "import";
   return (
-    <>
-      <Button
-        size="sm"
-        variant="danger"
-        disabled={pending}
-        data-testid={`dataset-cancel-${dataset.id}`}
-        aria-label={`Cancel the ${verb} of ${dataset.name}`}
-        onClick={() => setConfirming(true)}
-      >
-        {pending ? <Loader2 className="size-3 animate-spin" aria-hidden /> : <Square className="size-3" aria-hidden />}
-        {pending ? "cancelling…" : "Cancel"}
-      </Button>
-      <ConfirmDialog
-        open={confirming}
-        title={`Cancel this ${verb}?`}
-        message={
-          <>
-            The {verb} of <span className="font-mono text-zinc-100">{dataset.name}</span> stops and its partial files are removed.
-            You can retry it later.
-          </>
-        }
-        confirmLabel={`Cancel ${verb}`}
-        cancelLabel="Keep going"
-        danger
-        onCancel={() => setConfirming(false)}
-        onConfirm={() => {
-          setConfirming(false);
-          void cancel(dataset.id);
-        }}
-      />
-    </>
+    <CancelWorkButton
+      name={dataset.name}
+      verb={dataset.source === "hub" ? "download" : "import"}
+      pending={pending}
+      testId={`dataset-cancel-${dataset.id}`}
+      onCancel={() => void cancel(dataset.id)}
+    />
   );
 }

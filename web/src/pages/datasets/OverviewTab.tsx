@@ -1,83 +1,24 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from "react";
-import { Loader2, Save } from "lucide-react";
 import type { Dataset } from "../../api/datasets";
-import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
-import { Field, inputClass } from "../../components/Field";
+import { DetailList, DetailRow, JobDetailRow, RenameNotesForm } from "../../components/Details";
+import { StatusBadge } from "../../components/StatusBadge";
 import { formatBytes, formatInteger, formatTimestamp } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { useDatasets } from "../../stores/datasets";
-import { DatasetStatusBadge } from "./DatasetStatusBadge";
 import { describeSettings } from "./describe";
 
-function Row({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <>
-      <dt className="text-zinc-500">{label}</dt>
-      <dd className="min-w-0 font-mono break-all text-zinc-200">{children}</dd>
-    </>
-  );
-}
-
-/** Rename and notes; Save is enabled only when something changed. */
+/** Rename and notes of the dataset. */
 function EditForm({ dataset }: { dataset: Dataset }) {
-  const [name, setName] = useState(dataset.name);
-  const [notes, setNotes] = useState(dataset.notes ?? "");
   const update = useDatasets((s) => s.update);
   const saving = useDatasets((s) => s.pending[dataset.id] === "save");
-  // A refetch (another tab, the CLI) brings new values in unless the user is editing them.
-  const [base, setBase] = useState({ name: dataset.name, notes: dataset.notes ?? "" });
-  useEffect(() => {
-    const next = { name: dataset.name, notes: dataset.notes ?? "" };
-    if (next.name === base.name && next.notes === base.notes) return;
-    if (name === base.name) setName(next.name);
-    if (notes === base.notes) setNotes(next.notes);
-    setBase(next);
-  }, [dataset.name, dataset.notes]);
-
-  const nameProblem = name.trim() === "" ? "A name cannot be empty." : null;
-  const dirty = name.trim() !== dataset.name || notes !== (dataset.notes ?? "");
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (nameProblem || !dirty) return;
-    const patch: { name?: string; notes?: string } = {};
-    if (name.trim() !== dataset.name) patch.name = name.trim();
-    if (notes !== (dataset.notes ?? "")) patch.notes = notes;
-    void update(dataset.id, patch);
-  };
   return (
-    <form className="space-y-2" onSubmit={submit} aria-label="Rename and notes" data-testid="dataset-edit-form">
-      <Field label="Name" error={nameProblem}>
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            className={inputClass}
-            value={name}
-            maxLength={255}
-            onChange={(e) => setName(e.target.value)}
-            aria-invalid={invalid}
-            aria-describedby={describedBy}
-            data-testid="dataset-edit-name"
-          />
-        )}
-      </Field>
-      <Field label="Notes">
-        {({ id }) => (
-          <textarea
-            id={id}
-            className={`${inputClass} min-h-20 font-sans`}
-            value={notes}
-            maxLength={10_000}
-            onChange={(e) => setNotes(e.target.value)}
-            placeholder="Where the text comes from, what you use it for…"
-            data-testid="dataset-edit-notes"
-          />
-        )}
-      </Field>
-      <Button type="submit" size="sm" variant="primary" disabled={!dirty || Boolean(nameProblem) || saving} data-testid="dataset-edit-save">
-        {saving ? <Loader2 className="size-3 animate-spin" aria-hidden /> : <Save className="size-3" aria-hidden />} Save
-      </Button>
-    </form>
+    <RenameNotesForm
+      item={dataset}
+      saving={saving}
+      onSave={(patch) => void update(dataset.id, patch)}
+      notesPlaceholder="Where the text comes from, what you use it for…"
+      testIdPrefix="dataset"
+    />
   );
 }
 
@@ -87,30 +28,24 @@ export function OverviewTab({ dataset }: { dataset: Dataset }) {
   return (
     <div className="grid items-start gap-4 lg:grid-cols-[minmax(300px,420px)_1fr]">
       <Card title="About" bodyClassName="space-y-4 p-3">
-        <dl className="grid grid-cols-[7rem_1fr] gap-x-2 gap-y-1 text-xs" data-testid="dataset-detail-info">
-          <Row label="Source">{dataset.source}</Row>
-          {dataset.repo_id && <Row label="Repo">{dataset.repo_id}</Row>}
-          {dataset.config && <Row label="Config">{dataset.config}</Row>}
-          {dataset.split && <Row label="Split">{dataset.split}</Row>}
-          {dataset.revision && <Row label="Revision">{dataset.revision}</Row>}
-          {dataset.commit_sha && <Row label="Commit">{dataset.commit_sha.slice(0, 12)}</Row>}
-          {dataset.source_path && <Row label="Path">{dataset.source_path}</Row>}
-          <Row label="Format">{dataset.source_format ?? "by suffix"}</Row>
-          <Row label="Text column">{dataset.text_column ?? (dataset.source_format === "txt" || dataset.source === "example" ? "— (plain text)" : "detected")}</Row>
-          <Row label=".txt mode">{dataset.txt_mode === "line" ? "one document per line" : "one document per file"}</Row>
-          <Row label="Rows">{formatInteger(dataset.num_rows)}</Row>
-          <Row label="Text on disk">{formatBytes(dataset.size_bytes)}</Row>
-          {dataset.download_bytes !== null && <Row label="Download">{formatBytes(dataset.download_bytes)}</Row>}
-          <Row label="Licence">{dataset.license ?? "—"}</Row>
-          <Row label="Added">{formatTimestamp(dataset.created_at)}</Row>
-          {dataset.job_id && (
-            <Row label="Job">
-              <Link href={`/jobs?job=${dataset.job_id}`} className="text-sky-300 hover:underline">
-                {dataset.job_id}
-              </Link>
-            </Row>
-          )}
-        </dl>
+        <DetailList testId="dataset-detail-info">
+          <DetailRow label="Source">{dataset.source}</DetailRow>
+          {dataset.repo_id && <DetailRow label="Repo">{dataset.repo_id}</DetailRow>}
+          {dataset.config && <DetailRow label="Config">{dataset.config}</DetailRow>}
+          {dataset.split && <DetailRow label="Split">{dataset.split}</DetailRow>}
+          {dataset.revision && <DetailRow label="Revision">{dataset.revision}</DetailRow>}
+          {dataset.commit_sha && <DetailRow label="Commit">{dataset.commit_sha.slice(0, 12)}</DetailRow>}
+          {dataset.source_path && <DetailRow label="Path">{dataset.source_path}</DetailRow>}
+          <DetailRow label="Format">{dataset.source_format ?? "by suffix"}</DetailRow>
+          <DetailRow label="Text column">{dataset.text_column ?? (dataset.source_format === "txt" || dataset.source === "example" ? "— (plain text)" : "detected")}</DetailRow>
+          <DetailRow label=".txt mode">{dataset.txt_mode === "line" ? "one document per line" : "one document per file"}</DetailRow>
+          <DetailRow label="Rows">{formatInteger(dataset.num_rows)}</DetailRow>
+          <DetailRow label="Text on disk">{formatBytes(dataset.size_bytes)}</DetailRow>
+          {dataset.download_bytes !== null && <DetailRow label="Download">{formatBytes(dataset.download_bytes)}</DetailRow>}
+          <DetailRow label="Licence">{dataset.license ?? "—"}</DetailRow>
+          <DetailRow label="Added">{formatTimestamp(dataset.created_at)}</DetailRow>
+          <JobDetailRow jobId={dataset.job_id} />
+        </DetailList>
         <EditForm dataset={dataset} />
       </Card>
 
@@ -168,7 +103,7 @@ export function OverviewTab({ dataset }: { dataset: Dataset }) {
             <ul className="space-y-1 text-xs" data-testid="dataset-overview-tokenizations">
               {dataset.tokenizations.map((t) => (
                 <li key={t.id} className="flex flex-wrap items-center gap-2 font-mono">
-                  <DatasetStatusBadge status={t.status} />
+                  <StatusBadge status={t.status} />
                   <span className="text-zinc-100">{t.tokenizer_name}</span>
                   <span className="text-zinc-500">{t.split}</span>
                   <span className="text-zinc-400">{describeSettings(t.settings)}</span>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { ChevronDown, ChevronLeft, ChevronRight, ChevronUp, Loader2 } from "lucide-react";
+import { messageOf } from "../../api/client";
 import { datasetsApi, type Dataset, type SampleDetail, type SamplePage } from "../../api/datasets";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
@@ -8,7 +9,6 @@ import { cn } from "../../lib/cn";
 import { formatInteger } from "../../lib/format";
 import { setQuery, useLocation } from "../../lib/router";
 import { highlightParts, describeSettings } from "./describe";
-import { messageOf } from "./HubDownloadForm";
 import { TokenView } from "./TokenView";
 
 export const SAMPLES_PAGE_SIZE = 20;

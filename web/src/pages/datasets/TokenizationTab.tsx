@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { BarChart3, Loader2, Play, Square, Trash2 } from "lucide-react";
+import { messageOf } from "../../api/client";
 import { modelsApi } from "../../api/models";
 import type { Model } from "../../api/types";
 import {
@@ -15,15 +16,14 @@ import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
 import { Field, inputClass } from "../../components/Field";
 import { ConfirmDialog } from "../../components/Modal";
+import { StatusBadge } from "../../components/StatusBadge";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount, formatInteger, formatTimestamp } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { useDatasets } from "../../stores/datasets";
 import { useToasts } from "../../stores/toasts";
 import { TokenizationProgress } from "./DatasetProgress";
-import { DatasetStatusBadge } from "./DatasetStatusBadge";
 import { describeSettings, parseSettingsDraft, type SettingsDraft } from "./describe";
-import { messageOf } from "./HubDownloadForm";
 import { TokenView } from "./TokenView";
 
 export const PREVIEW_DEBOUNCE_MS = 400;
@@ -427,12 +427,12 @@ export function TokenizationsTable({ dataset }: { dataset: Dataset }) {
                   <td className="px-2 py-1.5">
                     {isActiveTokenizationStatus(t.status) ? (
                       <div className="flex items-center gap-2">
-                        <DatasetStatusBadge status={t.status} />
+                        <StatusBadge status={t.status} />
                         <TokenizationProgress tokenization={t} />
                       </div>
                     ) : (
                       <div className="space-y-0.5">
-                        <DatasetStatusBadge status={t.status} data-testid={`tokenization-status-${t.id}`} />
+                        <StatusBadge status={t.status} data-testid={`tokenization-status-${t.id}`} />
                         {t.message && t.status !== "ready" && <p className="max-w-72 text-[11px] break-words text-red-300">{t.message}</p>}
                       </div>
                     )}

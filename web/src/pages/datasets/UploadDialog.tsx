@@ -1,12 +1,13 @@
 import { useEffect, useRef, useState } from "react";
 import { Loader2, Upload } from "lucide-react";
+import { messageOf } from "../../api/client";
 import { Button } from "../../components/Button";
+import { FormError } from "../../components/FormError";
 import { Modal } from "../../components/Modal";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatBytes, formatPercent } from "../../lib/format";
 import { useDatasets } from "../../stores/datasets";
 import { useToasts } from "../../stores/toasts";
-import { messageOf } from "./HubDownloadForm";
 import { emptySourceOptions, SourceOptions, type SourceOptionsValue } from "./SourceOptions";
 
 const ACCEPT = ".txt,.jsonl,.csv,.parquet";
@@ -133,11 +134,7 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
             </p>
           </div>
         )}
-        {error && (
-          <p className="rounded bg-red-950/50 px-2 py-1 text-xs break-words text-red-200" role="alert" data-testid="upload-error">
-            {error}
-          </p>
-        )}
+        {error && <FormError testId="upload-error">{error}</FormError>}
       </div>
     </Modal>
   );

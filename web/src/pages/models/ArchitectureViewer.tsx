@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { ChevronDown, ChevronRight } from "lucide-react";
-import { isApiError } from "../../api/client";
+import { messageOf } from "../../api/client";
 import { modelsApi } from "../../api/models";
 import type { Architecture, ArchitectureLayer } from "../../api/types";
 import { Button } from "../../components/Button";
@@ -175,7 +175,7 @@ export function ArchitectureViewer({ modelId, refreshKey }: { modelId: string; r
       .then(setArch)
       .catch((e) => {
         if (ctrl.signal.aborted) return;
-        setError(isApiError(e) && e.status ? `${e.message} (HTTP ${e.status})` : e instanceof Error ? e.message : String(e));
+        setError(messageOf(e));
       });
     return () => ctrl.abort();
   }, [modelId, refreshKey]);

@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { ArrowLeft, ArrowLeftRight } from "lucide-react";
-import { isApiError } from "../../api/client";
+import { messageOf } from "../../api/client";
 import { modelsApi } from "../../api/models";
 import type { Model, ModelComparison } from "../../api/types";
 import { Button } from "../../components/Button";
@@ -97,7 +97,7 @@ export function CompareView() {
       .then(setResult)
       .catch((e) => {
         if (ctrl.signal.aborted) return;
-        setError(isApiError(e) && e.status ? `${e.message} (HTTP ${e.status})` : e instanceof Error ? e.message : String(e));
+        setError(messageOf(e));
       });
     return () => ctrl.abort();
   }, [a, b]);

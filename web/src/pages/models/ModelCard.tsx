@@ -2,13 +2,13 @@ import type { ReactNode } from "react";
 import { AlertTriangle, Microscope } from "lucide-react";
 import type { Model } from "../../api/types";
 import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
+import { StatusBadge } from "../../components/StatusBadge";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { describePlacement, estimateError, variantFormatLabel } from "./describe";
 import { DeleteModelButton, RetryButton } from "./ModelActions";
 import { CancelDownloadButton, ModelProgress } from "./ModelProgress";
-import { ModelStatusBadge } from "./ModelStatusBadge";
 
 export function modelSource(model: Model): string {
   if (model.repo_id) return model.revision && model.revision !== "main" ? `${model.repo_id}@${model.revision}` : model.repo_id;
@@ -47,7 +47,7 @@ export function ModelCard({ model }: { model: Model }) {
             {modelSource(model)}
           </p>
         </div>
-        <ModelStatusBadge status={model.status} data-testid={`model-status-${model.id}`} />
+        <StatusBadge status={model.status} data-testid={`model-status-${model.id}`} />
       </header>
 
       <dl className="grid grid-cols-4 gap-2">
@@ -79,7 +79,7 @@ export function ModelCard({ model }: { model: Model }) {
             <li key={v.id} className="flex flex-wrap items-center gap-x-2 font-mono text-zinc-400">
               <span className="font-semibold text-zinc-200">{variantFormatLabel(v)}</span>
               <span>{v.device}</span>
-              <ModelStatusBadge status={v.status} />
+              <StatusBadge status={v.status} />
               {v.footprint_bytes ? (
                 <span title="measured footprint vs estimate">
                   {formatBytes(v.footprint_bytes)}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { Cpu, Loader2, Trash2 } from "lucide-react";
-import { isApiError } from "../../api/client";
+import { messageOf } from "../../api/client";
 import { modelsApi } from "../../api/models";
 import type { FormatsInfo, Model, ModelFormat, Variant } from "../../api/types";
 import { isActiveVariantStatus } from "../../api/types";
@@ -9,20 +9,20 @@ import { Card } from "../../components/Card";
 import { Field, inputClass } from "../../components/Field";
 import { ConfirmDialog, Modal } from "../../components/Modal";
 import { ProgressBar } from "../../components/ProgressBar";
+import { StatusBadge } from "../../components/StatusBadge";
 import { Table, type Column } from "../../components/Table";
 import { formatBytes } from "../../lib/format";
 import { useJobs } from "../../stores/jobs";
 import { useModels } from "../../stores/models";
 import { describePlacement, estimateError, variantFormatLabel } from "./describe";
 import { FormatPicker } from "./FormatPicker";
-import { ModelStatusBadge } from "./ModelStatusBadge";
 
 function VariantStatusCell({ variant }: { variant: Variant }) {
   const job = useJobs((s) => (variant.job_id ? s.active[variant.job_id] : undefined));
-  if (!isActiveVariantStatus(variant.status)) return <ModelStatusBadge status={variant.status} />;
+  if (!isActiveVariantStatus(variant.status)) return <StatusBadge status={variant.status} />;
   return (
     <div className="w-40 space-y-0.5">
-      <ModelStatusBadge status={variant.status} />
+      <StatusBadge status={variant.status} />
       <ProgressBar value={job?.progress ?? 0} indeterminate={!job || variant.status === "queued"} label={`Loading ${variant.requested_format}`} />
       {job?.message && <div className="truncate text-[11px] text-zinc-500">{job.message}</div>}
     </div>
@@ -88,7 +88,7 @@ function QuantizeDialog({ model, open, onClose }: { model: Model; open: boolean;
       .catch((e) => {
         if (ctrl.signal.aborted) return;
         setInfo(null);
-        setError(isApiError(e) && e.status ? `${e.message} (HTTP ${e.status})` : e instanceof Error ? e.message : String(e));
+        setError(messageOf(e));
       });
     return () => ctrl.abort();
   }, [open, model.id, device]);
