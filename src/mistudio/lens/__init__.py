@@ -4,3 +4,20 @@ It depends only on torch, transformers, huggingface_hub, safetensors and numpy â
 SQLAlchemy, Celery or a miStudio domain (tests/test_architecture.py enforces this). Long functions take
 `on_progress` and `should_stop` callables instead of knowing about jobs.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["extract", "open_activations"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import mistudio.lens.hub` does not pay for importing torch (~1 s).
+    if name in __all__:
+        import importlib
+
+        function = getattr(importlib.import_module("mistudio.lens.extraction"), name)
+        globals()[name] = function
+        return function
+    raise AttributeError(f"module 'mistudio.lens' has no attribute {name!r}")

@@ -1,0 +1,361 @@
+"""Activation extraction: stream tokenized sequences through an HF causal LM and store hook-point activations.
+
+`extract(model, sequences, dest, hook_points=[...])` writes the layout described in `extraction_store` and returns
+an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties:
+- forward hooks on the real HF modules (`lens.hooks`); with `early_stop` the forward pass is aborted as soon as
+  every requested hook point has fired, so later layers and the lm_head are never computed (values unchanged);
+- each batch is right-padded to its longest sequence with `pad_token_id` and masked; positions past a sequence's
+  end are stored as 0; RAM use is bounded by one batch (files are preallocated memory maps);
+- resumable: after every completed batch the memory maps are flushed, then the running statistics and
+  `progress.json` are replaced atomically. Calling `extract` again with the same dest and arguments continues
+  from the last completed batch and gives files byte-identical to an uninterrupted run. Caller `metadata`,
+  `early_stop`, `on_progress` and `should_stop` may differ on resume; the model's weights are not fingerprinted;
+- `should_stop()` is checked before every batch: true → ExtractionCancelled, completed batches kept;
+- out of memory on a batch halves the batch size and retries that batch, down to 1 (ExtractionOutOfMemory then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mistudio.errors import InvalidInput, NoCapacity
+from mistudio.lens.extraction_stats import DEFAULT_SPARSITY_EPS
+from mistudio.lens.extraction_store import (
+    METADATA_FILE,
+    NUMPY_DTYPES,
+    STATISTICS_FILE,
+    STORAGE_DTYPES,
+    Activations,
+    ExtractionRun,
+    open_activations,
+    write_json_atomic,
+)
+from mistudio.lens.hooks import _first_tensor, decoder_layers, parse_hook_point, resolve_hook_point
+
+__all__ = ["STORAGE_DTYPES", "Activations", "ExtractionCancelled", "ExtractionOutOfMemory", "ExtractionProgress",
+           "ExtractionResult", "extract", "open_activations"]
+
+FORMAT_VERSION = 1
+_TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_HASH_CHUNK = 1 << 20
+_RESERVED_METADATA = (
+    "format_version", "complete", "hook_points", "layers", "hook_types", "dtype", "numpy_dtype", "shape", "samples",
+    "seq_len", "d_model", "tokens", "pad_token_id", "batch_size", "final_batch_size", "batch_sizes_used",
+    "oom_retries", "early_stop", "sparsity_eps", "model_type", "model_name_or_path", "num_layers", "tokens_digest",
+    "timings", "versions", "files")
+
+
+@dataclass
+class ExtractionProgress:
+    samples_done: int
+    samples_total: int
+    samples_per_second: float
+    tokens_per_second: float
+    eta_seconds: float | None
+    batch_size: int
+
+
+@dataclass
+class ExtractionResult:
+    samples: int
+    seq_len: int
+    hook_points: list[str]
+    files: dict[str, str]  # hook point (and "attention_mask") → file name inside dest
+    bytes_written: int
+    seconds: float  # over every run that contributed, resumed ones included
+    batch_size: int  # the final one, after any out-of-memory halving
+    resumed_from: int
+    statistics: dict = field(default_factory=dict)
+
+
+class ExtractionCancelled(Exception):
+    """should_stop() said stop; the completed batches are kept and `extract` with the same arguments resumes."""
+
+
+class ExtractionOutOfMemory(NoCapacity):
+    """Even a batch of one sequence does not fit in memory."""
+
+    code = "out_of_memory"
+
+
+class _StopForward(Exception):
+    """Raised from the last hook to fire: aborts the rest of the forward pass."""
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def _check_arguments(model: torch.nn.Module, sequences: Any, hook_points: list[str], batch_size: int,
+                     max_samples: int | None, dtype: str) -> tuple[list[str], int]:
+    if isinstance(hook_points, str) or not hook_points:
+        raise InvalidInput("hook_points must be a non-empty list such as ['blocks.0.resid_post']",
+                           details={"field": "hook_points"})
+    num_layers = len(decoder_layers(model))
+    points = list(dict.fromkeys(hook_points))
+    for point in points:
+        parse_hook_point(point, num_layers)  # InvalidHookPoint naming the allowed layers and types
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1 \
+            or batch_size & (batch_size - 1):
+        raise InvalidInput(f"batch_size must be a power of 2 (1, 2, 4, … 1024, …), got {batch_size!r}",
+                           details={"field": "batch_size", "value": batch_size})
+    if dtype not in STORAGE_DTYPES:
+        raise InvalidInput(f"dtype must be one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}",
+                           details={"field": "dtype", "allowed": list(STORAGE_DTYPES)})
+    available = len(sequences)
+    if available == 0:
+        raise InvalidInput("there are no sequences to extract from", details={"field": "sequences"})
+    if max_samples is None:
+        return points, available
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or not 1 <= max_samples <= available:
+        raise InvalidInput(f"max_samples must be between 1 and {available} (the number of sequences), "
+                           f"got {max_samples!r}", details={"field": "max_samples", "min": 1, "max": available})
+    return points, max_samples
+
+
+def _lengths(sequences: Any, n: int) -> np.ndarray:
+    if hasattr(sequences, "lengths"):
+        return np.asarray(sequences.lengths()[:n], dtype=np.int64)
+    return np.array([len(sequences[i]) for i in range(n)], dtype=np.int64)
+
+
+def _tokens_digest(sequences: Any, n: int, lengths: np.ndarray) -> str:
+    """A hash of the first n sequences' token ids, so a resume with other data is refused."""
+    digest = hashlib.blake2b(lengths.tobytes(), digest_size=16)
+    if hasattr(sequences, "tokens") and hasattr(sequences, "offsets"):
+        start, end = int(sequences.offsets[0]), int(sequences.offsets[n])
+        for chunk in range(start, end, _HASH_CHUNK):
+            digest.update(np.asarray(sequences.tokens[chunk:min(chunk + _HASH_CHUNK, end)], dtype=np.int64).tobytes())
+    else:
+        for i in range(n):
+            digest.update(np.asarray(sequences[i], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def _input_device(model: torch.nn.Module) -> torch.device:
+    try:
+        return model.get_input_embeddings().weight.device
+    except (AttributeError, NotImplementedError):
+        return next(model.parameters()).device
+
+
+def _hidden_size(model: torch.nn.Module) -> int:
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config  # gemma3: text part
+    return int(text_config.hidden_size)
+
+
+class _Recorder:
+    """Forward (pre-)hooks that copy each hook point's activation, cast to the storage dtype."""
+
+    def __init__(self, model: torch.nn.Module, points: list[str], storage: torch.dtype, early_stop: bool) -> None:
+        self.points, self.storage, self.early_stop = points, storage, early_stop
+        self.captured: dict[str, torch.Tensor] = {}
+        self.handles: list[Any] = []
+        for point in points:
+            site = resolve_hook_point(model, point)
+            if site.reads == "input":
+                def pre_hook(module: Any, args: tuple, kwargs: dict, point: str = point) -> None:
+                    self._record(point, args[0] if args else kwargs["hidden_states"])
+
+                self.handles.append(site.module.register_forward_pre_hook(pre_hook, with_kwargs=True))
+            else:
+                def hook(module: Any, args: tuple, output: Any, point: str = point) -> None:
+                    self._record(point, output)
+
+                self.handles.append(site.module.register_forward_hook(hook))
+
+    def _record(self, point: str, value: Any) -> None:
+        # Always a copy: falcon adds the attention output into the MLP's output tensor in place.
+        self.captured[point] = _first_tensor(value).detach().to(self.storage, copy=True)
+        if self.early_stop and len(self.captured) == len(self.points):
+            raise _StopForward
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _fingerprint(model: torch.nn.Module, points: list[str], n: int, seq_len: int, d: int, dtype: str,
+                 batch_size: int, pad_token_id: int, sparsity_eps: float, digest: str) -> dict[str, Any]:
+    config = getattr(model, "config", None)
+    return {"hook_points": points, "samples": n, "seq_len": seq_len, "d_model": d, "dtype": dtype,
+            "batch_size": batch_size, "pad_token_id": pad_token_id, "sparsity_eps": sparsity_eps,
+            "tokens_digest": digest, "model_type": getattr(config, "model_type", None),
+            "model_name_or_path": str(getattr(config, "_name_or_path", "") or ""),
+            "num_layers": len(decoder_layers(model))}
+
+
+def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest: Path, *, hook_points: list[str],
+            batch_size: int = 32, max_samples: int | None = None, dtype: str = "fp32", pad_token_id: int = 0,
+            early_stop: bool = True, on_progress: Callable[[ExtractionProgress], None] | None = None,
+            should_stop: Callable[[], bool] | None = None, metadata: dict | None = None,
+            sparsity_eps: float = DEFAULT_SPARSITY_EPS) -> ExtractionResult:
+    """Store the activations of `hook_points` for the first `max_samples` sequences in `dest` (see module doc).
+
+    `sequences` is a `TokenizedSequences` or any sequence of 1-D integer arrays; `metadata` (JSON-able) is merged
+    into metadata.json (its keys must not clash with the ones written here).
+    """
+    points, n = _check_arguments(model, sequences, hook_points, batch_size, max_samples, dtype)
+    extra = dict(metadata or {})
+    clashes = sorted(set(extra) & set(_RESERVED_METADATA))
+    if clashes:
+        raise InvalidInput(f"metadata keys {', '.join(clashes)} are reserved for the extraction's own record",
+                           details={"field": "metadata", "reserved": list(_RESERVED_METADATA)})
+    lengths = _lengths(sequences, n)
+    seq_len = int(lengths.max())
+    if seq_len == 0:
+        raise InvalidInput("every selected sequence is empty", details={"field": "sequences"})
+    d = _hidden_size(model)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    fingerprint = _fingerprint(model, points, n, seq_len, d, dtype, batch_size, pad_token_id, sparsity_eps,
+                               _tokens_digest(sequences, n, lengths))
+    run = ExtractionRun(dest, fingerprint, sparsity_eps)
+    progress = run.progress
+    resumed_from = progress["samples_done"]
+    if not progress["complete"]:
+        _write_metadata(run, extra, early_stop)
+        progress["runs"] += 1
+        _stream(model, sequences, lengths, run, pad_token_id, early_stop, on_progress, should_stop)
+    statistics = {point: run.stats[point].result() for point in points}
+    write_json_atomic(dest / STATISTICS_FILE, statistics)
+    _write_metadata(run, extra, early_stop)
+    return ExtractionResult(samples=n, seq_len=seq_len, hook_points=points, files=run.files(),
+                            bytes_written=run.bytes_written(), seconds=progress["seconds"],
+                            batch_size=progress["batch_size"], resumed_from=resumed_from, statistics=statistics)
+
+
+def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: ExtractionRun, pad_token_id: int,
+            early_stop: bool, on_progress: Callable[[ExtractionProgress], None] | None,
+            should_stop: Callable[[], bool] | None) -> None:
+    progress = run.progress
+    n = run.shape[0]
+    device = _input_device(model)
+    recorder = _Recorder(model, run.points, _TORCH_DTYPES[run.fingerprint["dtype"]], early_stop)
+    was_training = model.training
+    model.eval()
+    started, first_done, tokens_this_run = time.monotonic(), progress["samples_done"], 0
+    seconds_before = progress["seconds"]
+
+    def report() -> None:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        rate = (progress["samples_done"] - first_done) / elapsed
+        if on_progress is not None:
+            on_progress(ExtractionProgress(progress["samples_done"], n, rate, tokens_this_run / elapsed,
+                                           (n - progress["samples_done"]) / rate if rate > 0 else None,
+                                           progress["batch_size"]))
+
+    try:
+        while progress["samples_done"] < n:
+            if should_stop is not None and should_stop():
+                raise ExtractionCancelled(f"extraction cancelled after {progress['samples_done']} of {n} samples; "
+                                          "call extract again with the same arguments to resume")
+            start, size = progress["samples_done"], progress["batch_size"]
+            end = min(start + size, n)
+            try:
+                activations, mask = _forward(model, recorder, sequences, lengths, start, end, pad_token_id, device,
+                                               run.shape[2])
+            except Exception as error:
+                recorder.captured.clear()
+                if not _is_out_of_memory(error):
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                if size == 1:
+                    raise ExtractionOutOfMemory(f"out of memory on sample {start} even with a batch size of 1; "
+                                                f"free memory, use a smaller model format or shorter sequences "
+                                                f"({error})") from error
+                progress["batch_size"] = size // 2
+                progress["oom_retries"].append({"at_sample": start, "from": size, "to": size // 2})
+                report()
+                continue
+            run.write(start, {point: values for point, (values, _) in activations.items()}, mask)
+            for point, (_, valid) in activations.items():
+                run.stats[point].update(valid)
+            if not progress["batch_sizes_used"] or progress["batch_sizes_used"][-1] != size:
+                progress["batch_sizes_used"].append(size)
+            batch_tokens = int(lengths[start:end].sum())
+            tokens_this_run += batch_tokens
+            progress["tokens_done"] += batch_tokens
+            progress["samples_done"] = end
+            progress["complete"] = end == n
+            progress["seconds"] = seconds_before + time.monotonic() - started
+            run.checkpoint()
+            report()
+    finally:
+        recorder.remove()
+        model.train(was_training)
+
+
+def _forward(model: torch.nn.Module, recorder: _Recorder, sequences: Any, lengths: np.ndarray, start: int, end: int,
+             pad_token_id: int, device: torch.device, d: int) -> tuple[dict[str, Any], np.ndarray]:
+    """One batch: padded input, forward (stopped early or not), masked activations and the valid vectors."""
+    width = int(lengths[start:end].max())
+    ids = np.full((end - start, width), pad_token_id, dtype=np.int64)
+    mask = np.zeros((end - start, width), dtype=np.uint8)
+    for row, index in enumerate(range(start, end)):
+        length = int(lengths[index])
+        ids[row, :length] = sequences[index]
+        mask[row, :length] = 1
+    recorder.captured.clear()
+    if width == 0:
+        return {}, mask
+    mask_tensor = torch.from_numpy(mask).to(device)
+    with torch.inference_mode():
+        try:
+            model(input_ids=torch.from_numpy(ids).to(device), attention_mask=mask_tensor, use_cache=False)
+        except _StopForward:
+            pass
+        missing = [point for point in recorder.points if point not in recorder.captured]
+        if missing:
+            raise RuntimeError(f"hook points {', '.join(missing)} did not fire during the forward pass")
+        result = {}
+        for point in recorder.points:
+            values = recorder.captured[point]
+            valid = mask_tensor.to(values.device).bool()
+            if tuple(values.shape) != (*valid.shape, d):
+                raise RuntimeError(f"{point} gave activations of shape {tuple(values.shape)}, expected "
+                                   f"{(*valid.shape, d)}")
+            values.masked_fill_(~valid[..., None], 0)
+            stored = values.cpu()
+            stored_np = stored.view(torch.int16).numpy().view(np.uint16) if stored.dtype == torch.bfloat16 \
+                else stored.numpy()
+            result[point] = (stored_np, values[valid])
+    recorder.captured.clear()
+    return result, mask
+
+
+def _write_metadata(run: ExtractionRun, extra: dict[str, Any], early_stop: bool) -> None:
+    import transformers
+
+    progress, fingerprint = run.progress, run.fingerprint
+    seconds = progress["seconds"]
+    layers = sorted({parse_hook_point(point)[0] for point in run.points})
+    metadata: dict[str, Any] = {
+        "format_version": FORMAT_VERSION, "complete": progress["complete"], "hook_points": run.points,
+        "layers": layers, "hook_types": sorted({parse_hook_point(point)[1] for point in run.points}),
+        "dtype": fingerprint["dtype"], "numpy_dtype": np.dtype(NUMPY_DTYPES[fingerprint["dtype"]]).name,
+        "shape": list(run.shape), "samples": run.shape[0], "seq_len": run.shape[1], "d_model": run.shape[2],
+        "tokens": progress["tokens_done"], "pad_token_id": fingerprint["pad_token_id"],
+        "batch_size": fingerprint["batch_size"], "final_batch_size": progress["batch_size"],
+        "batch_sizes_used": progress["batch_sizes_used"], "oom_retries": progress["oom_retries"],
+        "early_stop": early_stop, "sparsity_eps": fingerprint["sparsity_eps"],
+        "model_type": fingerprint["model_type"], "model_name_or_path": fingerprint["model_name_or_path"],
+        "num_layers": fingerprint["num_layers"], "tokens_digest": fingerprint["tokens_digest"],
+        "timings": {"seconds": seconds, "runs": progress["runs"],
+                    "tokens_per_second": progress["tokens_done"] / seconds if seconds else None},
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__},
+        "files": {**run.files(), "statistics": STATISTICS_FILE},
+    }
+    write_json_atomic(run.dest / METADATA_FILE, {**metadata, **extra})
