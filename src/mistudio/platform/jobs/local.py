@@ -47,7 +47,8 @@ class LocalRunner(Runner):
 
     def stop(self) -> None:
         """Stop dispatching; jobs still running are killed and recorded as interrupted, not left running."""
-        self._stopped.set()
+        with self._lock:  # after this, the dispatcher starts no supervisor (see _start_ready_jobs)
+            self._stopped.set()
         self._wake.set()
         with session_scope(self.sessions) as session:
             for job in repository.running_jobs_on_host(session, HOST, self.mode):
@@ -106,17 +107,20 @@ class LocalRunner(Runner):
                 .order_by(Job.created_at, Job.id)
             ).all()
         for job_id, queue in queued:
+            # Registered and started under one lock, and never after stop(): stop() joins every supervisor it
+            # sees, and a thread it sees must already be running.
             with self._lock:
+                if self._stopped.is_set():
+                    return
                 if self._active[queue] >= self._limits[queue]:
                     continue
                 self._active[queue] += 1
                 secrets = self._secrets.pop(job_id, {})
-            thread = threading.Thread(
-                target=self._run_one, args=(job_id, queue, secrets), name=f"job-{job_id[:8]}", daemon=True
-            )
-            with self._lock:
+                thread = threading.Thread(
+                    target=self._run_one, args=(job_id, queue, secrets), name=f"job-{job_id[:8]}", daemon=True
+                )
                 self._supervisors.add(thread)
-            thread.start()
+                thread.start()
 
     def _run_one(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
         try:
