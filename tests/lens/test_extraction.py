@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModelForCausalLM
 
 from mistudio.errors import InvalidInput
 from mistudio.lens.data_tokenize import TokenizedSequences
@@ -30,26 +29,11 @@ from mistudio.lens.extraction import (
 )
 from mistudio.lens.extraction_store import BFloat16Array
 from mistudio.lens.hooks import InvalidHookPoint, decoder_layers, hook_point_names, resolve_hook_point
-from tests.lens.test_architecture import ALL_CAUSAL_FAMILIES, build_extra_model
-from tests.support.tiny_models import TINY_FAMILIES
+from tests.lens.test_architecture import ALL_CAUSAL_FAMILIES
 
 HIDDEN = 64
 LENGTHS = (7, 3, 9, 1, 5)  # variable lengths: the first batch of 4 is padded, the last batch holds one sequence
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def load_model(tiny_models: Any) -> Callable[[str], torch.nn.Module]:
-    loaded: dict[str, torch.nn.Module] = {}
-
-    def load(family: str) -> torch.nn.Module:
-        if family not in loaded:
-            model = (AutoModelForCausalLM.from_pretrained(tiny_models(family)) if family in TINY_FAMILIES
-                     else build_extra_model(family))
-            loaded[family] = model.eval()
-        return loaded[family]
-
-    return load
 
 
 def _sequences(lengths: tuple[int, ...] = LENGTHS, seed: int = 0) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+from transformers import AutoModelForMaskedLM
 
 from mistudio.errors import InvalidInput
 from mistudio.lens.hooks import (
@@ -19,26 +19,10 @@ from mistudio.lens.hooks import (
     parse_hook_point,
     resolve_hook_point,
 )
-from tests.lens.test_architecture import ALL_CAUSAL_FAMILIES, build_extra_model
-from tests.support.tiny_models import TINY_FAMILIES
+from tests.lens.test_architecture import ALL_CAUSAL_FAMILIES
 
 HIDDEN = 64  # every tiny model's hidden size
 BATCH, SEQUENCE = 2, 6
-
-
-@pytest.fixture(scope="module")
-def load_model(tiny_models: Any) -> Callable[[str], torch.nn.Module]:
-    """family → the tiny model in eval mode, loaded once per module."""
-    loaded: dict[str, torch.nn.Module] = {}
-
-    def load(family: str) -> torch.nn.Module:
-        if family not in loaded:
-            model = (AutoModelForCausalLM.from_pretrained(tiny_models(family)) if family in TINY_FAMILIES
-                     else build_extra_model(family))
-            loaded[family] = model.eval()
-        return loaded[family]
-
-    return load
 
 
 def _run(model: torch.nn.Module) -> None:
