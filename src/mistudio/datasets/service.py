@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mistudio.config import Settings
 from mistudio.datasets import examples
 from mistudio.datasets.schemas import (
     ConfigFiles,
@@ -69,8 +70,7 @@ def tokenization_dir(storage: Storage, dataset_id: str, tokenization_id: str) ->
     return storage.dataset_dir(dataset_id) / "tokenizations" / tokenization_id
 
 
-def examples_dir(runtime_or_settings: Any) -> Path:
-    settings = getattr(runtime_or_settings, "settings", runtime_or_settings)
+def examples_dir(settings: Settings) -> Path:
     return (settings.examples_dir or settings.home / "examples").expanduser()
 
 
@@ -237,7 +237,7 @@ def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]
 
 
 def list_examples(runtime: Runtime) -> list[ExampleOut]:
-    cache = examples_dir(runtime)
+    cache = examples_dir(runtime.settings)
     return [ExampleOut(name=e.name, title=e.title, description=e.description,  # type: ignore[arg-type]
                        available_offline=examples.is_cached(cache, e.folder)) for e in examples.EXAMPLES.values()]
 

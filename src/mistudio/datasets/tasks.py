@@ -33,8 +33,7 @@ def _read(ctx: JobContext, dataset_id: str) -> dict[str, Any]:
         row = session.get(Dataset, dataset_id)
         if row is None:
             raise MistudioError(f"dataset {dataset_id!r} was deleted while its job ran")
-        return {"source_format": row.source_format, "text_column": row.text_column, "txt_mode": row.txt_mode,
-                "source": row.source}
+        return {"source_format": row.source_format, "text_column": row.text_column, "txt_mode": row.txt_mode}
 
 
 def _channel(dataset_id: str) -> str:

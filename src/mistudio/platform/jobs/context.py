@@ -89,11 +89,15 @@ class JobContext:
         """Database sessions for the job body's own domain rows."""
         return self._sessions
 
-    @property
-    def storage(self) -> Storage:
+    def studio_settings(self) -> Settings:
+        """The studio's settings (every runner hands them to its jobs)."""
         if self.settings is None:
             raise RuntimeError("this JobContext was built without settings, so it has no data directory")
-        return Storage(home=self.settings.home.expanduser())
+        return self.settings
+
+    @property
+    def storage(self) -> Storage:
+        return Storage(home=self.studio_settings().home.expanduser())
 
     def submit(self, kind: str, params: dict[str, Any]) -> str:
         """Queue a follow-up job (e.g. quantize after download) on this job's runner; returns its id.
