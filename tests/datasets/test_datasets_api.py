@@ -106,6 +106,8 @@ def test_upload_refuses_path_traversal_and_bodies_over_the_limit(
             response = upload(client, (bad, b"text"))
             assert response.status_code == 400, (bad, response.text)
             assert "not allowed" in response.json()["error"]["message"]
+        twice = upload(client, ("a.txt", b"one"), ("a.txt", b"two"))
+        assert twice.status_code == 400 and "same name" in twice.json()["error"]["message"]
         too_big = upload(client, ("big.txt", b"x" * 10_000))
         assert too_big.status_code == 413 and "MISTUDIO_UPLOAD_MAX_BYTES" in too_big.json()["error"]["message"]
         assert client.get(API).json()["pagination"]["total"] == 0

@@ -217,6 +217,10 @@ def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]
     files = [(_safe_upload_name(filename), stream) for filename, stream in uploads]
     if not files:
         raise InvalidInput("no file was uploaded: send one or more files in the 'files' form field")
+    names = [filename for filename, _ in files]
+    if len(set(names)) != len(names):
+        raise InvalidInput("two uploaded files have the same name; rename one (each is kept under its own name)",
+                           details={"names": names})
     for filename, _ in files:
         data.format_of(Path(filename), fmt)
     dataset_id = _create(runtime, name=name or files[0][0], source="upload", source_format=fmt,
