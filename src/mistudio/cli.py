@@ -149,5 +149,5 @@ def db_upgrade() -> None:
     runtime.close()
 
 
-from mistudio import cli_datasets, cli_jobs, cli_models  # noqa: E402,F401  (register the sub-commands)
+from mistudio import cli_datasets, cli_extraction, cli_jobs, cli_models, cli_templates  # noqa: E402,F401  (register the sub-commands)
 

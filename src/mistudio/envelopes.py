@@ -30,6 +30,13 @@ class Accepted(BaseModel, Generic[T]):
     data: T
 
 
+class Deleted(BaseModel):
+    """What a delete removed: the id and the bytes it gave back to the disk."""
+
+    id: str
+    bytes_freed: int
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["not_found"])
     message: str

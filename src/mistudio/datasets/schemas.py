@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.envelopes import Deleted
+
 DatasetStatusName = Literal["queued", "downloading", "importing", "ready", "error", "cancelled", "interrupted"]
 TokenizationStatusName = Literal["queued", "running", "ready", "error", "cancelled", "interrupted"]
 DatasetSource = Literal["hub", "import", "upload", "example"]
@@ -225,9 +227,7 @@ class SampleDetailOut(SampleOut):
         description="this row tokenized with the tokenization's tokenizer and settings (packing: the row alone)")
 
 
-class DeleteOut(BaseModel):
-    id: str
-    bytes_freed: int
+DeleteOut = Deleted
 
 
 def settings_dict(body: TokenizeSettingsIn) -> dict[str, Any]:

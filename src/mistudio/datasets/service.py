@@ -295,9 +295,8 @@ def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
 # --- delete ------------------------------------------------------------------------------------------------
 def _users(session: Session, dataset_id: str, own_jobs: set[str]) -> list[Job]:
     """Unfinished jobs of any domain working on this dataset (extraction and training name it in their params)."""
-    active = [s.value for s in JobStatus if not s.finished]
-    unfinished = session.scalars(select(Job).where(Job.status.in_(active))).all()
-    return [job for job in unfinished if job.id in own_jobs or (job.params or {}).get("dataset_id") == dataset_id]
+    own = [job for job_id in own_jobs if (job := session.get(Job, job_id)) is not None and not job.job_status.finished]
+    return own + [job for job in jobs.unfinished_naming(session, "dataset_id", dataset_id) if job.id not in own_jobs]
 
 
 def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:

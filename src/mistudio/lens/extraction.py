@@ -11,7 +11,9 @@ an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties
   from the last completed batch and gives files byte-identical to an uninterrupted run. Caller `metadata`,
   `early_stop`, `on_progress` and `should_stop` may differ on resume; the model's weights are not fingerprinted;
 - `should_stop()` is checked before every batch: true → ExtractionCancelled, completed batches kept;
-- out of memory on a batch halves the batch size and retries that batch, down to 1 (ExtractionOutOfMemory then).
+- out of memory on a batch halves the batch size and retries that batch, down to 1 (ExtractionOutOfMemory then);
+- a full disk raises ExtractionDiskFull: the activation files are allocated when they are created (so that is
+  where a disk too small shows up), and a disk that fills later keeps every completed batch for a resume.
 """
 
 from __future__ import annotations
@@ -29,19 +31,24 @@ import torch
 from mistudio.errors import InvalidInput, NoCapacity
 from mistudio.lens.extraction_stats import DEFAULT_SPARSITY_EPS
 from mistudio.lens.extraction_store import (
+    MASK_FILE,
     METADATA_FILE,
     NUMPY_DTYPES,
+    PROGRESS_FILE,
     STATISTICS_FILE,
     STORAGE_DTYPES,
     Activations,
+    ExtractionDiskFull,
     ExtractionRun,
+    activation_file,
+    is_disk_full,
     open_activations,
     write_json_atomic,
 )
 from mistudio.lens.hooks import _first_tensor, decoder_layers, parse_hook_point, resolve_hook_point
 
-__all__ = ["STORAGE_DTYPES", "Activations", "ExtractionCancelled", "ExtractionOutOfMemory", "ExtractionProgress",
-           "ExtractionResult", "extract", "open_activations"]
+__all__ = ["STORAGE_DTYPES", "Activations", "ExtractionCancelled", "ExtractionDiskFull", "ExtractionOutOfMemory",
+           "ExtractionProgress", "ExtractionResult", "ForwardTiming", "extract", "measure_forward", "open_activations"]
 
 FORMAT_VERSION = 1
 _TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -221,19 +228,45 @@ def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest:
     dest.mkdir(parents=True, exist_ok=True)
     fingerprint = _fingerprint(model, points, n, seq_len, d, dtype, batch_size, pad_token_id, sparsity_eps,
                                _tokens_digest(sequences, n, lengths))
-    run = ExtractionRun(dest, fingerprint, sparsity_eps)
+    run = _open_run(dest, fingerprint, sparsity_eps)
     progress = run.progress
     resumed_from = progress["samples_done"]
-    if not progress["complete"]:
+    try:
+        if not progress["complete"]:
+            _write_metadata(run, extra, early_stop)
+            progress["runs"] += 1
+            _stream(model, sequences, lengths, run, pad_token_id, early_stop, on_progress, should_stop)
+        statistics = {point: run.stats[point].result() for point in points}
+        write_json_atomic(dest / STATISTICS_FILE, statistics)
         _write_metadata(run, extra, early_stop)
-        progress["runs"] += 1
-        _stream(model, sequences, lengths, run, pad_token_id, early_stop, on_progress, should_stop)
-    statistics = {point: run.stats[point].result() for point in points}
-    write_json_atomic(dest / STATISTICS_FILE, statistics)
-    _write_metadata(run, extra, early_stop)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise ExtractionDiskFull(f"the disk holding {dest} is full ({error.strerror}) after {progress['samples_done']} "
+                                 f"of {n} samples; the completed batches are kept: free some space and run the "
+                                 "same extraction again to resume", details={"samples_done": progress["samples_done"]}
+                                 ) from error
     return ExtractionResult(samples=n, seq_len=seq_len, hook_points=points, files=run.files(),
                             bytes_written=run.bytes_written(), seconds=progress["seconds"],
                             batch_size=progress["batch_size"], resumed_from=resumed_from, statistics=statistics)
+
+
+def _open_run(dest: Path, fingerprint: dict[str, Any], sparsity_eps: float) -> ExtractionRun:
+    fresh = not (dest / PROGRESS_FILE).is_file()
+    try:
+        return ExtractionRun(dest, fingerprint, sparsity_eps)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        if fresh:  # nothing completed yet: give the space back
+            for name in [activation_file(point) for point in fingerprint["hook_points"]] + [MASK_FILE]:
+                (dest / name).unlink(missing_ok=True)
+        n, seq_len, d = fingerprint["samples"], fingerprint["seq_len"], fingerprint["d_model"]
+        itemsize = np.dtype(NUMPY_DTYPES[fingerprint["dtype"]]).itemsize
+        needed = n * seq_len * (d * itemsize * len(fingerprint["hook_points"]) + 1)
+        raise ExtractionDiskFull(f"the activations need {needed / 1024**3:.2f} GiB but the disk holding {dest} is "
+                                 f"full ({error.strerror}); free some space, store fewer samples or hook points, or "
+                                 "use fp16/bf16 storage", details={"needed_bytes": needed}) from error
 
 
 def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: ExtractionRun, pad_token_id: int,
@@ -359,3 +392,35 @@ def _write_metadata(run: ExtractionRun, extra: dict[str, Any], early_stop: bool)
         "files": {**run.files(), "statistics": STATISTICS_FILE},
     }
     write_json_atomic(run.dest / METADATA_FILE, {**metadata, **extra})
+
+
+@dataclass
+class ForwardTiming:
+    samples: int
+    tokens: int  # real tokens (padding excluded)
+    layers_run: int  # decoder layers computed: up to the deepest hook point
+    seconds: float
+
+
+def measure_forward(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, *, hook_points: list[str],
+                    samples: int = 4, pad_token_id: int = 0) -> ForwardTiming:
+    """Time one early-stopped forward pass over the first `samples` sequences with the hooks in place, after an
+    untimed one-sequence warm-up; nothing is written. This is the calibration behind an extraction's time estimate."""
+    points, n = _check_arguments(model, sequences, hook_points, 1, min(samples, len(sequences)), "fp32")
+    lengths = _lengths(sequences, n)
+    device, d = _input_device(model), _hidden_size(model)
+    recorder = _Recorder(model, points, torch.float32, early_stop=True)
+    was_training = model.training
+    model.eval()
+    try:
+        _forward(model, recorder, sequences, lengths, 0, 1, pad_token_id, device, d)
+        started = time.perf_counter()
+        _forward(model, recorder, sequences, lengths, 0, n, pad_token_id, device, d)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - started
+    finally:
+        recorder.remove()
+        model.train(was_training)
+    deepest = max(parse_hook_point(point)[0] for point in points)
+    return ForwardTiming(samples=n, tokens=int(lengths.sum()), layers_run=deepest + 1, seconds=seconds)

@@ -11,6 +11,7 @@ lazy float32 view that decodes only the slice you index (`.raw` is the uint16 me
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,28 @@ MASK_FILE = "attention_mask.npy"
 METADATA_FILE = "metadata.json"
 STATISTICS_FILE = "statistics.json"
 PROGRESS_FILE = "progress.json"
+
+
+class ExtractionDiskFull(InvalidInput):
+    """The data disk filled up; every batch completed before it is kept and the same call resumes."""
+
+    code = "disk_full"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _reserve(path: Path) -> None:
+    """Allocate a new memmap's blocks now, so a full disk fails here with ENOSPC rather than later with a SIGBUS
+    when a page of the sparse file is first written (where the file system supports it)."""
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as error:
+            if is_disk_full(error):
+                raise
+            # EOPNOTSUPP / EINVAL: this file system cannot reserve space; writes will find out instead
 
 
 def activation_file(hook_point: str) -> str:
@@ -153,6 +176,9 @@ class ExtractionRun:
                        for point in self.points}
         self.mask = np.lib.format.open_memmap(dest / MASK_FILE, mode=mode, dtype=np.uint8,
                                               shape=(n, seq_len) if mode == "w+" else None)
+        if mode == "w+":
+            for name in self.files().values():
+                _reserve(dest / name)
         for name, array in [*self.arrays.items(), ("attention_mask", self.mask)]:
             expected = self.shape if name != "attention_mask" else (n, seq_len)
             if array.shape != expected or (name != "attention_mask" and array.dtype != dtype):

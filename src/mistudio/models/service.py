@@ -413,8 +413,8 @@ def delete_model(runtime: Runtime, model_id: str) -> DeleteOut:
     """Remove a model, its variants and its files; refused while a job is using it."""
     with session_scope(runtime.sessions) as session:
         model = _load(session, model_id)
-        for job_id in [model.job_id, *(variant.job_id for variant in model.variants)]:
-            job = _running_job(session, job_id)
+        for job in [_running_job(session, job_id) for job_id in [model.job_id, *(v.job_id for v in model.variants)]
+                    ] + jobs.unfinished_naming(session, "model_id", model_id):  # extractions too
             if job is not None:
                 raise Conflict(f"model {model_id!r} is in use by job {job.id} ({job.kind}, {job.status}); "
                                "cancel it first or wait for it to finish", details={"job_id": job.id})

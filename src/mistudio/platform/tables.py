@@ -8,6 +8,8 @@ TABLE_MODULES = [
     "mistudio.platform.jobs.table",
     "mistudio.models.tables",
     "mistudio.datasets.tables",
+    "mistudio.extraction.tables",
+    "mistudio.templates.tables",
 ]
 
 

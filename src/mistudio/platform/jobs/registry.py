@@ -16,7 +16,7 @@ Queue = Literal["gpu", "io"]
 JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
 
 # Each domain's tasks.py registers its kinds on import; later domains append here.
-DOMAIN_TASK_MODULES: list[str] = ["mistudio.models.tasks", "mistudio.datasets.tasks"]
+DOMAIN_TASK_MODULES: list[str] = ["mistudio.models.tasks", "mistudio.datasets.tasks", "mistudio.extraction.tasks"]
 
 _KINDS: dict[str, JobKind] = {}
 

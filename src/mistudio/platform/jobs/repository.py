@@ -191,3 +191,10 @@ def unreported_end(session: Session, job_id: str | None) -> tuple[str, str | Non
     if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
         return None
     return _ENDED_AS[job.job_status], job.error or job.message
+
+
+def unfinished_naming(session: Session, key: str, value: str) -> list[Job]:
+    """Unfinished jobs whose params name `value` under `key` (e.g. model_id): jobs of any domain using a resource."""
+    active = [status.value for status in JobStatus if not status.finished]
+    return [job for job in session.scalars(select(Job).where(Job.status.in_(active))).all()
+            if (job.params or {}).get(key) == value]

@@ -1,0 +1,85 @@
+"""`mistudio templates list|export|import`: saved extraction settings, and the file that carries them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mistudio.cli import _runtime, app, console, fail, guarded
+from mistudio.templates import service
+
+templates_app = typer.Typer(help="Extraction templates: list, export to a file, import from one.",
+                            no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("list")
+def list_templates(page: Annotated[int, typer.Option(min=1)] = 1,
+                   limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+                   as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List extraction templates, favourites (★) first, then the most recently changed."""
+    runtime = _runtime()
+    templates, total = guarded(lambda: service.list_templates(runtime, page=page, limit=limit))
+    if as_json:
+        console.print_json(json.dumps({"items": [t.model_dump(mode="json") for t in templates], "total": total}))
+        return
+    table = Table("", "id", "name", "layers", "hook points", "samples", "batch", "dtype", "updated")
+    for t in templates:
+        table.add_row("★" if t.is_favorite else "", t.id, escape(t.name), ", ".join(map(str, t.layers)),
+                      ", ".join(t.hook_points), "all" if t.max_samples is None else f"{t.max_samples:,}",
+                      str(t.batch_size), t.dtype, f"{t.updated_at.astimezone():%Y-%m-%d %H:%M}")
+    console.print(table)
+    console.print(f"{len(templates)} of {total} template(s)")
+
+
+@templates_app.command("export")
+def export(path: Annotated[Path | None, typer.Argument(
+        help="file to write, or a folder for mistudio-templates-YYYYMMDD.json; stdout if omitted")] = None) -> None:
+    """Write every template to one JSON file that `mistudio templates import` (or the web UI) reads back."""
+    document = guarded(lambda: service.export_file(_runtime()))
+    text = json.dumps(document, indent=2) + "\n"
+    if path is None:
+        sys.stdout.write(text)  # not through rich: the output must stay valid JSON at any terminal width
+        return
+    target = path / service.export_filename() if path.is_dir() else path
+    try:
+        target.write_text(text)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror or exc}", 1)
+    console.print(f"exported {len(document['extraction_templates'])} template(s) to {target}", highlight=False)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}", 1)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path} is not a JSON file: {exc}", 1)
+    if not isinstance(document, dict):
+        fail(f"{path} is not a miStudio templates file: expected a JSON object with \"version\" and "
+             "\"extraction_templates\"", 1)
+    return document
+
+
+@templates_app.command("import")
+def import_templates(path: Annotated[Path, typer.Argument(help="a file written by `mistudio templates export`")]
+                     ) -> None:
+    """Add a file's templates, all or none: names already taken get `_imported_{timestamp}`."""
+    document = _read(path)
+    result = guarded(lambda: service.import_file(_runtime(), document))
+    console.print(f"imported {len(result.imported)} template(s) from {path}", highlight=False)
+    for template in result.imported:
+        console.print(f"  {escape(template.name)} ({template.id})", highlight=False)
+    for rename in result.renamed:
+        console.print(f"renamed {escape(rename.original)} -> {escape(rename.imported_as)} (the name was taken)",
+                      highlight=False)
+    for skipped in result.skipped_sections:
+        count = f" ({skipped.items} item(s))" if skipped.items is not None else ""
+        console.print(f"skipped section {escape(skipped.section)}{count}: {skipped.reason}", highlight=False)

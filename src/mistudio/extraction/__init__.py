@@ -1,0 +1,1 @@
+"""Activation extraction: run a tokenized dataset through a model and store hook-point activations."""
