@@ -33,7 +33,7 @@ $(STAMPS)/runtime: $(STAMPS)/torch pyproject.toml
 	touch $@
 
 $(STAMPS)/test: $(STAMPS)/runtime pyproject.toml
-	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e '.[scale,test]'
+	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e '.[scale,test,peers]'
 	touch $@
 
 setup: $(STAMPS)/runtime web
@@ -88,13 +88,7 @@ test-python: setup-test
 
 test: lint test-web test-python
 
-# The peers the benchmarks compare with (TransformerLens, nnsight): the `bench` extra, installed for `make bench`
-# only, never by `make test`. It only adds packages to the venv (torch and transformers stay as pinned).
-$(STAMPS)/bench: $(STAMPS)/test pyproject.toml
-	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e '.[scale,test,bench]'
-	touch $@
-
-bench: setup-test $(STAMPS)/bench
+bench: setup-test
 	@shopt -s nullglob; scripts=(benchmarks/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -369,3 +369,63 @@ def test_the_lens_package_exports_extract_without_importing_torch_for_the_hub() 
             "import mistudio.lens; assert mistudio.lens.extract is extract is module.extract; "
             "assert mistudio.lens.open_activations is open_activations and callable(extract)")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def test_a_disk_that_fills_mid_run_keeps_completed_batches_and_resumes_identically(
+        load_model: Callable[[str], torch.nn.Module], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from mistudio.lens import extraction_store
+
+    model = load_model("llama")
+    sequences = _sequences((6, 2, 8, 8, 3, 5, 4, 7, 1), seed=3)
+    arguments = {"hook_points": ["blocks.1.resid_post"], "batch_size": 2}
+    whole = extract(model, sequences, tmp_path / "whole", **arguments)
+    real_write = extraction_store.write_json_atomic
+    writes = iter(range(100))
+
+    def fills_up(path: Path, value: Any) -> None:  # the third progress checkpoint finds the disk full
+        if path.name == "progress.json" and next(writes) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, value)
+
+    monkeypatch.setattr(extraction_store, "write_json_atomic", fills_up)
+    with pytest.raises(extraction_store.ExtractionDiskFull, match="after 4 of 9 samples.*completed batches are kept"):
+        extract(model, sequences, tmp_path / "parts", **arguments)
+    monkeypatch.setattr(extraction_store, "write_json_atomic", real_write)
+    assert json.loads((tmp_path / "parts" / "progress.json").read_text())["samples_done"] == 4
+    resumed = extract(model, sequences, tmp_path / "parts", **arguments)
+    assert resumed.resumed_from == 4
+    assert _file_bytes(tmp_path / "parts") == _file_bytes(tmp_path / "whole")
+    assert resumed.statistics == whole.statistics
+
+
+def test_a_disk_too_small_for_the_files_fails_at_the_start_and_gives_the_space_back(
+        load_model: Callable[[str], torch.nn.Module], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from mistudio.lens import extraction_store
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(extraction_store.os, "posix_fallocate", no_space)
+    with pytest.raises(extraction_store.ExtractionDiskFull, match="the activations need .* GiB.*fp16/bf16") as error:
+        extract(load_model("llama"), _sequences(), tmp_path / "x", hook_points=["blocks.0.resid_post"])
+    assert error.value.details["needed_bytes"] == len(LENGTHS) * max(LENGTHS) * (HIDDEN * 4 + 1)
+    assert not list((tmp_path / "x").glob("*.npy"))
+
+
+def test_measure_forward_times_an_early_stopped_pass_without_writing(load_model: Callable[[str], torch.nn.Module],
+                                                                     tmp_path: Path) -> None:
+    from mistudio.lens.extraction import measure_forward
+
+    model = load_model("llama")
+    calls: list[int] = []
+    handle = model.lm_head.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        timing = measure_forward(model, _sequences(), hook_points=["blocks.0.mlp_out"], samples=3)
+    finally:
+        handle.remove()
+    assert timing.samples == 3 and timing.tokens == sum(LENGTHS[:3]) and timing.layers_run == 1
+    assert timing.seconds > 0 and calls == []  # stopped after layer 0: the lm_head never ran

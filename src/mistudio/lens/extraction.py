@@ -19,6 +19,7 @@ an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -242,13 +243,21 @@ def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest:
     except OSError as error:
         if not is_disk_full(error):
             raise
-        raise ExtractionDiskFull(f"the disk holding {dest} is full ({error.strerror}) after {progress['samples_done']} "
-                                 f"of {n} samples; the completed batches are kept: free some space and run the "
-                                 "same extraction again to resume", details={"samples_done": progress["samples_done"]}
-                                 ) from error
+        saved = _saved_samples(dest)
+        raise ExtractionDiskFull(f"the disk holding {dest} is full ({error.strerror}) after {saved} of {n} samples; "
+                                 "the completed batches are kept: free some space and run the same extraction again "
+                                 "to resume", details={"samples_done": saved}) from error
     return ExtractionResult(samples=n, seq_len=seq_len, hook_points=points, files=run.files(),
                             bytes_written=run.bytes_written(), seconds=progress["seconds"],
                             batch_size=progress["batch_size"], resumed_from=resumed_from, statistics=statistics)
+
+
+def _saved_samples(dest: Path) -> int:
+    """Samples a resume will find done: what the last progress checkpoint that reached the disk says."""
+    try:
+        return int(json.loads((dest / PROGRESS_FILE).read_text())["samples_done"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def _open_run(dest: Path, fingerprint: dict[str, Any], sparsity_eps: float) -> ExtractionRun:
