@@ -102,6 +102,7 @@ class ExtractionOut(BaseModel):
     samples_done: int
     samples_per_second: float | None
     tokens_per_second: float | None
+    eta_seconds: float | None = Field(description="while running: the samples left at the last measured rate")
     seconds: float | None
     size_bytes: int
     estimate_bytes: int | None

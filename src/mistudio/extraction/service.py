@@ -207,7 +207,10 @@ def _reconcile(session: Session, extraction: Extraction) -> None:
 
 def _out(storage: Storage, extraction: Extraction, schema: type[ExtractionOut] = ExtractionOut) -> Any:
     fields = {name: getattr(extraction, name) for name in ExtractionOut.model_fields if hasattr(extraction, name)}
-    return schema.model_validate({**fields, "path": str(activations_dir(storage, extraction.id))})
+    rate, left = extraction.samples_per_second, extraction.num_samples - extraction.samples_done
+    running = extraction.status == ExtractionStatus.RUNNING.value
+    return schema.model_validate({**fields, "path": str(activations_dir(storage, extraction.id)),
+                                  "eta_seconds": left / rate if running and rate else None})
 
 
 def get_extraction(runtime: Runtime, extraction_id: str) -> ExtractionOut:
