@@ -307,15 +307,16 @@ def run_case(case: str, folder: Path, tokens_path: Path, layers: list[int], batc
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     timed()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if profiler:
         profiler.disable()
         profiler.dump_stats(str(profile))
     peak = _peak_bytes()
     shutil.rmtree(work, ignore_errors=True)
-    return {"seconds": seconds, "tokens": int(tokens.size), "peak_growth_bytes": peak - baseline}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "tokens": int(tokens.size),
+            "peak_growth_bytes": peak - baseline}
 
 
 def _spawn(*args: str) -> dict:
@@ -403,14 +404,19 @@ def main() -> None:
                 _spawn("--case", "ours", "--layers", key, "--profile-to", str(prof), *common)
                 _print_profile(prof, f"ours, layers {key}")
         bare = runs.get((",".join(map(str, layer_sets[0])), "bare"))
-        print(f"\n{'layers':<10}{'case':<22}{'tokens/s':>10}{'vs bare':>9}{'ours/this':>11}{'peak RSS +MB':>14}")
+        print(f"\n{'layers':<10}{'case':<22}{'tokens/s':>10}{'vs bare':>9}{'ours/this':>11}{'cpu ours/this':>15}"
+              f"{'peak RSS +MB':>14}")
         summary: dict[str, float] = {}
+        cpu_summary: dict[str, float] = {}
         for layers in layer_sets:
             key = ",".join(map(str, layers))
             rates = {case: results[0]["tokens"] / min(r["seconds"] for r in results)
                      for (k, case), results in runs.items() if k == key}
+            cpu_rates = {case: results[0]["tokens"] / min(r["cpu_seconds"] for r in results)
+                         for (k, case), results in runs.items() if k == key}
             if bare:
                 rates.setdefault("bare", bare[0]["tokens"] / min(r["seconds"] for r in bare))
+                cpu_rates.setdefault("bare", bare[0]["tokens"] / min(r["cpu_seconds"] for r in bare))
             for case in CASES:
                 if case not in rates:
                     continue
@@ -418,12 +424,17 @@ def main() -> None:
                 peak = min(r["peak_growth_bytes"] for r in results) / 2**20
                 vs_bare = f"{rates[case] / rates['bare']:.2f}x" if "bare" in rates else "-"
                 ours = f"{rates['ours'] / rates[case]:.2f}x" if "ours" in rates else "-"
-                print(f"{key:<10}{case:<22}{rates[case]:>10,.0f}{vs_bare:>9}{ours:>11}{peak:>14.0f}")
+                cpu_ours = f"{cpu_rates['ours'] / cpu_rates[case]:.2f}x" if "ours" in cpu_rates else "-"
+                print(f"{key:<10}{case:<22}{rates[case]:>10,.0f}{vs_bare:>9}{ours:>11}{cpu_ours:>15}{peak:>14.0f}")
                 if layers == layer_sets[0] and "ours" in rates and case in ("bare", *PEERS):
                     summary[case] = rates["ours"] / rates[case]
+                    cpu_summary[case] = cpu_rates["ours"] / cpu_rates[case]
         print("tokens/s: all tokens / fastest wall time; vs bare: this case's tokens/s over bare's; ours/this: ours' "
               "tokens/s over this case's;\npeak RSS +MB: smallest growth of the process's peak RSS over its RSS when "
               "the clock started")
+        print("cpu ours/this: the same ratio on the CPU time each process used (steadier on a loaded machine)")
+        print("cpu ratios: " + ", ".join(f"{case} {cpu_summary[case]:.2f}x" for case in ("bare", *PEERS)
+                                         if case in cpu_summary))
         print("ratios: " + ", ".join(f"{case} {summary[case]:.2f}x" for case in ("bare", *PEERS) if case in summary))
     finally:
         shutil.rmtree(tokens_path.parent, ignore_errors=True)

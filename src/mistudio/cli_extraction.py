@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
@@ -14,7 +13,7 @@ from rich.table import Table
 
 from mistudio.cli import _runtime, app, console, err_console, fail, guarded
 from mistudio.cli_models import _server_running, follow_job
-from mistudio.errors import MistudioError
+from mistudio.errors import Conflict, MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionOut
 from mistudio.platform.units import human_bytes
@@ -126,11 +125,12 @@ def _print_extraction(extraction: ExtractionOut) -> None:
     console.print(f"  hook points {', '.join(extraction.hook_points)}; {extraction.samples_done:,} of "
                   f"{extraction.num_samples:,} samples × {extraction.seq_len or '—'} tokens, d_model "
                   f"{extraction.d_model or '—'}, stored as {extraction.dtype}", highlight=False)
-    rate = (f", {extraction.samples_per_second:,.1f} samples/s" if extraction.samples_per_second else "")
+    rate = f", {extraction.samples_per_second:,.1f} samples/s" if extraction.samples_per_second else ""
+    rate += f", about {_duration(extraction.eta_seconds)} left" if extraction.eta_seconds is not None else ""
     batch = f"batch size {extraction.final_batch_size or extraction.batch_size}"
     if extraction.oom_retries:
         batch += f" after {len(extraction.oom_retries)} out-of-memory halving(s)"
-    console.print(f"  on disk {_size(extraction.size_bytes)} (estimate {_size(extraction.estimate_bytes)}); took "
+    console.print(f"  on disk {_size(extraction.size_bytes)} (estimate {_size(extraction.estimate_bytes)}); time "
                   f"{_duration(extraction.seconds)}{rate}; {batch}", highlight=False)
     console.print(f"  files {extraction.path}", highlight=False, soft_wrap=True)
     if extraction.resumable:
@@ -155,15 +155,15 @@ def _stop(runtime: Any, extraction_id: str) -> None:
                       highlight=False)
     try:
         service.cancel(runtime, extraction_id)
-    except MistudioError:
+    except Conflict:
         pass  # it ended in the meantime: nothing to cancel, its status below says how
     deadline = time.monotonic() + runtime.settings.cancel_grace_seconds + STOP_WAIT_EXTRA_S
     extraction = service.get_extraction(runtime, extraction_id)
     while extraction.status in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.5)
         extraction = service.get_extraction(runtime, extraction_id)
-    err_console.print(f"extraction {extraction_id}: {extraction.status} at {extraction.samples_done:,} of "
-                      f"{extraction.num_samples:,} samples; {_resume_hint(extraction_id)}", highlight=False)
+    err_console.print(f"extraction {extraction_id}: {extraction.status}; {_resume_hint(extraction_id)}",
+                      highlight=False)
 
 
 def _follow(runtime: Any, extraction_id: str, job_id: str, title: str) -> None:
@@ -176,7 +176,7 @@ def _follow(runtime: Any, extraction_id: str, job_id: str, title: str) -> None:
         except KeyboardInterrupt:
             err_console.print(f"left without waiting; {_resume_hint(extraction_id)}", highlight=False)
         raise typer.Exit(130) from None
-    except click.exceptions.Exit:  # the job failed or was cancelled: `follow_job` said so
+    except typer.Exit:  # the job failed or was cancelled: `follow_job` said so
         if service.get_extraction(runtime, extraction_id).resumable:
             err_console.print(_resume_hint(extraction_id), highlight=False)
         raise
@@ -260,8 +260,8 @@ def resume(extraction_id: str, detach: DetachOption = False) -> None:
     """Continue a cancelled, interrupted or failed extraction from its last completed batch."""
     runtime = _runtime()
     extraction = guarded(lambda: service.resume(runtime, extraction_id))
-    console.print(f"extraction {extraction.id}: resuming at {extraction.samples_done:,} of "
-                  f"{extraction.num_samples:,} samples (job {extraction.job_id})", highlight=False)
+    console.print(f"extraction {extraction.id}: resuming from its last completed batch (job {extraction.job_id})",
+                  highlight=False)
     _queued(runtime, extraction, detach, f"extract {len(extraction.hook_points)} hook point(s)")
 
 

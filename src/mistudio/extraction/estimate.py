@@ -57,6 +57,10 @@ def calibrate(model_folder: Any, model_id: str, fmt: str, device: str, sequences
         finally:
             del loaded
             gc.collect()
+            if device.startswith("cuda"):  # give the cached blocks back: the job loads its own copy next
+                import torch
+
+                torch.cuda.empty_cache()
         calibration = Calibration(timing.samples, timing.tokens, timing.layers_run, timing.seconds, fmt, device)
         _calibrations[key] = calibration
         return calibration, False

@@ -87,7 +87,7 @@ class _Reporter:
 def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Load the model in its format, stream the tokenization, write the activations (resuming if begun)."""
     from mistudio.lens import data, extraction, quantize
-    from mistudio.lens.extraction_store import PROGRESS_FILE
+    from mistudio.lens.extraction_store import PROGRESS_FILE, saved_samples
 
     extraction_id = params["extraction_id"]
     row = _read(ctx, extraction_id)
@@ -110,15 +110,19 @@ def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                       "model_format": row["format"], "loaded_format": loaded.format, "device": row["device"],
                       "dataset_id": row["dataset_id"], "dataset_name": row["dataset_name"],
                       "tokenization_id": row["tokenization_id"]})
-    except extraction.ExtractionCancelled as stop:
-        _status(ctx, extraction_id, ExtractionStatus.CANCELLED, str(stop), size_bytes=folder_bytes(dest))
-        raise JobCancelled(str(stop)) from None
+    except extraction.ExtractionCancelled:
+        saved = saved_samples(dest)
+        message = f"cancelled after {saved:,} of {row['num_samples']:,} samples; resume it to continue from there"
+        _status(ctx, extraction_id, ExtractionStatus.CANCELLED, message, size_bytes=folder_bytes(dest),
+                samples_done=saved)
+        raise JobCancelled(message) from None
     except MistudioError as error:
-        _status(ctx, extraction_id, ExtractionStatus.ERROR, error.message, size_bytes=folder_bytes(dest))
+        _status(ctx, extraction_id, ExtractionStatus.ERROR, error.message, size_bytes=folder_bytes(dest),
+                samples_done=saved_samples(dest))
         raise
     except Exception as error:  # a crash in the model code: keep what is done, say what happened, stay resumable
         _status(ctx, extraction_id, ExtractionStatus.ERROR, f"{type(error).__name__}: {error}",
-                size_bytes=folder_bytes(dest))
+                size_bytes=folder_bytes(dest), samples_done=saved_samples(dest))
         raise
     summary = {point: {key: values[key] for key in _SUMMARY_KEYS} for point, values in result.statistics.items()}
     size = folder_bytes(dest)

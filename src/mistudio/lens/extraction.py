@@ -19,7 +19,6 @@ an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from mistudio.lens.extraction_store import (
     activation_file,
     is_disk_full,
     open_activations,
+    saved_samples,
     write_json_atomic,
 )
 from mistudio.lens.hooks import _first_tensor, decoder_layers, parse_hook_point, resolve_hook_point
@@ -243,21 +243,13 @@ def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest:
     except OSError as error:
         if not is_disk_full(error):
             raise
-        saved = _saved_samples(dest)
+        saved = saved_samples(dest)
         raise ExtractionDiskFull(f"the disk holding {dest} is full ({error.strerror}) after {saved} of {n} samples; "
                                  "the completed batches are kept: free some space and run the same extraction again "
                                  "to resume", details={"samples_done": saved}) from error
     return ExtractionResult(samples=n, seq_len=seq_len, hook_points=points, files=run.files(),
                             bytes_written=run.bytes_written(), seconds=progress["seconds"],
                             batch_size=progress["batch_size"], resumed_from=resumed_from, statistics=statistics)
-
-
-def _saved_samples(dest: Path) -> int:
-    """Samples a resume will find done: what the last progress checkpoint that reached the disk says."""
-    try:
-        return int(json.loads((dest / PROGRESS_FILE).read_text())["samples_done"])
-    except (OSError, ValueError, KeyError):
-        return 0
 
 
 def _open_run(dest: Path, fingerprint: dict[str, Any], sparsity_eps: float) -> ExtractionRun:

@@ -40,6 +40,14 @@ def is_disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def saved_samples(dest: Path) -> int:
+    """Samples a resume of the extraction in `dest` will find done: what its last checkpoint on disk says."""
+    try:
+        return int(json.loads((dest / PROGRESS_FILE).read_text())["samples_done"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def _reserve(path: Path) -> None:
     """Allocate a new memmap's blocks now, so a full disk fails here with ENOSPC rather than later with a SIGBUS
     when a page of the sparse file is first written (where the file system supports it)."""

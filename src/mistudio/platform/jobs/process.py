@@ -158,6 +158,9 @@ def child_main(
     """Entry point of the job's own process."""
     from mistudio.platform.logs import setup_logging
 
+    # A terminal's Ctrl-C reaches the whole process group; the job stops only when its supervisor says so
+    # (cooperatively, then by force), so the CLI that ran it can cancel it cleanly and say how to resume.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(supervisor_pid,), daemon=True).start()
     settings = Settings(**settings_data)
     setup_logging(settings)
