@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mistudio.extraction.schemas import CalibrationOut
-from mistudio.lens import memory
 from mistudio.platform.units import human_bytes
 
 ONE_HOUR = 3600.0
@@ -87,6 +86,8 @@ def peak_memory_bytes(config: dict[str, Any], architecture: dict[str, Any], fmt:
                       seq_len: int, hook_points: int) -> int:
     """Weights in the format plus one batch's working set: the layer's widest activations (attention scores,
     MLP hidden state, a few residual copies) in fp32 and the captured hook-point tensors."""
+    from mistudio.lens import memory
+
     weights = memory.estimate_memory(memory.split_parameters(config), fmt, device)
     d = int(architecture.get("hidden_size") or 0)
     heads = int(architecture.get("num_attention_heads") or 1)

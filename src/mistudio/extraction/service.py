@@ -23,7 +23,7 @@ from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction import estimate as estimates
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionAccepted, ExtractionOut, HookStatistics
 from mistudio.extraction.tables import Extraction, ExtractionStatus
-from mistudio.lens import data, memory
+from mistudio.lens import data
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository as jobs
@@ -173,6 +173,8 @@ def estimate(runtime: Runtime, model_id: str, body: ExtractIn, *, calibrate: boo
     free_disk = runtime.storage.disk_usage().free
     peak = estimates.peak_memory_bytes(checked.config, checked.architecture, body.format, checked.device,
                                        body.batch_size, checked.seq_len, len(checked.hook_points))
+    from mistudio.lens import memory  # torch: not needed to list or show extractions
+
     available = memory.free_memory_bytes(checked.device)
     seconds, calibration_out = None, None
     if calibrate:

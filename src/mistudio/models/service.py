@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mistudio.errors import Conflict, InvalidInput, NotFound, RateLimited
-from mistudio.lens import architecture, hub, memory
+from mistudio.lens import architecture, hub
 from mistudio.models.schemas import (
     ArchitectureOut,
     CompareOut,
@@ -169,7 +169,7 @@ def resolve_device(device: str) -> str:
 
 def format_estimates(config: dict[str, Any], device: str, budget_bytes: int) -> list[FormatEstimate]:
     """Memory per format (spec formula and refined estimate), fit for the budget, availability on device."""
-    from mistudio.lens import quantize
+    from mistudio.lens import memory, quantize  # torch: only when estimating, so the CLI starts fast
 
     split = memory.split_parameters(config)
     estimates = []

@@ -213,6 +213,10 @@ export function createClient(config: ClientConfig = {}) {
     async post<P extends PathsWith<"post">>(path: P, ...[options]: OptionsArg<P, "post">): Promise<ItemOf<P, "post">> {
       return unwrapItem<ItemOf<P, "post">>(await request("post", path, options));
     },
+    /** PUT: `{"data": x}` → x. */
+    async put<P extends PathsWith<"put">>(path: P, ...[options]: OptionsArg<P, "put">): Promise<ItemOf<P, "put">> {
+      return unwrapItem<ItemOf<P, "put">>(await request("put", path, options));
+    },
     /** PATCH: `{"data": x}` → x. */
     async patch<P extends PathsWith<"patch">>(path: P, ...[options]: OptionsArg<P, "patch">): Promise<ItemOf<P, "patch">> {
       return unwrapItem<ItemOf<P, "patch">>(await request("patch", path, options));

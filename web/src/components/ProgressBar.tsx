@@ -37,6 +37,8 @@ export function ProgressBar({
         className="relative h-1.5 flex-1 overflow-hidden rounded-full bg-zinc-800"
       >
         <div
+          // A new element when it turns determinate: the bar starts from its value, not shrinking from full width.
+          key={indeterminate ? "waiting" : "value"}
           className={cn(
             "h-full rounded-full transition-[width] duration-300",
             TONES[tone],

@@ -1,8 +1,9 @@
 import type { DatasetStatus, TokenizationStatus } from "../api/datasets";
+import type { ExtractionStatus } from "../api/extraction";
 import type { JobStatus, ModelStatus, VariantStatus } from "../api/types";
 import { cn } from "../lib/cn";
 
-export type Status = JobStatus | ModelStatus | VariantStatus | DatasetStatus | TokenizationStatus;
+export type Status = JobStatus | ModelStatus | VariantStatus | DatasetStatus | TokenizationStatus | ExtractionStatus;
 
 /** One colour per status, whatever has it: grey waiting, sky working, green done, amber attention, red failed. */
 const STYLES: Record<Status, string> = {
@@ -13,6 +14,7 @@ const STYLES: Record<Status, string> = {
   loading: "bg-sky-950 text-sky-300 border-sky-800",
   ready: "bg-emerald-950 text-emerald-300 border-emerald-800",
   succeeded: "bg-emerald-950 text-emerald-300 border-emerald-800",
+  completed: "bg-emerald-950 text-emerald-300 border-emerald-800",
   incompatible: "bg-amber-950 text-amber-300 border-amber-800",
   error: "bg-red-950 text-red-300 border-red-800",
   failed: "bg-red-950 text-red-300 border-red-800",
@@ -20,7 +22,7 @@ const STYLES: Record<Status, string> = {
   interrupted: "bg-amber-950 text-amber-300 border-amber-800",
 };
 
-/** A status (of a job, model, variant, dataset or tokenization) as a small coloured badge. */
+/** A status (of a job, model, variant, dataset, tokenization or extraction) as a small coloured badge. */
 export function StatusBadge({ status, className, "data-testid": testId }: { status: Status; className?: string; "data-testid"?: string }) {
   return (
     <span

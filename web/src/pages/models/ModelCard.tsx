@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { AlertTriangle, Microscope } from "lucide-react";
+import { AlertTriangle, Layers, Microscope } from "lucide-react";
 import type { Model } from "../../api/types";
 import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
@@ -107,6 +107,15 @@ export function ModelCard({ model }: { model: Model }) {
         >
           <Microscope className="size-3" aria-hidden /> {model.status === "ready" ? "Architecture" : "Details"}
         </Link>
+        {model.status === "ready" && (
+          <Link
+            href={`/models/${model.id}?tab=extraction`}
+            data-testid={`model-extract-${model.id}`}
+            className="inline-flex h-6 items-center gap-1 rounded border border-sky-800 bg-sky-950/60 px-2 text-xs font-medium text-sky-100 hover:bg-sky-900"
+          >
+            <Layers className="size-3" aria-hidden /> Extract activations
+          </Link>
+        )}
         {active && <CancelDownloadButton model={model} />}
         {isRetryableModelStatus(model.status) && <RetryButton model={model} />}
         <span className="ml-auto" />

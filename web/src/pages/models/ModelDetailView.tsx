@@ -4,14 +4,17 @@ import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
 import { Card } from "../../components/Card";
 import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
 import { DetailList, DetailRow, JobDetailRow, RenameNotesForm } from "../../components/Details";
+import { cn } from "../../lib/cn";
 import { formatBytes, formatCount, formatInteger, formatTimestamp } from "../../lib/format";
-import { navigate } from "../../lib/router";
+import { oneOf } from "../../lib/oneOf";
+import { navigate, setQuery, useLocation } from "../../lib/router";
 import { useModels } from "../../stores/models";
 import { ArchitectureViewer } from "./ArchitectureViewer";
 import { modelSource } from "./ModelCard";
 import { DeleteModelButton, RetryButton } from "./ModelActions";
 import { CancelDownloadButton, ModelProgress } from "./ModelProgress";
 import { VariantsPanel } from "./VariantsPanel";
+import { ExtractionPanel } from "../extraction/ExtractionPanel";
 
 /** Rename and notes of the model. */
 function EditForm({ model }: { model: Model }) {
@@ -28,47 +31,11 @@ function EditForm({ model }: { model: Model }) {
   );
 }
 
-/** /models/:id — everything about one model: status, metadata, variants and its architecture. */
-export function ModelDetailView({ id }: { id: string }) {
-  const model = useModels((s) => s.models[id]);
-  const fetchModel = useModels((s) => s.fetchModel);
-  const { missing, loaded } = useItemFetch(id, fetchModel, "Could not load the model");
-
-  if (!model) return <ItemPlaceholder noun="model" id={id} missing={missing} loaded={loaded} />;
-
+/** The Overview tab: about and rename, variants, architecture. */
+function OverviewPanel({ model }: { model: Model }) {
   const active = isActiveModelStatus(model.status);
   return (
-    <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="model-detail" data-model-id={model.id} data-status={model.status}>
-      <DetailHeader
-        noun="model"
-        item={model}
-        source={modelSource(model)}
-        actions={
-          <>
-            {active && <CancelDownloadButton model={model} />}
-            {isRetryableModelStatus(model.status) && <RetryButton model={model} />}
-            {!active && <DeleteModelButton model={model} onDeleted={() => navigate("/models")} />}
-          </>
-        }
-      />
-
-      {active && (
-        <Card title={model.status === "importing" ? "Import" : "Download"}>
-          <ModelProgress model={model} />
-        </Card>
-      )}
-
-      {model.status_message && !active && model.status !== "ready" && (
-        <p
-          className="flex gap-2 rounded border border-amber-900 bg-amber-950/40 px-3 py-2 text-sm text-amber-100"
-          role={model.status === "error" ? "alert" : undefined}
-          data-testid="model-detail-message"
-        >
-          <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
-          {model.status_message}
-        </p>
-      )}
-
+    <div role="tabpanel" className="space-y-4" data-testid="model-panel-overview">
       <div className="grid items-start gap-4 lg:grid-cols-[minmax(300px,380px)_1fr]">
         <Card title="About" bodyClassName="space-y-4 p-3">
           <DetailList testId="model-detail-info">
@@ -105,6 +72,94 @@ export function ModelDetailView({ id }: { id: string }) {
             {active ? "The architecture appears once the files are here." : "No architecture: the model's files are not complete."}
           </p>
         </Card>
+      )}
+    </div>
+  );
+}
+
+export const MODEL_TABS = ["overview", "extraction"] as const;
+export type ModelTab = (typeof MODEL_TABS)[number];
+
+function ModelTabs({ tab, ready }: { tab: ModelTab; ready: boolean }) {
+  return (
+    <div role="tablist" aria-label="Model views" className="flex gap-1 border-b border-zinc-800" data-testid="model-tabs">
+      {MODEL_TABS.map((t) => {
+        const disabled = t !== "overview" && !ready;
+        return (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={tab === t}
+            disabled={disabled}
+            title={disabled ? "Available once the model is ready" : undefined}
+            // Leaving the tab drops its query (the extraction shown), so a link to the page opens its overview.
+            onClick={() => setQuery({ tab: t === "overview" ? null : t, extraction: null }, { replace: true })}
+            className={cn(
+              "-mb-px border-b-2 px-3 py-1.5 text-sm capitalize transition-colors disabled:cursor-not-allowed disabled:opacity-40",
+              tab === t ? "border-sky-500 text-zinc-50" : "border-transparent text-zinc-400 hover:text-zinc-200",
+            )}
+            data-testid={`model-tab-${t}`}
+          >
+            {t}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+/** /models/:id?tab=… — everything about one model: status, metadata, variants, architecture; and its extractions. */
+export function ModelDetailView({ id }: { id: string }) {
+  const model = useModels((s) => s.models[id]);
+  const fetchModel = useModels((s) => s.fetchModel);
+  const { missing, loaded } = useItemFetch(id, fetchModel, "Could not load the model");
+  const { search } = useLocation();
+  const tab: ModelTab = oneOf(MODEL_TABS, search.get("tab")) ?? "overview";
+
+  if (!model) return <ItemPlaceholder noun="model" id={id} missing={missing} loaded={loaded} />;
+
+  const active = isActiveModelStatus(model.status);
+  return (
+    <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="model-detail" data-model-id={model.id} data-status={model.status}>
+      <DetailHeader
+        noun="model"
+        item={model}
+        source={modelSource(model)}
+        actions={
+          <>
+            {active && <CancelDownloadButton model={model} />}
+            {isRetryableModelStatus(model.status) && <RetryButton model={model} />}
+            {!active && <DeleteModelButton model={model} onDeleted={() => navigate("/models")} />}
+          </>
+        }
+      />
+
+      {active && (
+        <Card title={model.status === "importing" ? "Import" : "Download"}>
+          <ModelProgress model={model} />
+        </Card>
+      )}
+
+      {model.status_message && !active && model.status !== "ready" && (
+        <p
+          className="flex gap-2 rounded border border-amber-900 bg-amber-950/40 px-3 py-2 text-sm text-amber-100"
+          role={model.status === "error" ? "alert" : undefined}
+          data-testid="model-detail-message"
+        >
+          <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
+          {model.status_message}
+        </p>
+      )}
+
+      <ModelTabs tab={tab} ready={model.status === "ready"} />
+
+      {tab === "extraction" && model.status === "ready" ? (
+        <div role="tabpanel" data-testid="model-panel-extraction">
+          <ExtractionPanel model={model} />
+        </div>
+      ) : (
+        <OverviewPanel model={model} />
       )}
     </div>
   );

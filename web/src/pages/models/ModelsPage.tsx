@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { useLocation } from "../../lib/router";
+import { startExtractionsLive } from "../../stores/extraction";
 import { socket } from "../../stores/live";
 import { startModelsLive } from "../../stores/models";
 import { CompareView } from "./CompareView";
@@ -11,6 +12,8 @@ export default function ModelsPage() {
   const { pathname } = useLocation();
   // Live view while the section is open: progress channels and refetches on models.* job updates.
   useEffect(() => startModelsLive(socket), []);
+  // …and the extractions the Extraction tab shows: their channels and refetches on extraction job updates.
+  useEffect(() => startExtractionsLive(socket), []);
 
   const rest = pathname.replace(/^\/models\/?/, "").split("/").filter(Boolean);
   if (rest[0] === "compare") return <CompareView />;

@@ -1,0 +1,139 @@
+/**
+ * The REST calls and types of activation extraction. Every type is derived from the generated OpenAPI schema
+ * via the routes that return it; only the WebSocket payloads (not in the OpenAPI document) are written out
+ * here, each with a runtime check.
+ */
+import { api, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
+import { isOneOf } from "../lib/oneOf";
+import type { Job } from "./types";
+
+// --- types (from the schema) ----------------------------------------------------------------------------
+
+export type Extraction = ItemOf<"/api/v1/extractions/{extraction_id}">;
+export type ExtractionStatus = Extraction["status"];
+export type ExtractionPage = PageOf<"/api/v1/models/{model_id}/extractions">;
+export type ExtractionAccepted = ItemOf<"/api/v1/models/{model_id}/extract", "post">;
+export type ExtractRequest = BodyOf<"/api/v1/models/{model_id}/extract", "post">;
+export type HookType = ExtractRequest["hook_points"][number];
+export type StorageDtype = NonNullable<ExtractRequest["dtype"]>;
+export type ExtractionEstimate = ItemOf<"/api/v1/models/{model_id}/extract/estimate", "post">;
+export type Calibration = NonNullable<ExtractionEstimate["calibration"]>;
+export type ExtractionStatistics = ItemOf<"/api/v1/extractions/{extraction_id}/statistics">;
+export type HookStatistics = ExtractionStatistics[string];
+export type HookStatisticsSummary = NonNullable<Extraction["statistics"]>[string];
+export type ExtractionDeleteResult = ItemOf<"/api/v1/extractions/{extraction_id}", "delete">;
+
+export const HOOK_TYPES = ["resid_pre", "resid_post", "mlp_out", "attn_out"] as const satisfies readonly HookType[];
+export const STORAGE_DTYPES = ["fp32", "fp16", "bf16"] as const satisfies readonly StorageDtype[];
+/** What each hook type reads, in a few words (the architecture viewer has the per-family detail). */
+export const HOOK_TYPE_LABELS: Record<HookType, string> = {
+  resid_pre: "residual stream into the block",
+  resid_post: "residual stream out of the block",
+  mlp_out: "MLP output",
+  attn_out: "attention output",
+};
+export const ACTIVE_EXTRACTION_STATUSES = ["queued", "running"] as const satisfies readonly ExtractionStatus[];
+export const isActiveExtractionStatus = (s: ExtractionStatus): boolean => isOneOf(ACTIVE_EXTRACTION_STATUSES, s);
+
+/** The job kind of an extraction (mistudio.extraction.service.EXTRACT_KIND). */
+export const EXTRACT_JOB_KIND = "extraction.extract";
+
+/** The extraction a job works on, or null for a job of another kind. */
+export function extractionIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
+  if (job.kind !== EXTRACT_JOB_KIND) return null;
+  const id = (job.params as Record<string, unknown> | null)?.extraction_id;
+  return typeof id === "string" ? id : null;
+}
+
+/** A histogram of activation values as bins: [start, end) with the count of values in it. */
+export interface HistogramBin {
+  start: number;
+  end: number;
+  count: number;
+}
+
+/** The `{edges, counts}` of a hook point's statistics as bins (empty when it is malformed or not yet known). */
+export function histogramBins(histogram: Record<string, unknown> | null | undefined): HistogramBin[] {
+  const edges = histogram?.edges;
+  const counts = histogram?.counts;
+  if (!Array.isArray(edges) || !Array.isArray(counts) || edges.length !== counts.length + 1) return [];
+  if (![...edges, ...counts].every((v) => typeof v === "number" && Number.isFinite(v))) return [];
+  return counts.map((count, i) => ({ start: edges[i] as number, end: edges[i + 1] as number, count: count as number }));
+}
+
+// --- WebSocket payloads (channel `extractions/{id}`) ---------------------------------------------------
+
+export const extractionChannel = (id: string): string => `extractions/${id}`;
+
+export function extractionIdOfChannel(channel: string): string | null {
+  const m = /^extractions\/([^/]+)$/.exec(channel);
+  return m ? m[1]! : null;
+}
+
+/** `progress`: batches done so far (mirrors lens.extraction.ExtractionProgress). */
+export interface ExtractionProgressEvent {
+  kind: "progress";
+  samples_done: number;
+  samples_total: number;
+  samples_per_second: number;
+  tokens_per_second: number;
+  eta_seconds: number | null;
+  batch_size: number;
+}
+
+/** `status`: the row changed status; REST has the rest. */
+export interface ExtractionStatusEvent {
+  kind: "status";
+  status: string;
+  message: string | null;
+}
+
+export type ExtractionEvent = ExtractionProgressEvent | ExtractionStatusEvent;
+
+/** Check one message of an extraction channel; null for anything malformed or unknown. */
+export function parseExtractionEvent(event: string, data: unknown): ExtractionEvent | null {
+  if (typeof data !== "object" || data === null) return null;
+  const d = data as Record<string, unknown>;
+  const isNum = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
+  const num = (k: string) => (isNum(k) ? (d[k] as number) : 0);
+  if (event === "progress") {
+    if (!isNum("samples_done") || !isNum("samples_total")) return null;
+    return {
+      kind: "progress",
+      samples_done: num("samples_done"),
+      samples_total: num("samples_total"),
+      samples_per_second: num("samples_per_second"),
+      tokens_per_second: num("tokens_per_second"),
+      eta_seconds: isNum("eta_seconds") ? (d.eta_seconds as number) : null,
+      batch_size: num("batch_size"),
+    };
+  }
+  if (event === "status" && typeof d.status === "string") {
+    return { kind: "status", status: d.status, message: typeof d.message === "string" ? d.message : null };
+  }
+  return null;
+}
+
+// --- REST ----------------------------------------------------------------------------------------------
+
+export function makeExtractionApi(client: ApiClient) {
+  const model = (id: string) => ({ model_id: id });
+  const path = (id: string) => ({ extraction_id: id });
+  return {
+    estimate: (modelId: string, body: ExtractRequest, calibrate = true, signal?: AbortSignal): Promise<ExtractionEstimate> =>
+      client.post("/api/v1/models/{model_id}/extract/estimate", { path: model(modelId), query: { calibrate }, body, signal }),
+    start: (modelId: string, body: ExtractRequest): Promise<ExtractionAccepted> =>
+      client.post("/api/v1/models/{model_id}/extract", { path: model(modelId), body }),
+    listForModel: (modelId: string, query: { page?: number; limit?: number } = {}, signal?: AbortSignal): Promise<ExtractionPage> =>
+      client.list("/api/v1/models/{model_id}/extractions", { path: model(modelId), query, signal }),
+    get: (id: string, signal?: AbortSignal): Promise<Extraction> => client.get("/api/v1/extractions/{extraction_id}", { path: path(id), signal }),
+    statistics: (id: string, signal?: AbortSignal): Promise<ExtractionStatistics> =>
+      client.get("/api/v1/extractions/{extraction_id}/statistics", { path: path(id), signal }),
+    cancel: (id: string): Promise<Extraction> => client.post("/api/v1/extractions/{extraction_id}/cancel", { path: path(id) }),
+    resume: (id: string): Promise<ExtractionAccepted> => client.post("/api/v1/extractions/{extraction_id}/resume", { path: path(id) }),
+    remove: (id: string): Promise<ExtractionDeleteResult> => client.del("/api/v1/extractions/{extraction_id}", { path: path(id) }),
+  };
+}
+
+export type ExtractionApi = ReturnType<typeof makeExtractionApi>;
+export const extractionApi = makeExtractionApi(api);
