@@ -404,9 +404,10 @@ class ForwardTiming:
 
 
 def measure_forward(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, *, hook_points: list[str],
-                    samples: int = 4, pad_token_id: int = 0) -> ForwardTiming:
-    """Time one early-stopped forward pass over the first `samples` sequences with the hooks in place, after an
-    untimed one-sequence warm-up; nothing is written. This is the calibration behind an extraction's time estimate."""
+                    samples: int = 4, pad_token_id: int = 0, repeats: int = 3) -> ForwardTiming:
+    """Time early-stopped forward passes over the first `samples` sequences with the hooks in place (the median of
+    `repeats`, after an untimed one-sequence warm-up); nothing is written. This is the calibration behind an
+    extraction's time estimate."""
     points, n = _check_arguments(model, sequences, hook_points, 1, min(samples, len(sequences)), "fp32")
     lengths = _lengths(sequences, n)
     device, d = _input_device(model), _hidden_size(model)
@@ -415,11 +416,14 @@ def measure_forward(model: torch.nn.Module, sequences: Sequence[np.ndarray] | An
     model.eval()
     try:
         _forward(model, recorder, sequences, lengths, 0, 1, pad_token_id, device, d)
-        started = time.perf_counter()
-        _forward(model, recorder, sequences, lengths, 0, n, pad_token_id, device, d)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - started
+        timings = []
+        for _ in range(repeats):  # the median: one pass on a busy machine can be several times off
+            started = time.perf_counter()
+            _forward(model, recorder, sequences, lengths, 0, n, pad_token_id, device, d)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            timings.append(time.perf_counter() - started)
+        seconds = float(np.median(timings))
     finally:
         recorder.remove()
         model.train(was_training)
