@@ -2,8 +2,8 @@ import { lazy, Suspense } from "react";
 import { AlertTriangle } from "lucide-react";
 import { isActiveDatasetStatus, isRetryableDatasetStatus } from "../../api/datasets";
 import { Card } from "../../components/Card";
+import { ReadyTabs } from "../../components/ReadyTabs";
 import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
-import { cn } from "../../lib/cn";
 import { formatBytes, formatInteger } from "../../lib/format";
 import { oneOf } from "../../lib/oneOf";
 import { navigate, setQuery, useLocation } from "../../lib/router";
@@ -75,29 +75,8 @@ export function DatasetDetailView({ id }: { id: string }) {
         </p>
       )}
 
-      <div role="tablist" aria-label="Dataset views" className="flex gap-1 border-b border-zinc-800" data-testid="dataset-tabs">
-        {DATASET_TABS.map((t) => {
-          const disabled = t !== "overview" && !ready;
-          return (
-            <button
-              key={t}
-              type="button"
-              role="tab"
-              aria-selected={tab === t}
-              disabled={disabled}
-              title={disabled ? "Available once the dataset is ready" : undefined}
-              onClick={() => setQuery({ tab: t === "overview" ? null : t }, { replace: true })}
-              className={cn(
-                "-mb-px border-b-2 px-3 py-1.5 text-sm capitalize transition-colors disabled:cursor-not-allowed disabled:opacity-40",
-                tab === t ? "border-sky-500 text-zinc-50" : "border-transparent text-zinc-400 hover:text-zinc-200",
-              )}
-              data-testid={`dataset-tab-${t}`}
-            >
-              {t}
-            </button>
-          );
-        })}
-      </div>
+      <ReadyTabs tabs={DATASET_TABS} tab={tab} ready={ready} noun="dataset"
+        onSelect={(t) => setQuery({ tab: t === "overview" ? null : t }, { replace: true })} />
 
       <div role="tabpanel" data-testid={`dataset-panel-${tab}`}>
         {tab === "overview" || !ready ? (

@@ -2,19 +2,12 @@ import type { ReactNode } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Dataset, TokenizationStatistics } from "../../api/datasets";
 import { Card } from "../../components/Card";
+import { AXIS, GRID, TOOLTIP } from "../../components/chartStyle";
 import { inputClass } from "../../components/Field";
 import { formatCount, formatInteger } from "../../lib/format";
 import { Link, setQuery, useLocation } from "../../lib/router";
 import { describeSettings, displayToken } from "./describe";
 
-const AXIS = { fill: "#a1a1aa", fontSize: 11 };
-const GRID = "#27272a";
-const TOOLTIP = {
-  contentStyle: { background: "#18181b", border: "1px solid #3f3f46", borderRadius: 4, fontSize: 12 },
-  labelStyle: { color: "#e4e4e7" },
-  itemStyle: { color: "#7dd3fc" },
-  cursor: { fill: "rgba(63,63,70,0.35)" },
-};
 
 function StatCard({ label, value, sub, testId }: { label: string; value: ReactNode; sub?: ReactNode; testId: string }) {
   return (

@@ -3,17 +3,10 @@ import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Too
 import { messageOf } from "../../api/client";
 import { extractionApi, histogramBins, type Extraction, type ExtractionStatistics as Stats, type HookStatisticsSummary } from "../../api/extraction";
 import { Card } from "../../components/Card";
+import { AXIS, GRID, TOOLTIP } from "../../components/chartStyle";
 import { inputClass } from "../../components/Field";
 import { formatCount, formatInteger } from "../../lib/format";
 
-const AXIS = { fill: "#a1a1aa", fontSize: 11 };
-const GRID = "#27272a";
-const TOOLTIP = {
-  contentStyle: { background: "#18181b", border: "1px solid #3f3f46", borderRadius: 4, fontSize: 12 },
-  labelStyle: { color: "#e4e4e7" },
-  itemStyle: { color: "#7dd3fc" },
-  cursor: { fill: "rgba(63,63,70,0.35)" },
-};
 const METRICS = { mean_norm: "mean ‖x‖", max_abs: "max |x|", sparsity: "sparsity" } as const;
 type Metric = keyof typeof METRICS;
 

@@ -4,7 +4,7 @@ import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
 import { Card } from "../../components/Card";
 import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
 import { DetailList, DetailRow, JobDetailRow, RenameNotesForm } from "../../components/Details";
-import { cn } from "../../lib/cn";
+import { ReadyTabs } from "../../components/ReadyTabs";
 import { formatBytes, formatCount, formatInteger, formatTimestamp } from "../../lib/format";
 import { oneOf } from "../../lib/oneOf";
 import { navigate, setQuery, useLocation } from "../../lib/router";
@@ -80,35 +80,6 @@ function OverviewPanel({ model }: { model: Model }) {
 export const MODEL_TABS = ["overview", "extraction"] as const;
 export type ModelTab = (typeof MODEL_TABS)[number];
 
-function ModelTabs({ tab, ready }: { tab: ModelTab; ready: boolean }) {
-  return (
-    <div role="tablist" aria-label="Model views" className="flex gap-1 border-b border-zinc-800" data-testid="model-tabs">
-      {MODEL_TABS.map((t) => {
-        const disabled = t !== "overview" && !ready;
-        return (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            aria-selected={tab === t}
-            disabled={disabled}
-            title={disabled ? "Available once the model is ready" : undefined}
-            // Leaving the tab drops its query (the extraction shown), so a link to the page opens its overview.
-            onClick={() => setQuery({ tab: t === "overview" ? null : t, extraction: null }, { replace: true })}
-            className={cn(
-              "-mb-px border-b-2 px-3 py-1.5 text-sm capitalize transition-colors disabled:cursor-not-allowed disabled:opacity-40",
-              tab === t ? "border-sky-500 text-zinc-50" : "border-transparent text-zinc-400 hover:text-zinc-200",
-            )}
-            data-testid={`model-tab-${t}`}
-          >
-            {t}
-          </button>
-        );
-      })}
-    </div>
-  );
-}
-
 /** /models/:id?tab=… — everything about one model: status, metadata, variants, architecture; and its extractions. */
 export function ModelDetailView({ id }: { id: string }) {
   const model = useModels((s) => s.models[id]);
@@ -152,7 +123,9 @@ export function ModelDetailView({ id }: { id: string }) {
         </p>
       )}
 
-      <ModelTabs tab={tab} ready={model.status === "ready"} />
+      <ReadyTabs tabs={MODEL_TABS} tab={tab} ready={model.status === "ready"} noun="model"
+        // Leaving the tab drops its query (the extraction shown), so a link to the page opens its overview.
+        onSelect={(t) => setQuery({ tab: t === "overview" ? null : t, extraction: null }, { replace: true })} />
 
       {tab === "extraction" && model.status === "ready" ? (
         <div role="tabpanel" data-testid="model-panel-extraction">
