@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -429,3 +430,85 @@ def test_measure_forward_times_an_early_stopped_pass_without_writing(load_model:
         handle.remove()
     assert timing.samples == 3 and timing.tokens == sum(LENGTHS[:3]) and timing.layers_run == 1
     assert timing.seconds > 0 and calls == []  # stopped after layer 0: the lm_head never ran
+
+
+def test_the_histogram_bins_values_on_and_beside_the_edges_as_numpy_does() -> None:
+    from mistudio.lens.extraction_stats import _histogram
+
+    rng = np.random.default_rng(4)
+    for limit in (1e-3, 0.37, 1.0, 3.3, 250.0):
+        edges = np.linspace(-limit, limit, 51)
+        values = np.concatenate([rng.normal(0, limit / 2, 2000), edges, np.nextafter(edges, np.inf),
+                                 np.nextafter(edges, -np.inf), [3 * limit, -3 * limit, 0.0]])
+        expected, _ = np.histogram(np.clip(values, -limit, limit), bins=edges)
+        np.testing.assert_array_equal(_histogram(torch.from_numpy(values), edges), expected)
+        as_float32 = values.astype(np.float32)
+        expected, _ = np.histogram(np.clip(as_float32.astype(np.float64), -limit, limit), bins=edges)
+        np.testing.assert_array_equal(_histogram(torch.from_numpy(as_float32), edges), expected)
+
+
+def test_writing_a_batch_overlaps_the_next_forward_pass(load_model: Callable[[str], torch.nn.Module],
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mistudio.lens import extraction_store
+
+    model = load_model("llama")
+    events: list[tuple[str, float]] = []
+    real_checkpoint = extraction_store.ExtractionRun.checkpoint
+
+    def slow_checkpoint(run: Any) -> None:  # a slow disk
+        events.append(("checkpoint starts", time.monotonic()))
+        time.sleep(0.3)
+        real_checkpoint(run)
+
+    monkeypatch.setattr(extraction_store.ExtractionRun, "checkpoint", slow_checkpoint)
+    handle = decoder_layers(model)[0].register_forward_pre_hook(
+        lambda *a: events.append(("forward starts", time.monotonic())))
+    try:
+        extract(model, _sequences((5, 5, 5, 5, 5, 5)), tmp_path / "x", hook_points=["blocks.1.resid_post"],
+                batch_size=2)
+    finally:
+        handle.remove()
+    forwards = [at for name, at in events if name == "forward starts"]
+    checkpoints = [at for name, at in events if name == "checkpoint starts"][1:]  # [0]: the one before any batch
+    assert len(forwards) == len(checkpoints) == 3
+    # the second and third forward passes start while the previous batch is still being checkpointed
+    assert forwards[1] < checkpoints[0] + 0.3 and forwards[2] < checkpoints[1] + 0.3
+    assert open_activations(tmp_path / "x").complete
+
+
+def test_a_failure_while_writing_reaches_the_caller_and_keeps_earlier_batches(
+        load_model: Callable[[str], torch.nn.Module], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mistudio.lens import extraction_store
+
+    model = load_model("llama")
+    real_write = extraction_store.ExtractionRun.write
+    calls = iter(range(100))
+
+    def broken_write(run: Any, start: int, activations: dict, mask: np.ndarray) -> None:
+        if next(calls) == 2:
+            raise PermissionError(13, "Permission denied")
+        real_write(run, start, activations, mask)
+
+    monkeypatch.setattr(extraction_store.ExtractionRun, "write", broken_write)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        extract(model, _sequences(), tmp_path / "x", hook_points=["blocks.0.resid_post"], batch_size=1)
+    assert json.loads((tmp_path / "x" / "progress.json").read_text())["samples_done"] == 2
+    assert sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()) == 0
+    assert not [thread for thread in threading.enumerate() if thread.name == "extraction-writer"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_extraction_on_cuda_stores_what_the_cpu_stores(tiny_models: Any, tmp_path: Path, dtype: str) -> None:
+    from transformers import AutoModelForCausalLM
+
+    sequences = _sequences((6, 2, 8, 8, 3, 5, 4, 7, 1), seed=5)
+    arguments = {"hook_points": ["blocks.0.attn_out", "blocks.1.resid_post"], "batch_size": 4, "dtype": dtype}
+    model = AutoModelForCausalLM.from_pretrained(tiny_models("llama")).eval()
+    on_cpu = extract(model, sequences, tmp_path / "cpu", **arguments)
+    on_gpu = extract(model.to("cuda"), sequences, tmp_path / "gpu", **arguments)
+    cpu, gpu = open_activations(tmp_path / "cpu"), open_activations(tmp_path / "gpu")
+    np.testing.assert_array_equal(np.asarray(cpu.attention_mask), np.asarray(gpu.attention_mask))
+    for point in arguments["hook_points"]:
+        np.testing.assert_allclose(np.asarray(gpu[point]), np.asarray(cpu[point]), rtol=2e-2, atol=2e-3)
+        assert on_gpu.statistics[point]["tokens"] == on_cpu.statistics[point]["tokens"]

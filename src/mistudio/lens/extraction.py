@@ -18,7 +18,10 @@ an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -270,9 +273,60 @@ def _open_run(dest: Path, fingerprint: dict[str, Any], sparsity_eps: float) -> E
                                  "use fp16/bf16 storage", details={"needed_bytes": needed}) from error
 
 
+@dataclass
+class _Batch:
+    """One forward's output on its way to disk: `stored` (host tensors, possibly still being copied from the GPU
+    until `copied` completes) for the files, `values` (on the model's device) for the statistics."""
+
+    start: int
+    end: int
+    size: int
+    mask: np.ndarray
+    values: dict[str, torch.Tensor]
+    stored: dict[str, torch.Tensor]
+    copied: list[Any] = field(default_factory=list)  # torch.cuda.Events recorded after the device-to-host copies
+
+
+class _BatchWriter:
+    """A background thread that writes finished batches, updates the statistics and checkpoints, in order, while the
+    caller's thread runs the next forward pass: on a GPU the copies to host and the disk writes then overlap compute.
+    At most one batch waits in the queue, so memory stays bounded by a few batches."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name="extraction-writer", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        with torch.inference_mode():
+            while (work := self.queue.get()) is not None:
+                if self.error is None:  # after a failure, keep draining so the producer never blocks
+                    try:
+                        work()
+                    except BaseException as error:  # re-raised in the caller's thread
+                        self.error = error
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self.raise_if_failed()
+        self.queue.put(work)
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Wait until everything submitted is done (or failed)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+
+
 def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: ExtractionRun, pad_token_id: int,
             early_stop: bool, on_progress: Callable[[ExtractionProgress], None] | None,
             should_stop: Callable[[], bool] | None) -> None:
+    """The forward passes run here; everything that touches `progress` (writes, statistics, checkpoints, progress
+    reports, the record of out-of-memory halvings) runs in order on the writer thread."""
     progress = run.progress
     n = run.shape[0]
     device = _input_device(model)
@@ -290,16 +344,43 @@ def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: Ex
                                            (n - progress["samples_done"]) / rate if rate > 0 else None,
                                            progress["batch_size"]))
 
+    def record_halving(start: int, size: int) -> None:
+        progress["batch_size"] = size // 2
+        progress["oom_retries"].append({"at_sample": start, "from": size, "to": size // 2})
+        report()
+
+    def finish(batch: _Batch) -> None:
+        nonlocal tokens_this_run
+        for event in batch.copied:
+            event.synchronize()
+        run.write(batch.start, {point: _as_numpy(values) for point, values in batch.stored.items()}, batch.mask)
+        valid = torch.from_numpy(batch.mask).bool()
+        for point, values in batch.values.items():
+            run.stats[point].update(values[valid.to(values.device)])
+        if not progress["batch_sizes_used"] or progress["batch_sizes_used"][-1] != batch.size:
+            progress["batch_sizes_used"].append(batch.size)
+        batch_tokens = int(lengths[batch.start:batch.end].sum())
+        tokens_this_run += batch_tokens
+        progress["tokens_done"] += batch_tokens
+        progress["samples_done"] = batch.end
+        progress["complete"] = batch.end == n
+        progress["seconds"] = seconds_before + time.monotonic() - started
+        run.checkpoint()
+        report()
+
+    writer = _BatchWriter()
+    start, size = progress["samples_done"], progress["batch_size"]
     try:
-        while progress["samples_done"] < n:
+        while start < n:
+            writer.raise_if_failed()
             if should_stop is not None and should_stop():
+                writer.close()
+                writer.raise_if_failed()
                 raise ExtractionCancelled(f"extraction cancelled after {progress['samples_done']} of {n} samples; "
                                           "call extract again with the same arguments to resume")
-            start, size = progress["samples_done"], progress["batch_size"]
             end = min(start + size, n)
             try:
-                activations, mask = _forward(model, recorder, sequences, lengths, start, end, pad_token_id, device,
-                                               run.shape[2])
+                batch = _forward(model, recorder, sequences, lengths, start, end, pad_token_id, device, run.shape[2])
             except Exception as error:
                 recorder.captured.clear()
                 if not _is_out_of_memory(error):
@@ -310,31 +391,33 @@ def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: Ex
                     raise ExtractionOutOfMemory(f"out of memory on sample {start} even with a batch size of 1; "
                                                 f"free memory, use a smaller model format or shorter sequences "
                                                 f"({error})") from error
-                progress["batch_size"] = size // 2
-                progress["oom_retries"].append({"at_sample": start, "from": size, "to": size // 2})
-                report()
+                writer.submit(functools.partial(record_halving, start, size))
+                size //= 2
                 continue
-            run.write(start, {point: values for point, (values, _) in activations.items()}, mask)
-            for point, (_, valid) in activations.items():
-                run.stats[point].update(valid)
-            if not progress["batch_sizes_used"] or progress["batch_sizes_used"][-1] != size:
-                progress["batch_sizes_used"].append(size)
-            batch_tokens = int(lengths[start:end].sum())
-            tokens_this_run += batch_tokens
-            progress["tokens_done"] += batch_tokens
-            progress["samples_done"] = end
-            progress["complete"] = end == n
-            progress["seconds"] = seconds_before + time.monotonic() - started
-            run.checkpoint()
-            report()
+            batch.size = size
+            writer.submit(functools.partial(finish, batch))
+            start = end
+        writer.close()
+        writer.raise_if_failed()
     finally:
+        writer.close()
         recorder.remove()
         model.train(was_training)
 
 
+def _as_numpy(values: torch.Tensor) -> np.ndarray:
+    """A host tensor as the numpy array stored on disk (bfloat16 as its uint16 bit patterns)."""
+    if values.dtype == torch.bfloat16:
+        return values.view(torch.int16).numpy().view(np.uint16)
+    return values.numpy()
+
+
 def _forward(model: torch.nn.Module, recorder: _Recorder, sequences: Any, lengths: np.ndarray, start: int, end: int,
-             pad_token_id: int, device: torch.device, d: int) -> tuple[dict[str, Any], np.ndarray]:
-    """One batch: padded input, forward (stopped early or not), masked activations and the valid vectors."""
+             pad_token_id: int, device: torch.device, d: int) -> _Batch:
+    """One batch: padded input, forward (stopped early or not), masked activations, their copy to the host started.
+
+    Nothing here waits for the device: on a GPU the copies go into pinned host memory asynchronously and the writer
+    thread waits for them, so the next forward pass can be queued at once."""
     width = int(lengths[start:end].max())
     ids = np.full((end - start, width), pad_token_id, dtype=np.int64)
     mask = np.zeros((end - start, width), dtype=np.uint8)
@@ -343,8 +426,9 @@ def _forward(model: torch.nn.Module, recorder: _Recorder, sequences: Any, length
         ids[row, :length] = sequences[index]
         mask[row, :length] = 1
     recorder.captured.clear()
+    batch = _Batch(start, end, end - start, mask, {}, {})
     if width == 0:
-        return {}, mask
+        return batch
     mask_tensor = torch.from_numpy(mask).to(device)
     with torch.inference_mode():
         try:
@@ -354,20 +438,26 @@ def _forward(model: torch.nn.Module, recorder: _Recorder, sequences: Any, length
         missing = [point for point in recorder.points if point not in recorder.captured]
         if missing:
             raise RuntimeError(f"hook points {', '.join(missing)} did not fire during the forward pass")
-        result = {}
         for point in recorder.points:
             values = recorder.captured[point]
-            valid = mask_tensor.to(values.device).bool()
-            if tuple(values.shape) != (*valid.shape, d):
+            if tuple(values.shape) != (*mask.shape, d):
                 raise RuntimeError(f"{point} gave activations of shape {tuple(values.shape)}, expected "
-                                   f"{(*valid.shape, d)}")
-            values.masked_fill_(~valid[..., None], 0)
-            stored = values.cpu()
-            stored_np = stored.view(torch.int16).numpy().view(np.uint16) if stored.dtype == torch.bfloat16 \
-                else stored.numpy()
-            result[point] = (stored_np, values[valid])
+                                   f"{(*mask.shape, d)}")
+            values.masked_fill_(~mask_tensor.to(values.device).bool()[..., None], 0)
+            batch.values[point] = values
+            if values.device.type == "cuda":
+                batch.stored[point] = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
+                batch.stored[point].copy_(values, non_blocking=True)
+            else:
+                batch.stored[point] = values.cpu()
+        # The copies were queued on each device's stream after its part of the forward (a model split across
+        # GPUs has several): one event per device marks them done.
+        for gpu in {values.device for values in batch.values.values() if values.device.type == "cuda"}:
+            event = torch.cuda.Event()
+            event.record(torch.cuda.current_stream(gpu))
+            batch.copied.append(event)
     recorder.captured.clear()
-    return result, mask
+    return batch
 
 
 def _write_metadata(run: ExtractionRun, extra: dict[str, Any], early_stop: bool) -> None:
