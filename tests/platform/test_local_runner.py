@@ -88,3 +88,20 @@ def test_a_job_can_queue_a_follow_up_job_that_the_runner_then_runs(started: Runt
     second = wait_until(lambda: (j := job_state(started, first.result["queued"])).status == "succeeded" and j,
                         timeout=30, what="the follow-up job")
     assert second.result == {"count": 2} and second.kind == "test.count"
+
+
+def test_a_job_updates_its_domain_rows_and_fails_naming_one_deleted_under_it(runtime: Runtime) -> None:
+    from mistudio.errors import MistudioError
+    from mistudio.models.tables import ModelVariant
+    from mistudio.platform.jobs.context import JobContext
+    from mistudio.platform.jobs.table import Job
+
+    job = runtime.runner.submit("test.secret", {"repo_id": "org/model"})
+    ctx = JobContext(job.id, runtime.sessions, lambda *event: None, lambda: False)
+    try:
+        ctx.update_row(Job, job.id, message="halfway there")
+        assert job_state(runtime, job.id).message == "halfway there"
+        with pytest.raises(MistudioError, match="model variant 'gone' was deleted while its job ran"):
+            ctx.update_row(ModelVariant, "gone", status="ready")
+    finally:
+        ctx.close()

@@ -19,15 +19,6 @@ from mistudio.platform.jobs.registry import job_kind
 from mistudio.platform.units import human_bytes
 
 
-def _update(ctx: JobContext, table: type[Dataset] | type[Tokenization], row_id: str, **fields: Any) -> None:
-    with session_scope(ctx.sessions) as session:
-        row = session.get(table, row_id)
-        if row is None:
-            raise MistudioError(f"{table.__tablename__[:-1]} {row_id!r} was deleted while its job ran")
-        for name, value in fields.items():
-            setattr(row, name, value)
-
-
 def _read(ctx: JobContext, dataset_id: str) -> dict[str, Any]:
     with session_scope(ctx.sessions) as session:
         row = session.get(Dataset, dataset_id)
@@ -45,7 +36,7 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
     """Normalize source files into text/{split}.arrow, reporting rows; a failure or cancel keeps no text."""
     start, span = stage
     dest = service.text_dir(ctx.storage, dataset_id)
-    _update(ctx, Dataset, dataset_id, status=DatasetStatus.IMPORTING.value, status_message=None)
+    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.IMPORTING.value, status_message=None)
 
     def on_progress(progress: data.ImportProgress) -> None:
         fraction = progress.bytes_read / progress.bytes_total if progress.bytes_total else None
@@ -60,8 +51,8 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
 
 def _finish_import(ctx: JobContext, dataset_id: str, result: data.ImportResult) -> dict[str, Any]:
     size = folder_bytes(ctx.storage.dataset_dir(dataset_id))
-    _update(ctx, Dataset, dataset_id, status=DatasetStatus.READY.value, status_message=None, splits=result.splits,
-            num_rows=result.num_rows, size_bytes=size, text_column=result.text_column)
+    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.READY.value, status_message=None, splits=result.splits,
+                   num_rows=result.num_rows, size_bytes=size, text_column=result.text_column)
     splits = ", ".join(f"{split} {rows:,}" for split, rows in result.splits.items())
     ctx.note(f"imported {result.num_rows:,} rows ({splits})" +
              (f" from column '{result.text_column}'" if result.text_column else ""))
@@ -72,13 +63,13 @@ def _finish_import(ctx: JobContext, dataset_id: str, result: data.ImportResult) 
 def _stopped(ctx: JobContext, dataset_id: str, *folders: Path) -> JobCancelled:
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-    _update(ctx, Dataset, dataset_id, status=DatasetStatus.CANCELLED.value, status_message="cancelled by request",
-            size_bytes=0)
+    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.CANCELLED.value, status_message="cancelled by request",
+                   size_bytes=0)
     return JobCancelled("cancelled by request")
 
 
 def _failed(ctx: JobContext, dataset_id: str, error: MistudioError) -> MistudioError:
-    _update(ctx, Dataset, dataset_id, status=DatasetStatus.ERROR.value, status_message=error.message)
+    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.ERROR.value, status_message=error.message)
     return error
 
 
@@ -87,7 +78,7 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Fetch a dataset repo's data files (resumable, verified: bytes), then normalize them (rows)."""
     dataset_id, repo_id = params["dataset_id"], params["repo_id"]
     source = service.source_dir(ctx.storage, dataset_id)
-    _update(ctx, Dataset, dataset_id, status=DatasetStatus.DOWNLOADING.value, status_message=None)
+    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.DOWNLOADING.value, status_message=None)
     endpoint = ctx.settings.hf_endpoint if ctx.settings else None
     token = ctx.secrets.get("hf_token") or hub.resolve_token(None)
 
@@ -154,7 +145,7 @@ def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         if row is None:
             raise MistudioError(f"tokenization {tokenization_id!r} was deleted before its job ran")
         model_id, split, stored = row.model_id, row.split, dict(row.settings)
-    _update(ctx, Tokenization, tokenization_id, status=TokenizationStatus.RUNNING.value, message=None)
+    ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.RUNNING.value, message=None)
     dest = service.tokenization_dir(ctx.storage, dataset_id, tokenization_id)
     channel = _channel(dataset_id)
 
@@ -175,17 +166,17 @@ def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         statistics = data.compute_statistics(data.TokenizedSequences.open(dest), tokenizer)
     except data.TokenizeCancelled:
         shutil.rmtree(dest, ignore_errors=True)
-        _update(ctx, Tokenization, tokenization_id, status=TokenizationStatus.CANCELLED.value,
-                message="cancelled by request")
+        ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.CANCELLED.value,
+                       message="cancelled by request")
         raise JobCancelled("cancelled by request") from None
     except MistudioError as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        _update(ctx, Tokenization, tokenization_id, status=TokenizationStatus.ERROR.value, message=exc.message)
+        ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.ERROR.value, message=exc.message)
         raise
     (dest / "statistics.json").write_text(json.dumps(statistics))
-    _update(ctx, Tokenization, tokenization_id, status=TokenizationStatus.READY.value, message=None,
-            num_sequences=result.num_sequences, num_tokens=result.num_tokens, vocab_size=statistics["vocab_size"],
-            size_bytes=folder_bytes(dest), statistics=statistics)
+    ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.READY.value, message=None,
+                   num_sequences=result.num_sequences, num_tokens=result.num_tokens,
+                   vocab_size=statistics["vocab_size"], size_bytes=folder_bytes(dest), statistics=statistics)
     ctx.note(f"{result.num_sequences:,} sequences, {result.num_tokens:,} tokens ({result.dtype})")
     ctx.emit(channel, "tokenized", {"dataset_id": dataset_id, "tokenization_id": tokenization_id})
     return {"tokenization_id": tokenization_id, "num_sequences": result.num_sequences,

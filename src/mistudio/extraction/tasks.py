@@ -28,15 +28,6 @@ def channel(extraction_id: str) -> str:
     return f"extractions/{extraction_id}"
 
 
-def _update(ctx: JobContext, extraction_id: str, **fields: Any) -> None:
-    with session_scope(ctx.sessions) as session:
-        row = session.get(Extraction, extraction_id)
-        if row is None:
-            raise MistudioError(f"extraction {extraction_id!r} was deleted while its job ran")
-        for name, value in fields.items():
-            setattr(row, name, value)
-
-
 def _read(ctx: JobContext, extraction_id: str) -> dict[str, Any]:
     with session_scope(ctx.sessions) as session:
         row = session.get(Extraction, extraction_id)
@@ -49,7 +40,7 @@ def _read(ctx: JobContext, extraction_id: str) -> dict[str, Any]:
 
 def _status(ctx: JobContext, extraction_id: str, status: ExtractionStatus, message: str | None,
             **fields: Any) -> None:
-    _update(ctx, extraction_id, status=status.value, message=message, **fields)
+    ctx.update_row(Extraction, extraction_id, status=status.value, message=message, **fields)
     ctx.emit(channel(extraction_id), "status", {"extraction_id": extraction_id, "status": status.value,
                                                 "message": message})
 
@@ -79,8 +70,9 @@ class _Reporter:
                                                                **asdict(progress)})
         if finished or now - self.last_row >= ROW_WRITE_INTERVAL_S:
             self.last_row = now
-            _update(ctx, self.extraction_id, samples_done=done, samples_per_second=progress.samples_per_second,
-                    tokens_per_second=progress.tokens_per_second, final_batch_size=progress.batch_size)
+            ctx.update_row(Extraction, self.extraction_id, samples_done=done,
+                           samples_per_second=progress.samples_per_second,
+                           tokens_per_second=progress.tokens_per_second, final_batch_size=progress.batch_size)
 
 
 @job_kind(service.EXTRACT_KIND, queue="gpu")

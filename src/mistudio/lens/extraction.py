@@ -5,7 +5,9 @@ an `ExtractionResult`; `open_activations(dest)` reads it back lazily. Properties
 - forward hooks on the real HF modules (`lens.hooks`); with `early_stop` the forward pass is aborted as soon as
   every requested hook point has fired, so later layers and the lm_head are never computed (values unchanged);
 - each batch is right-padded to its longest sequence with `pad_token_id` and masked; positions past a sequence's
-  end are stored as 0; RAM use is bounded by one batch (files are preallocated memory maps);
+  end are stored as 0; files are preallocated memory maps;
+- a writer thread stores, summarizes and checkpoints batch k while the forward pass of batch k + 1 runs (on a GPU
+  the copies to the host are asynchronous, into pinned memory): RAM use is bounded by three batches;
 - resumable: after every completed batch the memory maps are flushed, then the running statistics and
   `progress.json` are replaced atomically. Calling `extract` again with the same dest and arguments continues
   from the last completed batch and gives files byte-identical to an uninterrupted run. Caller `metadata`,
@@ -215,7 +217,8 @@ def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest:
     """Store the activations of `hook_points` for the first `max_samples` sequences in `dest` (see module doc).
 
     `sequences` is a `TokenizedSequences` or any sequence of 1-D integer arrays; `metadata` (JSON-able) is merged
-    into metadata.json (its keys must not clash with the ones written here).
+    into metadata.json (its keys must not clash with the ones written here). `on_progress` is called from the writer
+    thread, after each batch is on disk; `should_stop` from the caller's.
     """
     points, n = _check_arguments(model, sequences, hook_points, batch_size, max_samples, dtype)
     extra = dict(metadata or {})

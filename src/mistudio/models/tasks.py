@@ -20,22 +20,12 @@ from mistudio.platform.jobs.registry import job_kind
 from mistudio.platform.units import human_bytes
 
 
-def _update(ctx: JobContext, table: type[Model] | type[ModelVariant], row_id: str, **fields: Any) -> None:
-    with session_scope(ctx.sessions) as session:
-        row = session.get(table, row_id)
-        if row is None:
-            what = table.__tablename__[:-1].replace("_", " ")  # "model" / "model variant"
-            raise MistudioError(f"{what} {row_id!r} was deleted while its job ran")
-        for name, value in fields.items():
-            setattr(row, name, value)
-
-
 def _update_model(ctx: JobContext, model_id: str, **fields: Any) -> None:
-    _update(ctx, Model, model_id, **fields)
+    ctx.update_row(Model, model_id, **fields)
 
 
 def _update_variant(ctx: JobContext, variant_id: str, **fields: Any) -> None:
-    _update(ctx, ModelVariant, variant_id, **fields)
+    ctx.update_row(ModelVariant, variant_id, **fields)
 
 
 def _stopped(ctx: JobContext, model_id: str, folder: Path) -> JobCancelled:

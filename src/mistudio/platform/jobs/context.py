@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
+from mistudio.errors import MistudioError
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
@@ -88,6 +89,18 @@ class JobContext:
     def sessions(self) -> sessionmaker[Session]:
         """Database sessions for the job body's own domain rows."""
         return self._sessions
+
+    def update_row(self, table: type[Any], row_id: str, **fields: Any) -> None:
+        """Set `fields` on one of the job body's domain rows (a model, a dataset, an extraction, …).
+
+        A row deleted while the job ran is an error naming it, so the job fails instead of writing into nothing."""
+        with session_scope(self._sessions) as session:
+            row = session.get(table, row_id)
+            if row is None:
+                what = table.__tablename__[:-1].replace("_", " ")  # "models" → "model", "model_variants" → …
+                raise MistudioError(f"{what} {row_id!r} was deleted while its job ran")
+            for name, value in fields.items():
+                setattr(row, name, value)
 
     def studio_settings(self) -> Settings:
         """The studio's settings (every runner hands them to its jobs)."""
