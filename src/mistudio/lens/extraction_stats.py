@@ -105,15 +105,7 @@ class RunningStatistics:
 
 def _histogram(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
     """Counts of `values` clipped into [edges[0], edges[-1]]: bin i holds edges[i] <= x < edges[i + 1], the last bin
-    also x == edges[-1] — exactly what np.histogram computes for these edges.
-
-    The edges are equally spaced, so the bin is arithmetic, then corrected by one where rounding put a value on the
-    wrong side of an edge (np.histogram's own uniform-bins method): several times faster than a binary search."""
-    bins = len(edges) - 1
-    edges_t = torch.from_numpy(edges).to(device=values.device, dtype=torch.float64)
-    low, high = float(edges[0]), float(edges[-1])
-    clipped = values.to(torch.float64).clamp(low, high)
-    indices = (clipped - low).mul_(bins / (high - low)).to(torch.int64).clamp_(0, bins - 1)
-    indices -= (clipped < edges_t.take(indices)).to(torch.int64)
-    indices += ((clipped >= edges_t.take(indices + 1)) & (indices != bins - 1)).to(torch.int64)
-    return torch.bincount(indices.reshape(-1), minlength=bins).cpu().numpy().astype(np.int64)
+    also x == edges[-1] — exactly what np.histogram computes for these edges."""
+    inner = torch.from_numpy(edges[1:-1]).to(values.device)
+    indices = torch.bucketize(values.clamp(float(edges[0]), float(edges[-1])), inner, right=True)
+    return torch.bincount(indices.reshape(-1), minlength=len(edges) - 1).cpu().numpy().astype(np.int64)
