@@ -13,10 +13,11 @@ from mistudio.platform.runtime import Runtime
 from tests.support.studio import REPO_ROOT, StudioServer, studio_env
 
 
-def mistudio(*args: str, home: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def mistudio(*args: str, home: Path, timeout: float = 60, cwd: Path = REPO_ROOT,
+             **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mistudio", *args], env=studio_env(home, COLUMNS="200", **env),
-        capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd,
     )
 
 
@@ -70,8 +71,8 @@ def test_jobs_list_show_and_cancel(runtime: Runtime) -> None:
     home = runtime.settings.home
     job = runtime.runner.submit("test.count", {"n": 3})  # queued: no runner is started here
     listed = mistudio("jobs", "list", home=home)
-    assert listed.returncode == 0 and job.id in listed.stdout and "queued" in listed.stdout
-    shown = mistudio("jobs", "show", job.id, "--json", home=home)
+    assert listed.returncode == 0 and job.id[:8] in listed.stdout and "queued" in listed.stdout
+    shown = mistudio("jobs", "show", job.id[:9], "--json", home=home)  # a prefix, as the list shows it
     assert json.loads(shown.stdout)["params"] == {"n": 3}
     cancelled = mistudio("jobs", "cancel", job.id, home=home)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import typer
 
-from mistudio.cli_extraction import parse_layers
+from mistudio.cli.extraction import parse_layers
 from mistudio.lens import open_activations
 from tests.cli.test_cli import mistudio
 from tests.cli.test_models_cli import unused_port

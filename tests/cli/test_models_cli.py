@@ -21,14 +21,18 @@ def unused_port() -> str:
 def test_import_list_show_architecture_and_delete_from_the_command_line(
         studio_home: Path, tiny_models: TinyModels) -> None:
     port = unused_port()
-    imported = mistudio("models", "import", str(tiny_models("gpt_neox")), "--name", "pythia-tiny",
-                        home=studio_home, timeout=180, MISTUDIO_PORT=port)
+    folder = tiny_models("gpt_neox")
+    # A path relative to where the user stands: the CLI makes it absolute before the service sees it.
+    imported = mistudio("models", "import", f"./{folder.name}", "--name", "pythia-tiny",
+                        home=studio_home, timeout=180, cwd=folder.parent, MISTUDIO_PORT=port)
     assert imported.returncode == 0, imported.stderr + imported.stdout
     assert "running the job in this process" in imported.stdout and "ready" in imported.stdout
+    assert f"importing {folder.resolve()}" in imported.stdout
 
     listed = mistudio("models", "list", home=studio_home, MISTUDIO_PORT=port)
     assert "pythia-tiny" in listed.stdout and "gpt_neox" in listed.stdout
-    model_id = re.search(r"([0-9a-f]{32})\W+pythia-tiny", listed.stdout).group(1)  # type: ignore[union-attr]
+    # The list shows a short unique prefix, and every command accepts it back.
+    model_id = re.search(r"([0-9a-f]{8,31})\W+pythia-tiny", listed.stdout).group(1)  # type: ignore[union-attr]
 
     shown = json.loads(mistudio("models", "show", model_id, "--json", home=studio_home).stdout)
     assert shown["status"] == "ready" and shown["num_layers"] == 2

@@ -11,16 +11,26 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from mistudio.cli import _runtime, app, console, err_console, fail, guarded
-from mistudio.cli_models import _server_running, follow_job
+from mistudio.cli.common import (
+    console,
+    err_console,
+    fail,
+    follow_job,
+    guarded,
+    id_table,
+    open_runtime,
+    resolve,
+    server_running,
+    shortened,
+    size,
+    styled,
+)
 from mistudio.errors import Conflict, MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionOut
-from mistudio.platform.units import human_bytes
 
 extract_app = typer.Typer(help="Activation extraction: estimate, run, follow, resume, inspect, delete.",
                           no_args_is_help=True)
-app.add_typer(extract_app, name="extract")
 STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "error": "red",
                 "cancelled": "magenta", "interrupted": "red"}
 # Request fields as the user typed them: a service or validation error names the option, not the API field.
@@ -33,12 +43,14 @@ DetachOption = Annotated[bool, typer.Option("--detach", help="return once the jo
 T = TypeVar("T")
 
 
-def _size(n_bytes: int | None) -> str:
-    return "—" if n_bytes is None else human_bytes(n_bytes)
-
-
 def _status(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+    return styled(status, STATUS_STYLE)
+
+
+def _inputs(runtime: Any, model_id: str, dataset_id: str, tokenization_id: str) -> tuple[str, str, str]:
+    """The full model, dataset and tokenization ids the user's prefixes mean."""
+    dataset = resolve(runtime, "dataset", dataset_id)
+    return (resolve(runtime, "model", model_id), dataset, resolve(runtime, "tokenization", tokenization_id, dataset))
 
 
 def _duration(seconds: float | None) -> str:
@@ -107,11 +119,11 @@ def _print_estimate(estimate: EstimateOut) -> None:
         measured = (f"measured {calibration.samples} samples as {calibration.format} on {calibration.device}"
                     + (", reused" if calibration.reused else ""))
         console.print(f"  time     about {_duration(estimate.seconds)} ({measured})", highlight=False)
-    console.print(f"  storage  {_size(estimate.storage_bytes)} ({estimate.storage_bytes:,} bytes) of "
-                  f"{_size(estimate.free_disk_bytes)} free", highlight=False)
+    console.print(f"  storage  {size(estimate.storage_bytes)} ({estimate.storage_bytes:,} bytes) of "
+                  f"{size(estimate.free_disk_bytes)} free", highlight=False)
     available = ("" if estimate.available_memory_bytes is None
-                 else f" of {_size(estimate.available_memory_bytes)} available")
-    console.print(f"  memory   {_size(estimate.peak_memory_bytes)} at peak{available}", highlight=False)
+                 else f" of {size(estimate.available_memory_bytes)} available")
+    console.print(f"  memory   {size(estimate.peak_memory_bytes)} at peak{available}", highlight=False)
     for warning in estimate.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}", highlight=False)
 
@@ -130,7 +142,7 @@ def _print_extraction(extraction: ExtractionOut) -> None:
     batch = f"batch size {extraction.final_batch_size or extraction.batch_size}"
     if extraction.oom_retries:
         batch += f" after {len(extraction.oom_retries)} out-of-memory halving(s)"
-    console.print(f"  on disk {_size(extraction.size_bytes)} (estimate {_size(extraction.estimate_bytes)}); time "
+    console.print(f"  on disk {size(extraction.size_bytes)} (estimate {size(extraction.estimate_bytes)}); time "
                   f"{_duration(extraction.seconds)}{rate}; {batch}", highlight=False)
     console.print(f"  files {extraction.path}", highlight=False, soft_wrap=True)
     if extraction.resumable:
@@ -188,7 +200,7 @@ def _queued(runtime: Any, extraction: ExtractionOut, detach: bool, title: str) -
     if not detach:
         _follow(runtime, extraction.id, extraction.job_id, title)
         return
-    if runtime.settings.runner_mode == "local" and not _server_running(runtime):
+    if runtime.settings.runner_mode == "local" and not server_running(runtime):
         console.print("[dim]no miStudio server is running: the job waits in the queue until `mistudio serve` "
                       "starts[/]")
     console.print(f"follow it with: mistudio jobs watch {extraction.job_id}  or  mistudio extract show "
@@ -204,7 +216,9 @@ def _release_gpu_cache() -> None:
 
 
 # --- estimate and run -------------------------------------------------------------------------------------
-DatasetOption = Annotated[str, typer.Option("--dataset", help="the dataset id")]
+ModelArgument = Annotated[str, typer.Argument(help="a model id, or a unique prefix of one")]
+ExtractionArgument = Annotated[str, typer.Argument(help="an extraction id, or a unique prefix of one")]
+DatasetOption = Annotated[str, typer.Option("--dataset", help="the dataset id (or a unique prefix)")]
 TokenizationOption = Annotated[str, typer.Option("--tokenization", help="a ready tokenization of it, made with "
                                                                         "this model's tokenizer")]
 LayersOption = Annotated[str, typer.Option("--layers", help="0-based layers: '3,15,29' or ranges '3-6,15'")]
@@ -220,13 +234,15 @@ CalibrateOption = Annotated[bool, typer.Option(help="time a few real sequences (
 
 
 @extract_app.command("estimate")
-def estimate(model_id: str, dataset_id: DatasetOption, tokenization_id: TokenizationOption, layers: LayersOption,
-             hooks: HooksOption = "resid_post", max_samples: MaxSamplesOption = None, batch_size: BatchOption = 32,
+def estimate(model_id: ModelArgument, dataset_id: DatasetOption, tokenization_id: TokenizationOption,
+             layers: LayersOption, hooks: HooksOption = "resid_post", max_samples: MaxSamplesOption = None,
+             batch_size: BatchOption = 32,
              dtype: DtypeOption = "fp32", fmt: FormatOption = "fp32", device: DeviceOption = None,
              name: NameOption = None, calibrate: CalibrateOption = True, as_json: JsonOption = False) -> None:
     """Time, storage and memory an extraction would need, and what to watch out for; starts nothing."""
+    runtime = open_runtime()
+    model_id, dataset_id, tokenization_id = _inputs(runtime, model_id, dataset_id, tokenization_id)
     body = _request(dataset_id, tokenization_id, layers, hooks, max_samples, batch_size, dtype, fmt, device, name)
-    runtime = _runtime()
     result = _named(lambda: service.estimate(runtime, model_id, body, calibrate=calibrate))
     if as_json:
         console.print_json(result.model_dump_json())
@@ -237,13 +253,14 @@ def estimate(model_id: str, dataset_id: DatasetOption, tokenization_id: Tokeniza
 
 
 @extract_app.command("run")
-def run(model_id: str, dataset_id: DatasetOption, tokenization_id: TokenizationOption, layers: LayersOption,
+def run(model_id: ModelArgument, dataset_id: DatasetOption, tokenization_id: TokenizationOption, layers: LayersOption,
         hooks: HooksOption = "resid_post", max_samples: MaxSamplesOption = None, batch_size: BatchOption = 32,
         dtype: DtypeOption = "fp32", fmt: FormatOption = "fp32", device: DeviceOption = None,
         name: NameOption = None, calibrate: CalibrateOption = True, detach: DetachOption = False) -> None:
     """Estimate, then extract activations at the chosen hook points into memory-mappable .npy files."""
+    runtime = open_runtime()
+    model_id, dataset_id, tokenization_id = _inputs(runtime, model_id, dataset_id, tokenization_id)
     body = _request(dataset_id, tokenization_id, layers, hooks, max_samples, batch_size, dtype, fmt, device, name)
-    runtime = _runtime()
     planned = _named(lambda: service.estimate(runtime, model_id, body, calibrate=calibrate))
     _print_estimate(planned)
     if not planned.can_start:
@@ -256,10 +273,10 @@ def run(model_id: str, dataset_id: DatasetOption, tokenization_id: TokenizationO
 
 
 @extract_app.command("resume")
-def resume(extraction_id: str, detach: DetachOption = False) -> None:
+def resume(extraction_id: ExtractionArgument, detach: DetachOption = False) -> None:
     """Continue a cancelled, interrupted or failed extraction from its last completed batch."""
-    runtime = _runtime()
-    extraction = guarded(lambda: service.resume(runtime, extraction_id))
+    runtime = open_runtime()
+    extraction = guarded(lambda: service.resume(runtime, resolve(runtime, "extraction", extraction_id)))
     console.print(f"extraction {extraction.id}: resuming from its last completed batch (job {extraction.job_id})",
                   highlight=False)
     _queued(runtime, extraction, detach, f"extract {len(extraction.hook_points)} hook point(s)")
@@ -272,28 +289,31 @@ def list_extractions(model_id: Annotated[str | None, typer.Option("--model", hel
                      page: Annotated[int, typer.Option(min=1)] = 1,
                      limit: Annotated[int, typer.Option(min=1, max=200)] = 50, as_json: JsonOption = False) -> None:
     """List extractions, newest first."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    model_id = resolve(runtime, "model", model_id) if model_id else None
     found, total = guarded(lambda: service.list_extractions(runtime, model_id=model_id, status=status, page=page,
                                                             limit=limit))
     if as_json:
         items = [extraction.model_dump(mode="json") for extraction in found]
         console.print_json(data={"items": items, "total": total})
         return
-    table = Table("id", "name", "model", "status", "hook points", "samples", "size", "created")
+    short = shortened(runtime, "extraction", [e.id for e in found])
+    table = id_table("name", "model", "status", "hook points", "samples", "size", "created", ids=short.values())
     for e in found:
         samples = f"{e.num_samples:,}" if e.status == "completed" else f"{e.samples_done:,}/{e.num_samples:,}"
-        table.add_row(e.id, escape(e.name), escape(e.model_name), _status(e.status), ", ".join(e.hook_points),
-                      samples, _size(e.size_bytes), e.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(short[e.id], escape(e.name), escape(e.model_name), _status(e.status), ", ".join(e.hook_points),
+                      samples, size(e.size_bytes), e.created_at.strftime("%Y-%m-%d %H:%M:%S"))
     console.print(table)
     console.print(f"{len(found)} of {total} extraction(s)")
 
 
 @extract_app.command("show")
-def show(extraction_id: str, as_json: JsonOption = False,
+def show(extraction_id: ExtractionArgument, as_json: JsonOption = False,
          stats: Annotated[bool, typer.Option("--stats", help="statistics per hook point (JSON: per dimension "
                                                              "too)")] = False) -> None:
     """One extraction: what was extracted from what, progress, size, where the files are."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    extraction_id = resolve(runtime, "extraction", extraction_id)
     extraction = guarded(lambda: service.get_extraction(runtime, extraction_id))
     full = (guarded(lambda: service.get_statistics(runtime, extraction_id))
             if stats and extraction.status == "completed" else None)
@@ -312,21 +332,24 @@ def show(extraction_id: str, as_json: JsonOption = False,
 
 # --- stopping and deleting --------------------------------------------------------------------------------
 @extract_app.command("cancel")
-def cancel(extraction_id: str) -> None:
+def cancel(extraction_id: ExtractionArgument) -> None:
     """Stop a queued or running extraction; completed batches stay on disk for `resume`."""
-    extraction = guarded(lambda: service.cancel(_runtime(), extraction_id))
+    runtime = open_runtime()
+    extraction = guarded(lambda: service.cancel(runtime, resolve(runtime, "extraction", extraction_id)))
     console.print(f"{extraction.id}: {extraction.status}"
                   + (" (stop requested)" if extraction.status != "cancelled" else ""), highlight=False)
     console.print(_resume_hint(extraction.id), highlight=False)
 
 
 @extract_app.command("delete")
-def delete(extraction_id: str, yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+def delete(extraction_id: ExtractionArgument,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Delete an extraction and its activation files (refused while a job uses it)."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    extraction_id = resolve(runtime, "extraction", extraction_id)
     extraction = guarded(lambda: service.get_extraction(runtime, extraction_id))
-    if not yes and not typer.confirm(f"delete {extraction.name} ({_size(extraction.size_bytes)} on disk)?"):
+    if not yes and not typer.confirm(f"delete {extraction.name} ({size(extraction.size_bytes)} on disk)?"):
         raise typer.Exit(1)
     result = guarded(lambda: service.delete_extraction(runtime, extraction_id))
-    console.print(f"deleted {result.id}: {_size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",
+    console.print(f"deleted {result.id}: {size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",
                   highlight=False)

@@ -11,12 +11,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mistudio.cli import _runtime, app, console, fail, guarded
+from mistudio.cli.common import console, fail, guarded, open_runtime
 from mistudio.templates import service
 
 templates_app = typer.Typer(help="Extraction templates: list, export to a file, import from one.",
                             no_args_is_help=True)
-app.add_typer(templates_app, name="templates")
 
 
 @templates_app.command("list")
@@ -24,7 +23,7 @@ def list_templates(page: Annotated[int, typer.Option(min=1)] = 1,
                    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
                    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List extraction templates, favourites (★) first, then the most recently changed."""
-    runtime = _runtime()
+    runtime = open_runtime()
     templates, total = guarded(lambda: service.list_templates(runtime, page=page, limit=limit))
     if as_json:
         console.print_json(json.dumps({"items": [t.model_dump(mode="json") for t in templates], "total": total}))
@@ -42,7 +41,7 @@ def list_templates(page: Annotated[int, typer.Option(min=1)] = 1,
 def export(path: Annotated[Path | None, typer.Argument(
         help="file to write, or a folder for mistudio-templates-YYYYMMDD.json; stdout if omitted")] = None) -> None:
     """Write every template to one JSON file that `mistudio templates import` (or the web UI) reads back."""
-    document = guarded(lambda: service.export_file(_runtime()))
+    document = guarded(lambda: service.export_file(open_runtime()))
     text = json.dumps(document, indent=2) + "\n"
     if path is None:
         sys.stdout.write(text)  # not through rich: the output must stay valid JSON at any terminal width
@@ -73,7 +72,7 @@ def import_templates(path: Annotated[Path, typer.Argument(help="a file written b
                      ) -> None:
     """Add a file's templates, all or none: names already taken get `_imported_{timestamp}`."""
     document = _read(path)
-    result = guarded(lambda: service.import_file(_runtime(), document))
+    result = guarded(lambda: service.import_file(open_runtime(), document))
     console.print(f"imported {len(result.imported)} template(s) from {path}", highlight=False)
     for template in result.imported:
         console.print(f"  {escape(template.name)} ({template.id})", highlight=False)

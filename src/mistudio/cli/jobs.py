@@ -7,13 +7,13 @@ import time
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from mistudio.cli import _runtime, console, guarded, jobs_app
+from mistudio.cli.common import console, guarded, id_table, open_runtime, progress_bar, resolve, shortened
 from mistudio.platform.jobs.schemas import JobOut
 from mistudio.system import service
 
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+JobArgument = Annotated[str, typer.Argument(help="a job id, or a unique prefix of one")]
 STATUS_STYLE = {"queued": "cyan", "running": "yellow", "succeeded": "green", "failed": "red",
                 "cancelled": "magenta", "interrupted": "red"}
 
@@ -29,20 +29,22 @@ def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """List jobs, newest first."""
-    runtime = _runtime()
+    runtime = open_runtime()
     jobs, total = guarded(lambda: service.list_jobs(runtime, statuses=status or [], kind=kind, limit=limit))
-    table = Table("id", "kind", "status", "progress", "message", "created")
+    short = shortened(runtime, "job", [job.id for job in jobs])
+    table = id_table("kind", "status", "progress", "message", "created", ids=short.values())
     for job in jobs:
-        table.add_row(job.id, job.kind, _status(job), f"{job.progress:.0%}", job.message or job.error or "",
+        table.add_row(short[job.id], job.kind, _status(job), f"{job.progress:.0%}", job.message or job.error or "",
                       job.created_at.strftime("%Y-%m-%d %H:%M:%S"))
     console.print(table)
     console.print(f"{len(jobs)} of {total} job(s)")
 
 
 @jobs_app.command("show")
-def show(job_id: str, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+def show(job_id: JobArgument, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Show one job with its parameters, result, error and log."""
-    job = guarded(lambda: service.get_job(_runtime(), job_id))
+    runtime = open_runtime()
+    job = guarded(lambda: service.get_job(runtime, resolve(runtime, "job", job_id)))
     if as_json:
         console.print_json(job.model_dump_json())
         return
@@ -57,20 +59,21 @@ def show(job_id: str, as_json: Annotated[bool, typer.Option("--json", help="prin
 
 
 @jobs_app.command("cancel")
-def cancel(job_id: str) -> None:
+def cancel(job_id: JobArgument) -> None:
     """Cancel a queued job, or ask a running one to stop (it is killed after the grace period)."""
-    job = guarded(lambda: service.cancel_job(_runtime(), job_id))
+    runtime = open_runtime()
+    job = guarded(lambda: service.cancel_job(runtime, resolve(runtime, "job", job_id)))
     console.print(f"{job.id}: {_status(job)}{' (stop requested)' if job.status == 'running' else ''}")
 
 
 @jobs_app.command("watch")
-def watch(job_id: str) -> None:
+def watch(job_id: JobArgument) -> None:
     """Follow a job with a live progress bar until it finishes (live events from the running server)."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    job_id = resolve(runtime, "job", job_id)
     job = guarded(lambda: service.get_job(runtime, job_id))
     url = f"ws://{runtime.settings.host}:{runtime.settings.port}/api/v1/ws"
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[message]}"), console=console) as bar:
+    with progress_bar() as bar:
         task = bar.add_task(job.kind, total=1.0, completed=job.progress, message=job.message or "")
 
         def show_state(state: JobOut) -> None:

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mistudio.cli import _runtime, app, console, fail, guarded
+from mistudio.cli.common import (
+    console,
+    follow_job,
+    guarded,
+    id_table,
+    local_path,
+    open_runtime,
+    resolve,
+    shortened,
+)
 from mistudio.models import service
 from mistudio.models.schemas import DownloadIn, ImportIn, ModelOut, ModelPatch, PreviewIn, QuantizeIn
 
 models_app = typer.Typer(help="Models: download, import, quantize, inspect, compare, delete.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
 FIT_STYLE = {"green": "green", "yellow": "yellow", "red": "red"}
 FormatOption = Annotated[str | None, typer.Option("--format", help="fp32, fp16, bf16, q8, q4 or q2")]
 # Without --token the job uses the user's own HF login (HF_TOKEN or `hf auth login`); a token is never stored.
 TokenOption = Annotated[str | None, typer.Option(help="HF token for a gated repo (default: HF_TOKEN / hf login)")]
+ModelArgument = Annotated[str, typer.Argument(help="a model id, or a unique prefix of one")]
 
 
 def _gb(n_bytes: int | None) -> str:
@@ -28,36 +35,6 @@ def _gb(n_bytes: int | None) -> str:
 
 def _params(count: int | None) -> str:
     return "—" if count is None else f"{count / 1e9:.2f}B" if count >= 1e9 else f"{count / 1e6:.1f}M"
-
-
-def _server_running(runtime) -> bool:  # type: ignore[no-untyped-def]
-    import httpx
-
-    try:
-        url = f"http://{runtime.settings.host}:{runtime.settings.port}/api/v1/health"
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def follow_job(runtime, job_id: str, title: str) -> None:  # type: ignore[no-untyped-def]
-    """Show a live bar for a job until it ends. Embedded mode with no server running: run it here."""
-    from mistudio.system import service as system
-
-    if runtime.settings.runner_mode == "local" and not _server_running(runtime):
-        console.print("[dim]no miStudio server is running: running the job in this process[/]")
-        runtime.start()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[message]}"), console=console) as bar:
-        task = bar.add_task(title, total=1.0, message="queued")
-        job = system.get_job(runtime, job_id)
-        while job.status in ("queued", "running"):
-            bar.update(task, completed=job.progress, message=job.message or job.status)
-            time.sleep(0.5)
-            job = system.get_job(runtime, job_id)
-        bar.update(task, completed=job.progress, message=job.status)
-    if job.status != "succeeded":
-        fail(f"job {job.id} {job.status}: {job.error or job.message or ''}", 1)
 
 
 def _print_model(model: ModelOut) -> None:
@@ -76,7 +53,7 @@ def preview(repo_id: str, revision: Annotated[str | None, typer.Option()] = None
             budget_gb: Annotated[float | None, typer.Option(help="memory budget for the fit colours")] = None
             ) -> None:
     """What a hub repo holds and the memory each format needs, before downloading anything."""
-    runtime = _runtime()
+    runtime = open_runtime()
     info = guarded(lambda: service.preview(runtime, PreviewIn(repo_id=repo_id, revision=revision, token=token,
                                                               budget_gb=budget_gb)))
     console.print(f"[bold]{info.repo_id}[/] @ {info.revision[:12]}  family {info.family or info.model_type or '—'}"
@@ -99,7 +76,7 @@ def download(repo_id: str, revision: Annotated[str | None, typer.Option()] = Non
              trust_remote_code: Annotated[bool, typer.Option(help="run code shipped in the repo")] = False,
              wait: Annotated[bool, typer.Option(help="follow the download with a progress bar")] = True) -> None:
     """Download a model from the hub (resumable, verified); --format also loads it in that format."""
-    runtime = _runtime()
+    runtime = open_runtime()
     body = DownloadIn(repo_id=repo_id, revision=revision, token=token, format=fmt, name=name,  # type: ignore[arg-type]
                       trust_remote_code=trust_remote_code)
     model = guarded(lambda: service.start_download(runtime, body))
@@ -110,14 +87,15 @@ def download(repo_id: str, revision: Annotated[str | None, typer.Option()] = Non
 
 
 @models_app.command("import")
-def import_model(path: str, mode: Annotated[str, typer.Option(help="copy or link (folders)")] = "copy",
+def import_model(path: Annotated[str, typer.Argument(help="a HF model folder or a .gguf file")],
+                 mode: Annotated[str, typer.Option(help="copy or link (folders)")] = "copy",
                  fmt: FormatOption = None, name: Annotated[str | None, typer.Option()] = None,
                  wait: Annotated[bool, typer.Option()] = True) -> None:
     """Import a HF model folder or a GGUF file from this machine's disk."""
-    runtime = _runtime()
-    body = ImportIn(path=path, mode=mode, format=fmt, name=name)  # type: ignore[arg-type]
+    runtime = open_runtime()
+    body = ImportIn(path=local_path(path), mode=mode, format=fmt, name=name)  # type: ignore[arg-type]
     model = guarded(lambda: service.start_import(runtime, body))
-    console.print(f"model {model.id}: importing {path} (job {model.job_id})")
+    console.print(f"model {model.id}: importing {body.path} (job {model.job_id})", highlight=False)
     if wait:
         follow_job(runtime, model.job_id, f"import {model.name}")
         _print_model(service.get_model(runtime, model.id))
@@ -129,22 +107,24 @@ def list_models(status: Annotated[str | None, typer.Option()] = None,
                 search: Annotated[str | None, typer.Option()] = None,
                 limit: Annotated[int, typer.Option(min=1, max=200)] = 50) -> None:
     """List models, newest first."""
-    runtime = _runtime()
+    runtime = open_runtime()
     models, total = guarded(lambda: service.list_models(runtime, status=status, family=family, fmt=fmt,
                                                         search=search, limit=limit))
-    table = Table("id", "name", "status", "family", "parameters", "on disk", "variants")
+    short = shortened(runtime, "model", [m.id for m in models])
+    table = id_table("name", "status", "family", "parameters", "on disk", "variants", ids=short.values())
     for m in models:
         variants = ", ".join(f"{v.format or v.requested_format}@{v.device}:{v.status}" for v in m.variants)
-        table.add_row(m.id, m.name, m.status, m.family or "—", _params(m.parameter_count), _gb(m.size_bytes),
+        table.add_row(short[m.id], m.name, m.status, m.family or "—", _params(m.parameter_count), _gb(m.size_bytes),
                       variants or "—")
     console.print(table)
     console.print(f"{len(models)} of {total} model(s)")
 
 
 @models_app.command("show")
-def show(model_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(model_id: ModelArgument, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One model with its variants."""
-    model = guarded(lambda: service.get_model(_runtime(), model_id))
+    runtime = open_runtime()
+    model = guarded(lambda: service.get_model(runtime, resolve(runtime, "model", model_id)))
     if as_json:
         console.print_json(model.model_dump_json())
     else:
@@ -152,9 +132,10 @@ def show(model_id: str, as_json: Annotated[bool, typer.Option("--json")] = False
 
 
 @models_app.command("architecture")
-def show_architecture(model_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show_architecture(model_id: ModelArgument, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Layers, heads, parameters per block and hook points (from stored metadata, no weights loaded)."""
-    arch = guarded(lambda: service.get_architecture(_runtime(), model_id))
+    runtime = open_runtime()
+    arch = guarded(lambda: service.get_architecture(runtime, resolve(runtime, "model", model_id)))
     if as_json:
         console.print_json(arch.model_dump_json())
         return
@@ -170,11 +151,12 @@ def show_architecture(model_id: str, as_json: Annotated[bool, typer.Option("--js
 
 
 @models_app.command("quantize")
-def quantize(model_id: str, fmt: Annotated[str, typer.Argument(help="fp32, fp16, bf16, q8, q4 or q2")],
+def quantize(model_id: ModelArgument, fmt: Annotated[str, typer.Argument(help="fp32, fp16, bf16, q8, q4 or q2")],
              device: Annotated[str | None, typer.Option()] = None,
              wait: Annotated[bool, typer.Option()] = True) -> None:
     """Load a model in another format as a variant (raw files reused), measuring its real memory."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    model_id = resolve(runtime, "model", model_id)
     variant = guarded(lambda: service.start_quantize(runtime, model_id, QuantizeIn(format=fmt, device=device)))  # type: ignore[arg-type]
     console.print(f"variant {variant.id}: {fmt} on {variant.device} (job {variant.job_id})")
     if wait:
@@ -183,9 +165,10 @@ def quantize(model_id: str, fmt: Annotated[str, typer.Argument(help="fp32, fp16,
 
 
 @models_app.command("compare")
-def compare(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def compare(a: ModelArgument, b: ModelArgument, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Two models side by side: differing config fields, sizes, layers, hook points."""
-    result = guarded(lambda: service.compare(_runtime(), a, b))
+    runtime = open_runtime()
+    result = guarded(lambda: service.compare(runtime, resolve(runtime, "model", a), resolve(runtime, "model", b)))
     if as_json:
         console.print_json(result.model_dump_json())
         return
@@ -201,34 +184,38 @@ def compare(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")] = F
 
 
 @models_app.command("rename")
-def rename(model_id: str, name: str, notes: Annotated[str | None, typer.Option()] = None) -> None:
+def rename(model_id: ModelArgument, name: str, notes: Annotated[str | None, typer.Option()] = None) -> None:
     """Rename a model (and optionally set its notes)."""
+    runtime = open_runtime()
     patch = ModelPatch(name=name, notes=notes) if notes is not None else ModelPatch(name=name)
-    _print_model(guarded(lambda: service.update_model(_runtime(), model_id, patch)))
+    _print_model(guarded(lambda: service.update_model(runtime, resolve(runtime, "model", model_id), patch)))
 
 
 @models_app.command("cancel")
-def cancel(model_id: str) -> None:
+def cancel(model_id: ModelArgument) -> None:
     """Cancel a download or import; partial files are removed."""
-    model = guarded(lambda: service.cancel_download(_runtime(), model_id))
+    runtime = open_runtime()
+    model = guarded(lambda: service.cancel_download(runtime, resolve(runtime, "model", model_id)))
     console.print(f"{model.id}: {model.status} (stop requested)" if model.status != "cancelled" else
                   f"{model.id}: cancelled")
 
 
 @models_app.command("retry")
-def retry(model_id: str, token: TokenOption = None, wait: Annotated[bool, typer.Option()] = True) -> None:
+def retry(model_id: ModelArgument, token: TokenOption = None, wait: Annotated[bool, typer.Option()] = True) -> None:
     """Run a failed, interrupted or cancelled download/import again (verified files are kept)."""
-    runtime = _runtime()
-    model = guarded(lambda: service.retry(runtime, model_id, token=token))
+    runtime = open_runtime()
+    model = guarded(lambda: service.retry(runtime, resolve(runtime, "model", model_id), token=token))
     if wait:
         follow_job(runtime, model.job_id, f"retry {model.name}")
         _print_model(service.get_model(runtime, model.id))
 
 
 @models_app.command("delete")
-def delete(model_id: str, yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+def delete(model_id: ModelArgument,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Delete a model, its variants and its files (refused while a job uses it)."""
-    runtime = _runtime()
+    runtime = open_runtime()
+    model_id = resolve(runtime, "model", model_id)
     model = guarded(lambda: service.get_model(runtime, model_id))
     if not yes and not typer.confirm(f"delete {model.name} ({_gb(model.size_bytes)} on disk)?"):
         raise typer.Exit(1)
