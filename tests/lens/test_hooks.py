@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM
 
 from mistudio.errors import InvalidInput
 from mistudio.lens.hooks import (
@@ -19,6 +17,7 @@ from mistudio.lens.hooks import (
     parse_hook_point,
     resolve_hook_point,
 )
+from mistudio.lens.layout import LayoutNotFound
 from tests.lens.test_architecture import ALL_CAUSAL_FAMILIES
 
 HIDDEN = 64  # every tiny model's hidden size
@@ -101,7 +100,7 @@ def test_hooks_are_removed_when_capture_exits_even_after_an_error(load_model: Ca
     model = load_model("gpt2")
     before = _hook_count(model)
     with capture_activations(model, hook_point_names(2)):
-        assert _hook_count(model) == before + 8
+        assert _hook_count(model) == before + 8 + 1  # one per point, one on the model that tracks positions
     assert _hook_count(model) == before
     with pytest.raises(RuntimeError, match="interrupted"), capture_activations(model, hook_point_names(2)):
         raise RuntimeError("interrupted")
@@ -123,7 +122,12 @@ def test_hook_points_resolve_on_the_bare_backbone_too(load_model: Callable[[str]
     assert resolve_hook_point(backbone, "blocks.1.attn_out").module_name == "layers.1.self_attn"
 
 
-def test_decoder_layers_of_an_unsupported_model_raise_invalid_input(tiny_models: Any) -> None:
-    bert = AutoModelForMaskedLM.from_pretrained(tiny_models("bert"))
-    with pytest.raises(InvalidInput, match="family 'bert' is not supported yet"):
-        decoder_layers(bert)
+def test_decoder_layers_of_a_model_without_a_layer_list_raise_layout_not_found() -> None:
+    class NoLayers(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(4, 4)
+
+    with pytest.raises(LayoutNotFound, match="has no list of decoder layers") as raised:
+        decoder_layers(NoLayers())
+    assert isinstance(raised.value, InvalidInput)

@@ -1,4 +1,4 @@
-"""The family table, compatibility, parameter counts and a JSON description of a causal LM's architecture.
+"""Compatibility, parameter counts and a JSON description of a causal LM's architecture.
 
 Everything here works from a model's config.json (and, when available, its safetensors headers): no weights
 are read and no real memory is allocated, so a description can be computed once at download time and
@@ -16,106 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mistudio.errors import InvalidInput
-
-_PRE_NORM_ATTN = "output of the attention module (after its output projection), added as-is to the residual stream"
-_PRE_NORM_MLP = "output of the MLP (after its down projection), added as-is to the residual stream"
-_POST_NORM_ATTN = ("attention output after post_attention_layernorm (the post-norm is included, as in "
-                   "TransformerLens), which is what is added to the residual stream")
-_POST_NORM_MLP = "MLP output after post_feedforward_layernorm (post-norm included), added to the residual stream"
-_PARALLEL_MLP = ("output of the MLP alone; attention and MLP both read resid_pre (each through its own norm) "
-                 "and resid_post = resid_pre + attn_out + mlp_out")
-
-
-@dataclass(frozen=True)
-class FamilyLayout:
-    """Where one family keeps its blocks and what our hook points read in each block."""
-
-    model_type: str
-    family: str  # display name
-    layers_path: str  # dotted path of the decoder-layer ModuleList on the *ForCausalLM model
-    attention_attr: str  # attribute of a decoder layer holding its attention module
-    mlp_attr: str  # attribute of a decoder layer holding its MLP (or MoE block)
-    embedding_paths: tuple[str, ...]  # token (and learned position) embeddings
-    final_norm_path: str
-    lm_head_path: str = "lm_head"
-    moe: bool = False
-    attn_out_attr: str = ""  # module whose output is attn_out, when it is not attention_attr (post-norms)
-    mlp_out_attr: str = ""
-    # (regex, replacement) pairs mapping tensor names of older checkpoint layouts onto module paths
-    checkpoint_renames: tuple[tuple[str, str], ...] = ()
-    attn_out_meaning: str = _PRE_NORM_ATTN
-    mlp_out_meaning: str = _PRE_NORM_MLP
-
-    @property
-    def attn_out_module(self) -> str:
-        """Attribute of a decoder layer whose output is attn_out."""
-        return self.attn_out_attr or self.attention_attr
-
-    @property
-    def mlp_out_module(self) -> str:
-        """Attribute of a decoder layer whose output is mlp_out."""
-        return self.mlp_out_attr or self.mlp_attr
-
-
-def _llama_like(model_type: str, family: str | None = None, **overrides: Any) -> FamilyLayout:
-    fields: dict[str, Any] = {
-        "layers_path": "model.layers", "attention_attr": "self_attn", "mlp_attr": "mlp",
-        "embedding_paths": ("model.embed_tokens",), "final_norm_path": "model.norm", **overrides}
-    return FamilyLayout(model_type=model_type, family=family or model_type, **fields)
-
-
-_GEMMA_POST_NORMS: dict[str, Any] = {
-    "attn_out_attr": "post_attention_layernorm", "mlp_out_attr": "post_feedforward_layernorm",
-    "attn_out_meaning": _POST_NORM_ATTN, "mlp_out_meaning": _POST_NORM_MLP}
-
-FAMILIES: dict[str, FamilyLayout] = {layout.model_type: layout for layout in (
-    _llama_like("llama"),
-    _llama_like("mistral"),
-    # transformers 5 names the MoE block `mlp`; checkpoints keep Mixtral's original `block_sparse_moe`.
-    _llama_like("mixtral", moe=True, checkpoint_renames=((r"^(model\.layers\.\d+)\.block_sparse_moe\.", r"\1.mlp."),),
-                mlp_out_meaning="output of the sparse MoE block: the router-weighted sum of the top-k experts' "
-                                "outputs, added as-is to the residual stream"),
-    _llama_like("qwen2"),
-    _llama_like("qwen3"),
-    _llama_like("gemma"),
-    _llama_like("gemma2", **_GEMMA_POST_NORMS),
-    _llama_like("gemma3_text", "gemma3 (text)", **_GEMMA_POST_NORMS),
-    # The multimodal Gemma 3: the text decoder sits under model.language_model; checkpoints use the older
-    # language_model.model.* / vision_tower.* names.
-    _llama_like("gemma3", layers_path="model.language_model.layers",
-                embedding_paths=("model.language_model.embed_tokens",), final_norm_path="model.language_model.norm",
-                checkpoint_renames=((r"^language_model\.model\.", "model.language_model."),
-                                    (r"^language_model\.lm_head\.", "lm_head."),
-                                    (r"^(vision_tower|multi_modal_projector)\.", r"model.\1.")),
-                **_GEMMA_POST_NORMS),
-    FamilyLayout("gpt2", "gpt2", "transformer.h", "attn", "mlp", ("transformer.wte", "transformer.wpe"),
-                 "transformer.ln_f",
-                 # OpenAI's original checkpoints have no `transformer.` prefix (h.0.attn..., wte.weight).
-                 checkpoint_renames=((r"^(?!transformer\.|lm_head\.)", "transformer."),),
-                 attn_out_meaning="output of the attention module after c_proj, added as-is to the residual stream",
-                 mlp_out_meaning="output of the MLP after c_proj, added as-is to the residual stream"),
-    # transformers 5 calls Pythia's output head lm_head; checkpoints keep the original embed_out.
-    FamilyLayout("gpt_neox", "pythia (gpt_neox)", "gpt_neox.layers", "attention", "mlp", ("gpt_neox.embed_in",),
-                 "gpt_neox.final_layer_norm", checkpoint_renames=((r"^embed_out\.", "lm_head."),),
-                 attn_out_meaning="output of the attention module after its dense projection; with "
-                                  "use_parallel_residual (Pythia's default) attention and MLP both read resid_pre, "
-                                  "otherwise the MLP reads resid_pre + attn_out",
-                 mlp_out_meaning="output of the MLP alone; in both residual layouts resid_post = resid_pre + "
-                                 "attn_out + mlp_out"),
-    _llama_like("phi", final_norm_path="model.final_layernorm",
-                attn_out_meaning="output of the attention module after its dense projection; attention and MLP "
-                                 "run in parallel on the same input_layernorm output",
-                mlp_out_meaning="output of the MLP alone; resid_post = resid_pre + attn_out + mlp_out"),
-    _llama_like("phi3"),
-    FamilyLayout("falcon", "falcon", "transformer.h", "self_attention", "mlp", ("transformer.word_embeddings",),
-                 "transformer.ln_f",
-                 attn_out_meaning="output of the attention module after its dense projection; with parallel_attn / "
-                                  "new_decoder_architecture it runs in parallel with the MLP",
-                 mlp_out_meaning=_PARALLEL_MLP + " (falcon then adds attn_out into this tensor in place; the hook "
-                                                 "copies it first, so mlp_out is the MLP alone)"),
-)}
-SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(FAMILIES)
+from mistudio.lens.errors import InvalidArgument, UnsupportedModel
+from mistudio.lens.layout import ModelLayout, layout_for_config
 
 _HEAD_KINDS = (("ForMaskedLM", "a masked language model (an encoder)"),
                ("ForConditionalGeneration", "an encoder-decoder (sequence-to-sequence) model"),
@@ -157,19 +59,26 @@ def check_compatibility(config: dict) -> Compatibility:
         return Compatibility(False, model_type, None,
                              f"{name} is {kind}, not a causal language model; miStudio needs a decoder-only model "
                              "with a causal LM head (*ForCausalLM)")
-    layout = FAMILIES.get(model_type)
-    encoder = model_type in _ENCODER_MODEL_TYPES or (
+    encoder = model_type in _ENCODER_MODEL_TYPES or bool(config.get("is_encoder_decoder")) or (
         model_type in CONFIG_MAPPING_NAMES and model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
-    if layout is None and encoder:
+    if encoder:
         return Compatibility(False, model_type, None,
                              f"model type '{model_type}' is an encoder (or encoder-decoder) model, not a causal "
                              "language model; miStudio needs a decoder-only model with a causal LM head")
     remote_code = "auto_map" in config
-    if layout is None:
-        reason = _unsupported(model_type)
+    if model_type not in CONFIG_MAPPING_NAMES:
+        reason = (f"model type '{model_type}' is not known to the installed transformers, so miStudio cannot build "
+                  "it (a newer transformers may know it)")
         if remote_code:
             reason += "; the repo ships its own modelling code (auto_map), which would need trust_remote_code"
         return Compatibility(False, model_type, None, reason)
+    try:
+        layout = _layout(config)
+    except (UnsupportedModel, InvalidArgument) as error:
+        return Compatibility(False, model_type, None, error.message)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # transformers refused to build the config
+        return Compatibility(False, model_type, None, f"transformers cannot build this {model_type} config: "
+                                                      f"{type(error).__name__}: {error}")
     if remote_code:
         return Compatibility(True, model_type, layout.family,
                              "the repo ships custom modelling code (auto_map) that needs trust_remote_code; miStudio "
@@ -199,18 +108,18 @@ def read_safetensors_shapes(folder: Path) -> dict[str, tuple[list[int], str]]:
 def _safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of one safetensors file: 8 bytes of little-endian length, then that many bytes of JSON."""
     if not path.is_file():
-        raise InvalidInput(f"{path.name} is listed in model.safetensors.index.json but missing from the folder")
+        raise InvalidArgument(f"{path.name} is listed in model.safetensors.index.json but missing from the folder")
     with path.open("rb") as handle:
         prefix = handle.read(8)
         header_length = struct.unpack("<Q", prefix)[0] if len(prefix) == 8 else -1
         if not 0 < header_length <= path.stat().st_size - 8:
-            raise InvalidInput(f"{path.name} is not a valid safetensors file (bad header length)")
+            raise InvalidArgument(f"{path.name} is not a valid safetensors file (bad header length)")
         try:
             header = json.loads(handle.read(header_length))
             if not all(name == "__metadata__" or {"shape", "dtype"} <= set(entry) for name, entry in header.items()):
                 raise ValueError("an entry lacks shape or dtype")
         except (ValueError, TypeError, AttributeError) as error:
-            raise InvalidInput(f"{path.name} is not a valid safetensors file (unreadable header)") from error
+            raise InvalidArgument(f"{path.name} is not a valid safetensors file (unreadable header)") from error
     return header
 
 
@@ -221,8 +130,6 @@ def count_parameters(config: dict, tensor_shapes: dict | None = None) -> int:
 
 def describe_architecture(config: dict, tensor_shapes: dict | None = None) -> dict:
     """A JSON-serializable description: normalized config fields, parameter breakdown, layers and hook points."""
-    from mistudio.lens.hooks import HOOK_TYPES, hook_point_names  # hooks imports this module at import time
-
     layout, hf_config = _layout(config), _config_object(config)
     fields = _normalized_fields(config, hf_config, layout)
     sizes = _named_parameter_sizes(layout, hf_config, tensor_shapes)
@@ -238,10 +145,10 @@ def describe_architecture(config: dict, tensor_shapes: dict | None = None) -> di
         else:
             parameters[_outside_block_group(name, layout)] += size
     parameters["per_block"] = [sum(block.values()) for block in blocks]
-    points = hook_point_names(num_layers)
-    per_layer = len(HOOK_TYPES)
     layers = [{**_describe_layer(index, block, fields, layout),
-               "hook_points": points[index * per_layer:(index + 1) * per_layer]} for index, block in enumerate(blocks)]
+               "hook_points": [f"blocks.{index}.{kind}" for kind in layout.blocks[index].hook_types]}
+              for index, block in enumerate(blocks)]
+    points = [point for layer in layers for point in layer["hook_points"]]
     meanings = {"resid_pre": "the residual stream entering the block (input of decoder layer i)",
                 "resid_post": "the residual stream leaving the block (output of decoder layer i; for the last "
                               "layer, before the final norm)",
@@ -265,31 +172,21 @@ def compare_architectures(a: dict, b: dict) -> dict:
                             "common": len(in_a & in_b)}}
 
 
-def family_layout(model_type: str | None) -> FamilyLayout:
-    """The layout of a supported family; InvalidInput naming the supported ones otherwise."""
-    layout = FAMILIES.get(str(model_type))
-    if layout is None:
-        raise InvalidInput(_unsupported(model_type))
-    return layout
+def _usable_config(config: dict) -> dict:
+    # Without auto_map transformers builds its own class instead of asking for trust_remote_code; without
+    # quantization_config the meta model has the logical (unquantized) parameter shapes.
+    return {key: value for key, value in config.items() if key not in ("auto_map", "quantization_config")}
 
 
-def _unsupported(model_type: str | None) -> str:
-    return f"family '{model_type}' is not supported yet (supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
-
-
-def _layout(config: dict) -> FamilyLayout:
-    return family_layout(config.get("model_type"))
+def _layout(config: dict) -> ModelLayout:
+    return layout_for_config(_usable_config(config))
 
 
 def _config_object(config: dict) -> Any:
     """The transformers config for a raw config.json, so class defaults fill the keys config.json omits."""
     from transformers import AutoConfig
 
-    _layout(config)
-    # Without auto_map transformers builds its own class instead of asking for trust_remote_code; without
-    # quantization_config the meta model has the logical (unquantized) parameter shapes.
-    settings = {key: value for key, value in config.items() if key not in ("auto_map", "quantization_config")}
-    return AutoConfig.for_model(**settings)
+    return AutoConfig.for_model(**_usable_config(config))
 
 
 def _is_tied(hf_config: Any) -> bool:
@@ -297,7 +194,7 @@ def _is_tied(hf_config: Any) -> bool:
     return bool(getattr(hf_config, "tie_word_embeddings", getattr(text, "tie_word_embeddings", False)))
 
 
-def _named_parameter_sizes(layout: FamilyLayout, hf_config: Any, tensor_shapes: dict | None) -> dict[str, int]:
+def _named_parameter_sizes(layout: ModelLayout, hf_config: Any, tensor_shapes: dict | None) -> dict[str, int]:
     """Parameter name (as a module path of the loaded model) → element count, tied weights counted once."""
     if not tensor_shapes:
         return _meta_model_sizes(hf_config)
@@ -312,7 +209,7 @@ def _named_parameter_sizes(layout: FamilyLayout, hf_config: Any, tensor_shapes: 
         sizes[name] = math.prod(shape)
     if _is_tied(hf_config):
         # A tied lm_head is the embedding matrix; the model holds it once even if the file stores both.
-        sizes.pop(f"{layout.lm_head_path}.weight", None)
+        sizes.pop(f"{layout.lm_head_path or 'lm_head'}.weight", None)
     return sizes
 
 
@@ -327,12 +224,12 @@ def _meta_model_sizes(hf_config: Any) -> dict[str, int]:
     return {name: parameter.numel() for name, parameter in model.named_parameters()}
 
 
-def _outside_block_group(name: str, layout: FamilyLayout) -> str:
+def _outside_block_group(name: str, layout: ModelLayout) -> str:
     if any(name.startswith(path + ".") for path in layout.embedding_paths):
         return "embedding"
-    if name.startswith(layout.lm_head_path + "."):
+    if layout.lm_head_path and name.startswith(layout.lm_head_path + "."):
         return "lm_head"
-    if name.startswith(layout.final_norm_path + "."):
+    if layout.final_norm_path and name.startswith(layout.final_norm_path + "."):
         return "final_norm"
     return "other"  # e.g. Gemma 3's vision tower and projector
 
@@ -341,7 +238,7 @@ def _first(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
 
 
-def _normalized_fields(config: dict, hf_config: Any, layout: FamilyLayout) -> dict[str, Any]:
+def _normalized_fields(config: dict, hf_config: Any, layout: ModelLayout) -> dict[str, Any]:
     """Config fields under one name for every family (gpt2's n_embd, falcon's num_kv_heads, …)."""
     text = hf_config.get_text_config()  # attribute_map already turns n_embd/n_layer/n_head into standard names
     hidden, heads = int(text.hidden_size), int(text.num_attention_heads)
@@ -376,18 +273,22 @@ def _attention_type(num_heads: int, num_kv_heads: int) -> str:
     return "mqa" if num_kv_heads == 1 else "gqa"
 
 
-def _describe_layer(index: int, block: dict[str, int], fields: dict[str, Any], layout: FamilyLayout) -> dict[str, Any]:
+def _describe_layer(index: int, block: dict[str, int], fields: dict[str, Any], layout: ModelLayout) -> dict[str, Any]:
     layer_types = fields["layer_types"]
     sliding = layer_types[index] == "sliding_attention" if index < len(layer_types) else True
     heads, kv_heads = fields["num_attention_heads"], fields["num_key_value_heads"]
+    structure = layout.blocks[index]
+    # An OPT-style block keeps fc1/fc2 itself: those are its MLP.
+    mlp_parts = (structure.mlp,) if structure.mlp else ("fc1", "fc2") if structure.mlp_out == "fc2" else ()
     return {
         "index": index, "parameters": sum(block.values()),
         "attention": {"type": _attention_type(heads, kv_heads), "num_heads": heads, "num_kv_heads": kv_heads,
                       "head_dim": fields["head_dim"], "sliding_window": fields["sliding_window"] if sliding else None,
-                      "parameters": block.get(layout.attention_attr, 0)},
+                      "parameters": block.get(structure.attention or "", 0)},
         "mlp": {"type": "moe" if layout.moe else "dense", "intermediate_size": fields["intermediate_size"],
                 "num_experts": fields["num_experts"] if layout.moe else None,
-                "experts_per_token": fields["num_experts_per_token"], "parameters": block.get(layout.mlp_attr, 0)},
+                "experts_per_token": fields["num_experts_per_token"],
+                "parameters": sum(block.get(part, 0) for part in mlp_parts)},
         # Whatever else a block holds directly is its norms (input/post-attention/pre- and post-feedforward…).
-        "norms": [name for name in block if name not in (layout.attention_attr, layout.mlp_attr)],
+        "norms": [name for name in block if name not in (structure.attention, *mlp_parts)],
     }

@@ -29,7 +29,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mistudio.errors import InvalidInput
 from mistudio.lens.data_sources import (
     SOURCE_FORMATS,
     DataFileError,
@@ -42,6 +41,7 @@ from mistudio.lens.data_sources import (
     read_batches,
     split_of,
 )
+from mistudio.lens.errors import InvalidArgument
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +134,9 @@ def import_texts(files: list[SourceFile], dest: Path, *, text_column: str | None
     any unreadable line; on an error or a cancel (ImportCancelled) everything written is removed.
     """
     if txt_mode not in ("line", "document"):
-        raise InvalidInput(f"txt_mode must be 'line' or 'document', not {txt_mode!r}")
+        raise InvalidArgument(f"txt_mode must be 'line' or 'document', not {txt_mode!r}")
     if not files:
-        raise InvalidInput("no source files to import")
+        raise InvalidArgument("no source files to import")
     if text_column is None:
         text_column = detect_text_column(files)
     dest = Path(dest)
@@ -210,12 +210,12 @@ class TextTable:
 
     @classmethod
     def open(cls, dest: Path, split: str) -> TextTable:
-        """Open `dest/{split}.arrow`; InvalidInput naming the splits there when it does not exist."""
+        """Open `dest/{split}.arrow`; InvalidArgument naming the splits there when it does not exist."""
         path = Path(dest) / f"{split}.arrow"
         if not re.fullmatch(r"[A-Za-z0-9_-]+", split) or not path.is_file():
             available = sorted(p.stem for p in Path(dest).glob("*.arrow") if not p.name.startswith(".")) \
                 if Path(dest).is_dir() else []
-            raise InvalidInput(f"split {split!r} does not exist; available: {', '.join(available) or 'none'}",
+            raise InvalidArgument(f"split {split!r} does not exist; available: {', '.join(available) or 'none'}",
                                code="split_not_found")
         # read_all on a memory map is zero-copy: the table's buffers are the mapped file.
         return cls(path, pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all())
@@ -223,13 +223,13 @@ class TextTable:
     def rows(self, offset: int, limit: int) -> list[str]:
         """Rows offset .. offset+limit-1 (fewer at the end)."""
         if offset < 0 or limit < 0:
-            raise InvalidInput(f"offset and limit must be >= 0 (got {offset}, {limit})")
+            raise InvalidArgument(f"offset and limit must be >= 0 (got {offset}, {limit})")
         return self._table.slice(offset, limit).column("text").to_pylist()
 
     def search(self, query: str, offset: int, limit: int) -> tuple[list[tuple[int, str]], int]:
         """Rows containing `query` (case-insensitive, literal): a page of (row index, text) and the total matches."""
         if offset < 0 or limit < 0:
-            raise InvalidInput(f"offset and limit must be >= 0 (got {offset}, {limit})")
+            raise InvalidArgument(f"offset and limit must be >= 0 (got {offset}, {limit})")
         found: list[tuple[int, str]] = []
         total = base = 0
         for chunk in self._table.column("text").chunks:

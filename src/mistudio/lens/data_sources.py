@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 
 SOURCE_FORMATS = ("txt", "jsonl", "csv", "parquet")
 _SUFFIXES = {".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".jsonlines": "jsonl", ".ndjson": "jsonl",
@@ -34,7 +34,7 @@ TxtMode = Literal["line", "document"]
 
 
 # --- errors ------------------------------------------------------------------------------------------------
-class DataFileError(InvalidInput):
+class DataFileError(InvalidArgument):
     """A source file cannot be read as text; the message names the file (and line or row) and the fix."""
 
     code = "invalid_data_file"
@@ -59,7 +59,7 @@ def format_of(path: Path, format: str | None = None) -> str:
     """The source format of `path`: `format` when given (validated), else by suffix; DataFileError otherwise."""
     if format is not None:
         if format not in SOURCE_FORMATS:
-            raise InvalidInput(f"unknown source format {format!r}; choose one of: {', '.join(SOURCE_FORMATS)}")
+            raise InvalidArgument(f"unknown source format {format!r}; choose one of: {', '.join(SOURCE_FORMATS)}")
         return format
     found = _SUFFIXES.get(Path(path).suffix.lower())
     if found is None:
@@ -93,7 +93,7 @@ def discover_files(path: Path, format: str | None = None) -> list[SourceFile]:
     if path.is_file():
         return [SourceFile(path, format_of(path, format), split_of(path.name))]
     if not path.is_dir():
-        raise InvalidInput(f"{path} does not exist: give a text file or a folder of them")
+        raise InvalidArgument(f"{path} does not exist: give a text file or a folder of them")
     wanted = format_of(path, format) if format is not None else None
     suffixes = [suffix for suffix, found in _SUFFIXES.items() if wanted in (None, found)]
     files = []
@@ -104,7 +104,7 @@ def discover_files(path: Path, format: str | None = None) -> list[SourceFile]:
         if file.suffix.lower() in suffixes:
             files.append(SourceFile(file, format or _SUFFIXES[file.suffix.lower()], split_of(relative.as_posix())))
     if not files:
-        raise InvalidInput(f"{path} holds no supported text files ({', '.join(suffixes)}); hidden files are skipped")
+        raise InvalidArgument(f"{path} holds no supported text files ({', '.join(suffixes)}); hidden files are skipped")
     return files
 
 

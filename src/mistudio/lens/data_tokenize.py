@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import numpy.lib.format as npy_format
 
-from mistudio.errors import Conflict, InvalidInput
+from mistudio.lens.errors import Conflict, InvalidArgument
 
 if TYPE_CHECKING:
     from mistudio.lens.data import TextTable
@@ -65,20 +65,20 @@ class TokenizeSettings:
         return replace(self, add_special_tokens=False) if self.packing else self
 
     def validate(self) -> None:
-        """InvalidInput naming the setting and its allowed range; tokenizer-specific limits are checked on use."""
+        """InvalidArgument naming the setting and its allowed range; tokenizer-specific limits are checked on use."""
         if not 1 <= self.max_length <= MAX_SEQUENCE_LENGTH:
-            raise InvalidInput(f"max_length must be between 1 and {MAX_SEQUENCE_LENGTH}, not {self.max_length}")
+            raise InvalidArgument(f"max_length must be between 1 and {MAX_SEQUENCE_LENGTH}, not {self.max_length}")
         if self.min_length < 1:
-            raise InvalidInput(f"min_length must be at least 1, not {self.min_length}")
+            raise InvalidArgument(f"min_length must be at least 1, not {self.min_length}")
         if not self.packing and self.min_length > self.max_length:
-            raise InvalidInput(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length}): "
+            raise InvalidArgument(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length}): "
                                "no sequence could be kept")
         if self.packing and self.bos_per_sequence and self.max_length < 2:
-            raise InvalidInput("max_length must be at least 2 when every packed sequence starts with a BOS token")
+            raise InvalidArgument("max_length must be at least 2 when every packed sequence starts with a BOS token")
         body = self.max_length - (1 if self.packing and self.bos_per_sequence else 0)
         if not 0 <= self.stride < body:
             what = "the body length (max_length - 1 for the BOS token)" if body < self.max_length else "max_length"
-            raise InvalidInput(f"stride must be at least 0 and less than {what} = {body}, not {self.stride}")
+            raise InvalidArgument(f"stride must be at least 0 and less than {what} = {body}, not {self.stride}")
 
 
 @dataclass
@@ -116,15 +116,15 @@ class TokenizeResult:
 
 # --- tokenizer ---------------------------------------------------------------------------------------------
 def load_tokenizer(folder: Path) -> Any:
-    """The fast tokenizer saved in `folder` (AutoTokenizer); InvalidInput naming the folder if there is none."""
+    """The fast tokenizer saved in `folder` (AutoTokenizer); InvalidArgument naming the folder if there is none."""
     from transformers import AutoTokenizer  # slow to import: only when a tokenizer is needed
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as error:  # transformers raises OSError, ValueError, KeyError... for the same cause
-        raise InvalidInput(f"no tokenizer can be loaded from {folder}: {error}") from error
+        raise InvalidArgument(f"no tokenizer can be loaded from {folder}: {error}") from error
     if not getattr(tokenizer, "is_fast", False):
-        raise InvalidInput(f"the tokenizer in {folder} has no fast (Rust) version; add its tokenizer.json")
+        raise InvalidArgument(f"the tokenizer in {folder} has no fast (Rust) version; add its tokenizer.json")
     return tokenizer
 
 
@@ -139,10 +139,10 @@ def _check_for(tokenizer: Any, settings: TokenizeSettings) -> None:
         # The Rust tokenizer panics (it does not raise) when the stride reaches the room left by special tokens.
         room = settings.max_length - (tokenizer.num_special_tokens_to_add() if settings.add_special_tokens else 0)
         if settings.stride and settings.stride >= room:
-            raise InvalidInput(f"stride must be less than max_length minus the tokenizer's special tokens = {room}, "
+            raise InvalidArgument(f"stride must be less than max_length minus the tokenizer's special tokens = {room}, "
                                f"not {settings.stride}")
         if room < 1:
-            raise InvalidInput(f"max_length {settings.max_length} leaves no room for text after the special tokens")
+            raise InvalidArgument(f"max_length {settings.max_length} leaves no room for text after the special tokens")
 
 
 def _truncate_ids(texts: list[str], tokenizer: Any, settings: TokenizeSettings) -> list[list[int]]:
@@ -163,7 +163,7 @@ def _document_ids(texts: list[str], tokenizer: Any, settings: TokenizeSettings) 
 def tokenize_batch(texts: list[str], tokenizer: Any, settings: TokenizeSettings) -> list[list[int]]:
     """Truncate mode on one batch of documents: the sequences, overflow windows included, min_length applied."""
     if settings.packing:
-        raise InvalidInput("tokenize_batch is for truncate mode; use Packer for packing=True")
+        raise InvalidArgument("tokenize_batch is for truncate mode; use Packer for packing=True")
     _check_for(tokenizer, settings)
     return _truncate_ids(texts, tokenizer, settings)
 
@@ -311,7 +311,7 @@ def tokenize_to_disk(table: TextTable, tokenizer: Any, settings: TokenizeSetting
     """Tokenize every row of `table` into dest/{tokens,offsets}.npy + meta.json; all or nothing.
 
     Works in a hidden folder next to dest and renames it at the end; an error, a cancel (TokenizeCancelled) or a
-    result of 0 sequences (InvalidInput) removes it. dest must not exist yet.
+    result of 0 sequences (InvalidArgument) removes it. dest must not exist yet.
     """
     _check_for(tokenizer, settings)
     dest = Path(dest)
@@ -324,7 +324,7 @@ def tokenize_to_disk(table: TextTable, tokenizer: Any, settings: TokenizeSetting
         sequences, tokens = _write_sequences(table, tokenizer, settings, work, dtype, on_progress, should_stop,
                                              batch_rows)
         if sequences == 0:
-            raise InvalidInput(f"these settings give no sequence from {table.num_rows} rows: lower min_length "
+            raise InvalidArgument(f"these settings give no sequence from {table.num_rows} rows: lower min_length "
                                f"({settings.min_length})" + (" or max_length" if settings.packing else ""))
         meta = {"settings": asdict(settings), "mode": "pack" if settings.packing else "truncate",
                 "num_sequences": sequences, "num_tokens": tokens, "dtype": dtype.name, "rows": table.num_rows,
@@ -395,11 +395,11 @@ class TokenizedSequences:
 
     @classmethod
     def open(cls, dest: Path) -> TokenizedSequences:
-        """Open the tokenization in `dest`; InvalidInput naming the folder when it is not one."""
+        """Open the tokenization in `dest`; InvalidArgument naming the folder when it is not one."""
         dest = Path(dest)
         missing = [n for n in ("tokens.npy", "offsets.npy", "meta.json") if not (dest / n).is_file()]
         if missing:
-            raise InvalidInput(f"{dest} is not a finished tokenization: {', '.join(missing)} missing")
+            raise InvalidArgument(f"{dest} is not a finished tokenization: {', '.join(missing)} missing")
         return cls(np.load(dest / "tokens.npy", mmap_mode="r"), np.load(dest / "offsets.npy", mmap_mode="r"),
                    json.loads((dest / "meta.json").read_text()))
 

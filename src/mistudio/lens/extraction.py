@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mistudio.errors import InvalidInput, NoCapacity
+from mistudio.lens.errors import InvalidArgument, NoCapacity
 from mistudio.lens.extraction_stats import DEFAULT_SPARSITY_EPS
 from mistudio.lens.extraction_store import (
     MASK_FILE,
@@ -51,7 +51,9 @@ from mistudio.lens.extraction_store import (
     saved_samples,
     write_json_atomic,
 )
-from mistudio.lens.hooks import _first_tensor, decoder_layers, parse_hook_point, resolve_hook_point
+from mistudio.lens.hooks import Hooks, capturing, parse_hook_point
+from mistudio.lens.layout import layout_of
+from mistudio.lens.memory import is_out_of_memory
 
 __all__ = ["STORAGE_DTYPES", "Activations", "ExtractionCancelled", "ExtractionDiskFull", "ExtractionOutOfMemory",
            "ExtractionProgress", "ExtractionResult", "ForwardTiming", "extract", "measure_forward", "open_activations"]
@@ -99,39 +101,29 @@ class ExtractionOutOfMemory(NoCapacity):
     code = "out_of_memory"
 
 
-class _StopForward(Exception):
-    """Raised from the last hook to fire: aborts the rest of the forward pass."""
-
-
-def _is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
-
-
 def _check_arguments(model: torch.nn.Module, sequences: Any, hook_points: list[str], batch_size: int,
                      max_samples: int | None, dtype: str) -> tuple[list[str], int]:
     if isinstance(hook_points, str) or not hook_points:
-        raise InvalidInput("hook_points must be a non-empty list such as ['blocks.0.resid_post']",
+        raise InvalidArgument("hook_points must be a non-empty list such as ['blocks.0.resid_post']",
                            details={"field": "hook_points"})
-    num_layers = len(decoder_layers(model))
+    num_layers = layout_of(model).num_layers
     points = list(dict.fromkeys(hook_points))
     for point in points:
         parse_hook_point(point, num_layers)  # InvalidHookPoint naming the allowed layers and types
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1 \
             or batch_size & (batch_size - 1):
-        raise InvalidInput(f"batch_size must be a power of 2 (1, 2, 4, … 1024, …), got {batch_size!r}",
+        raise InvalidArgument(f"batch_size must be a power of 2 (1, 2, 4, … 1024, …), got {batch_size!r}",
                            details={"field": "batch_size", "value": batch_size})
     if dtype not in STORAGE_DTYPES:
-        raise InvalidInput(f"dtype must be one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}",
+        raise InvalidArgument(f"dtype must be one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}",
                            details={"field": "dtype", "allowed": list(STORAGE_DTYPES)})
     available = len(sequences)
     if available == 0:
-        raise InvalidInput("there are no sequences to extract from", details={"field": "sequences"})
+        raise InvalidArgument("there are no sequences to extract from", details={"field": "sequences"})
     if max_samples is None:
         return points, available
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or not 1 <= max_samples <= available:
-        raise InvalidInput(f"max_samples must be between 1 and {available} (the number of sequences), "
+        raise InvalidArgument(f"max_samples must be between 1 and {available} (the number of sequences), "
                            f"got {max_samples!r}", details={"field": "max_samples", "min": 1, "max": available})
     return points, max_samples
 
@@ -162,41 +154,21 @@ def _input_device(model: torch.nn.Module) -> torch.device:
         return next(model.parameters()).device
 
 
-def _hidden_size(model: torch.nn.Module) -> int:
-    config = model.config
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config  # gemma3: text part
-    return int(text_config.hidden_size)
-
-
 class _Recorder:
-    """Forward (pre-)hooks that copy each hook point's activation, cast to the storage dtype."""
+    """The extraction's read-only hooks: each hook point's activation copied in the storage dtype (lens.hooks)."""
 
     def __init__(self, model: torch.nn.Module, points: list[str], storage: torch.dtype, early_stop: bool) -> None:
-        self.points, self.storage, self.early_stop = points, storage, early_stop
+        self.points = points
         self.captured: dict[str, torch.Tensor] = {}
-        self.handles: list[Any] = []
-        for point in points:
-            site = resolve_hook_point(model, point)
-            if site.reads == "input":
-                def pre_hook(module: Any, args: tuple, kwargs: dict, point: str = point) -> None:
-                    self._record(point, args[0] if args else kwargs["hidden_states"])
+        capture = capturing(self.captured.__setitem__, storage)
+        self.hooks = Hooks(model, {point: capture(point) for point in points}, stop_early=early_stop)
+        self.hooks.__enter__()
 
-                self.handles.append(site.module.register_forward_pre_hook(pre_hook, with_kwargs=True))
-            else:
-                def hook(module: Any, args: tuple, output: Any, point: str = point) -> None:
-                    self._record(point, output)
-
-                self.handles.append(site.module.register_forward_hook(hook))
-
-    def _record(self, point: str, value: Any) -> None:
-        # Always a copy: falcon adds the attention output into the MLP's output tensor in place.
-        self.captured[point] = _first_tensor(value).detach().to(self.storage, copy=True)
-        if self.early_stop and len(self.captured) == len(self.points):
-            raise _StopForward
+    def run(self, **inputs: Any) -> None:
+        self.hooks.run(**inputs)
 
     def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
+        self.hooks.remove()
 
 
 def _fingerprint(model: torch.nn.Module, points: list[str], n: int, seq_len: int, d: int, dtype: str,
@@ -206,7 +178,7 @@ def _fingerprint(model: torch.nn.Module, points: list[str], n: int, seq_len: int
             "batch_size": batch_size, "pad_token_id": pad_token_id, "sparsity_eps": sparsity_eps,
             "tokens_digest": digest, "model_type": getattr(config, "model_type", None),
             "model_name_or_path": str(getattr(config, "_name_or_path", "") or ""),
-            "num_layers": len(decoder_layers(model))}
+            "num_layers": layout_of(model).num_layers}
 
 
 def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest: Path, *, hook_points: list[str],
@@ -224,13 +196,13 @@ def extract(model: torch.nn.Module, sequences: Sequence[np.ndarray] | Any, dest:
     extra = dict(metadata or {})
     clashes = sorted(set(extra) & set(_RESERVED_METADATA))
     if clashes:
-        raise InvalidInput(f"metadata keys {', '.join(clashes)} are reserved for the extraction's own record",
+        raise InvalidArgument(f"metadata keys {', '.join(clashes)} are reserved for the extraction's own record",
                            details={"field": "metadata", "reserved": list(_RESERVED_METADATA)})
     lengths = _lengths(sequences, n)
     seq_len = int(lengths.max())
     if seq_len == 0:
-        raise InvalidInput("every selected sequence is empty", details={"field": "sequences"})
-    d = _hidden_size(model)
+        raise InvalidArgument("every selected sequence is empty", details={"field": "sequences"})
+    d = layout_of(model).d_model
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     fingerprint = _fingerprint(model, points, n, seq_len, d, dtype, batch_size, pad_token_id, sparsity_eps,
@@ -386,7 +358,7 @@ def _stream(model: torch.nn.Module, sequences: Any, lengths: np.ndarray, run: Ex
                 batch = _forward(model, recorder, sequences, lengths, start, end, pad_token_id, device, run.shape[2])
             except Exception as error:
                 recorder.captured.clear()
-                if not _is_out_of_memory(error):
+                if not is_out_of_memory(error):
                     raise
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
@@ -434,10 +406,7 @@ def _forward(model: torch.nn.Module, recorder: _Recorder, sequences: Any, length
         return batch
     mask_tensor = torch.from_numpy(mask).to(device)
     with torch.inference_mode():
-        try:
-            model(input_ids=torch.from_numpy(ids).to(device), attention_mask=mask_tensor, use_cache=False)
-        except _StopForward:
-            pass
+        recorder.run(input_ids=torch.from_numpy(ids).to(device), attention_mask=mask_tensor, use_cache=False)
         missing = [point for point in recorder.points if point not in recorder.captured]
         if missing:
             raise RuntimeError(f"hook points {', '.join(missing)} did not fire during the forward pass")
@@ -503,7 +472,7 @@ def measure_forward(model: torch.nn.Module, sequences: Sequence[np.ndarray] | An
     extraction's time estimate."""
     points, n = _check_arguments(model, sequences, hook_points, 1, min(samples, len(sequences)), "fp32")
     lengths = _lengths(sequences, n)
-    device, d = _input_device(model), _hidden_size(model)
+    device, d = _input_device(model), layout_of(model).d_model
     recorder = _Recorder(model, points, torch.float32, early_stop=True)
     was_training = model.training
     model.eval()

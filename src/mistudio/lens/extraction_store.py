@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.extraction_stats import RunningStatistics
 
 STORAGE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16")
@@ -30,7 +30,7 @@ STATISTICS_FILE = "statistics.json"
 PROGRESS_FILE = "progress.json"
 
 
-class ExtractionDiskFull(InvalidInput):
+class ExtractionDiskFull(InvalidArgument):
     """The data disk filled up; every batch completed before it is kept and the same call resumes."""
 
     code = "disk_full"
@@ -112,7 +112,7 @@ class Activations:
         self.dest = Path(dest)
         metadata_path = self.dest / METADATA_FILE
         if not metadata_path.is_file():
-            raise InvalidInput(f"{self.dest} is not an extraction folder: it has no {METADATA_FILE}")
+            raise InvalidArgument(f"{self.dest} is not an extraction folder: it has no {METADATA_FILE}")
         self.metadata: dict[str, Any] = json.loads(metadata_path.read_text())
         self.hook_points: list[str] = list(self.metadata["hook_points"])
         self._arrays: dict[str, Any] = {}
@@ -171,7 +171,7 @@ class ExtractionRun:
                                     for key in differing if key != "tokens_digest")
                 if "tokens_digest" in differing:
                     changes = "; ".join(filter(None, [changes, "the token sequences differ"]))
-                raise InvalidInput(f"{dest} holds an extraction made with different arguments ({changes}); "
+                raise InvalidArgument(f"{dest} holds an extraction made with different arguments ({changes}); "
                                    "use the same arguments to resume it, or another folder",
                                    details={"field": "dest", "differing": differing})
         self.progress: dict[str, Any] = previous or {
@@ -190,7 +190,7 @@ class ExtractionRun:
         for name, array in [*self.arrays.items(), ("attention_mask", self.mask)]:
             expected = self.shape if name != "attention_mask" else (n, seq_len)
             if array.shape != expected or (name != "attention_mask" and array.dtype != dtype):
-                raise InvalidInput(f"{dest} has a damaged {name} file ({array.shape} {array.dtype}); "
+                raise InvalidArgument(f"{dest} has a damaged {name} file ({array.shape} {array.dtype}); "
                                    "delete the folder and extract again", details={"field": "dest"})
         state = self.progress["state"]
         # A run killed between two checkpoint steps can leave a statistics state nothing refers to: drop it.

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _plain_model(loaded: Any) -> Any:
         plain.tie_weights()  # a tied lm_head is absent from GGUF files and from the state dict
     still_missing = [name for name, param in plain.named_parameters() if param.is_meta]
     if unexpected or still_missing:
-        raise InvalidInput(f"the GGUF weights do not match a {config.model_type} model: "
+        raise InvalidArgument(f"the GGUF weights do not match a {config.model_type} model: "
                            f"missing {still_missing or missing}, unexpected {unexpected}")
     plain.generation_config = loaded.generation_config
     return plain
@@ -56,7 +56,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *,
                  on_progress: Callable[[float, str], None] | None = None) -> Path:
     """Dequantize `gguf_path` into out_dir as fp32 safetensors + config + tokenizer + generation config.
 
-    Raises InvalidInput for a file that is not GGUF or a GGUF architecture transformers cannot load as a causal LM.
+    Raises InvalidArgument for a file that is not GGUF or a GGUF architecture transformers cannot load as a causal LM.
     Files are written to a staging folder first, so a failure leaves out_dir as it was.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -68,16 +68,16 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *,
 
     gguf_path, out_dir = Path(gguf_path), Path(out_dir)
     if not gguf_path.is_file():
-        raise InvalidInput(f"{gguf_path.name} is not a file")
+        raise InvalidArgument(f"{gguf_path.name} is not a file")
     if not is_gguf_file(gguf_path):
-        raise InvalidInput(f"{gguf_path.name} is not a GGUF file: it does not start with the GGUF magic bytes")
+        raise InvalidArgument(f"{gguf_path.name} is not a GGUF file: it does not start with the GGUF magic bytes")
     progress(0.0, f"reading and dequantizing {gguf_path.name}")
     try:
         loaded = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name,
                                                       dtype=torch.float32)
     except (ValueError, NotImplementedError) as error:
         # transformers says "GGUF model with architecture X is not supported yet" / "Unrecognized configuration".
-        raise InvalidInput(f"{gguf_path.name} cannot be imported: {error}") from error
+        raise InvalidArgument(f"{gguf_path.name} cannot be imported: {error}") from error
     progress(0.6, "rebuilding a plain model from its config")
     plain = _plain_model(loaded)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,33 +1,43 @@
-"""TransformerLens/SAELens-style hook point names (`blocks.{i}.{type}`) mapped onto real HF modules.
+"""Hook points that read and write: `blocks.{i}.{type}` (the TransformerLens / SAELens names) on real HF modules.
 
-One naming scheme for every family in `architecture.FAMILIES`:
+One naming scheme for every model whose layout `lens.layout` discovers:
 - `resid_pre`  — input of decoder layer i (the residual stream entering the block);
 - `resid_post` — output of decoder layer i (the first element where a layer returns a tuple);
 - `attn_out`   — what the attention sub-block adds to the residual stream;
 - `mlp_out`    — what the MLP (or MoE) sub-block adds to the residual stream.
-For every supported family `resid_post == resid_pre + attn_out + mlp_out` in eval mode, whether the block is
-sequential (llama, …), parallel (gpt_neox, phi, falcon) or post-normed (gemma2/3, whose attn_out/mlp_out include
-the post-norm). `FamilyLayout.attn_out_meaning` / `mlp_out_meaning` say exactly which module each one reads.
+For sequential, parallel and post-normed blocks alike `resid_post == resid_pre + attn_out + mlp_out` in eval mode
+(the layout's `attn_out_meaning` / `mlp_out_meaning` say exactly which module each reads).
+
+`Hooks(model, {point: fn})` attaches functions for the duration of a `with` block. A function gets the live
+activation and a `HookContext` and returns None (read only) or a tensor that replaces the activation (to add `v`,
+return `activation + v`). It works in a plain forward pass and inside `generate` with the KV cache, where it runs
+once for the prompt and once per new token; `HookContext` says which positions of the whole sequence the call
+covers and which of those are prompt and which generated. `stop_early=True` aborts the forward pass as soon as
+every hooked point has run (later layers and the lm_head are never computed); run the model through
+`Hooks.run(...)`, which returns None then. Nothing else in miStudio registers torch hooks.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 
-from mistudio.errors import InvalidInput
-from mistudio.lens.architecture import FamilyLayout, family_layout
+from mistudio.lens.errors import InvalidArgument
+from mistudio.lens.layout import HOOK_TYPES, ModelLayout, layout_of
 
-HOOK_TYPES: tuple[str, ...] = ("resid_pre", "resid_post", "mlp_out", "attn_out")
+__all__ = ["HOOK_TYPES", "HookContext", "HookFunction", "HookSite", "Hooks", "InvalidHookPoint", "Scope",
+           "capture_activations", "decoder_layers", "hook_point_names", "parse_hook_point", "resolve_hook_point"]
+
 _HOOK_POINT = re.compile(r"^blocks\.(0|[1-9][0-9]*)\.([A-Za-z_]+)$")
+Scope = Literal["all", "prompt", "generated"]
 
 
-class InvalidHookPoint(InvalidInput):
+class InvalidHookPoint(InvalidArgument):
     """A hook point name that is malformed, names an unknown type, or a layer the model does not have."""
 
     code = "invalid_hook_point"
@@ -41,6 +51,42 @@ class HookSite:
     module_name: str
     module: torch.nn.Module
     reads: Literal["input", "output"]
+    layer_index: int
+    hook_type: str
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """Where in the sequence a hook call is: positions [start, start + length) of the whole (prompt + generated).
+
+    `step` is 0 for a plain forward pass or the prompt pass of `generate`, then 1, 2, … for each new token.
+    """
+
+    hook_point: str
+    layer_index: int
+    hook_type: str
+    step: int
+    start: int
+    length: int
+    prompt_length: int
+
+    @property
+    def positions(self) -> torch.Tensor:
+        return torch.arange(self.start, self.start + self.length)
+
+    def mask(self, scope: Scope, device: torch.device | str | None = None) -> torch.Tensor:
+        """A bool mask over this call's positions: which belong to `scope` (all, prompt only, generated only)."""
+        positions = torch.arange(self.start, self.start + self.length, device=device)
+        if scope == "all":
+            return torch.ones_like(positions, dtype=torch.bool)
+        if scope == "prompt":
+            return positions < self.prompt_length
+        if scope == "generated":
+            return positions >= self.prompt_length
+        raise InvalidArgument(f"scope must be one of all, prompt, generated; got {scope!r}")
+
+
+HookFunction = Callable[[torch.Tensor, HookContext], "torch.Tensor | None"]
 
 
 def hook_point_names(num_layers: int, hook_types: tuple[str, ...] = HOOK_TYPES) -> list[str]:
@@ -70,50 +116,158 @@ def parse_hook_point(name: str, num_layers: int | None = None) -> tuple[int, str
     return layer_index, hook_type
 
 
-def _family_layout(model: torch.nn.Module) -> FamilyLayout:
-    return family_layout(getattr(getattr(model, "config", None), "model_type", None))
-
-
-def _layers_with_path(model: torch.nn.Module) -> tuple[str, torch.nn.ModuleList]:
-    layout = _family_layout(model)
-    parts = layout.layers_path.split(".")
-    # Also accept the bare backbone (LlamaModel has `layers`, not `model.layers`).
-    for start in range(len(parts)):
-        path = ".".join(parts[start:])
-        try:
-            layers = model.get_submodule(path)
-        except AttributeError:
-            continue
-        if isinstance(layers, torch.nn.ModuleList):
-            return path, layers
-    raise InvalidInput(f"{type(model).__name__} has no decoder layers at '{layout.layers_path}' "
-                       f"as the {layout.family} layout expects")
-
-
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
-    """The model's decoder layers (one per block), found through its family's layout."""
-    return _layers_with_path(model)[1]
+    """The model's decoder layers (one per block), found through its discovered layout."""
+    return model.get_submodule(layout_of(model).layers_path)
 
 
-def resolve_hook_point(model: torch.nn.Module, hook_point: str) -> HookSite:
+def resolve_hook_point(model: torch.nn.Module, hook_point: str, layout: ModelLayout | None = None) -> HookSite:
     """The module a hook point reads on this model, with its dotted name and whether input or output."""
-    layout = _family_layout(model)
-    layers_path, layers = _layers_with_path(model)
-    layer_index, hook_type = parse_hook_point(hook_point, len(layers))
-    layer_name = f"{layers_path}.{layer_index}"
+    layout = layout or layout_of(model)
+    layer_index, hook_type = parse_hook_point(hook_point, layout.num_layers)
+    layer_name = f"{layout.layers_path}.{layer_index}"
+    block = layout.blocks[layer_index]
     if hook_type in ("resid_pre", "resid_post"):
         reads: Literal["input", "output"] = "input" if hook_type == "resid_pre" else "output"
-        return HookSite(hook_point, layer_name, layers[layer_index], reads)
-    attribute = layout.attn_out_module if hook_type == "attn_out" else layout.mlp_out_module
-    module = layers[layer_index].get_submodule(attribute)
-    return HookSite(hook_point, f"{layer_name}.{attribute}", module, "output")
+        return HookSite(hook_point, layer_name, model.get_submodule(layer_name), reads, layer_index, hook_type)
+    attribute = block.attn_out if hook_type == "attn_out" else block.mlp_out
+    if attribute is None:
+        kind = "attention" if hook_type == "attn_out" else "MLP"
+        raise InvalidHookPoint(f"hook point '{hook_point}' does not exist: layer {layer_index} of this "
+                               f"{layout.family} model has no {kind} sub-block; it has "
+                               f"{', '.join(block.hook_types)}", details={"hook_point": hook_point})
+    name = f"{layer_name}.{attribute}"
+    return HookSite(hook_point, name, model.get_submodule(name), "output", layer_index, hook_type)
 
 
 def _first_tensor(value: Any) -> torch.Tensor:
-    # Attention modules return (output, weights); falcon's decoder layer returns (hidden, weights).
+    # Attention modules return (output, weights); some decoder layers return (hidden, weights).
     while isinstance(value, tuple | list):
         value = value[0]
     return value
+
+
+def _replace_first(value: Any, replacement: torch.Tensor) -> Any:
+    if isinstance(value, tuple | list):
+        return type(value)([_replace_first(value[0], replacement), *value[1:]])
+    return replacement
+
+
+class _StopForward(Exception):
+    """Raised once every hooked point has run with stop_early: aborts the rest of the forward pass."""
+
+
+def _call_start(kwargs: dict[str, Any]) -> int:
+    """Index in the whole sequence of this forward call's first position (KV-cache length during generate)."""
+    cache_position = kwargs.get("cache_position")
+    if isinstance(cache_position, torch.Tensor) and cache_position.numel():
+        return int(cache_position.reshape(-1)[0])
+    cache = kwargs.get("past_key_values")
+    if cache is not None and hasattr(cache, "get_seq_length"):
+        return int(cache.get_seq_length())
+    return 0
+
+
+class Hooks:
+    """Functions attached to hook points while the `with` block lasts (see the module docstring)."""
+
+    def __init__(self, model: torch.nn.Module, functions: Mapping[str, HookFunction | Sequence[HookFunction]], *,
+                 stop_early: bool = False, prompt_length: int | None = None,
+                 layout: ModelLayout | None = None) -> None:
+        self.model, self.stop_early, self.fixed_prompt_length = model, stop_early, prompt_length
+        self.layout = layout or layout_of(model)
+        self.functions = {point: list(fns) if isinstance(fns, Sequence) else [fns] for point, fns in functions.items()}
+        self.sites = [resolve_hook_point(model, point, self.layout) for point in self.functions]
+        self.handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.step, self.start, self.prompt_length, self.fired = 0, 0, 0, set()
+
+    def __enter__(self) -> Hooks:
+        try:
+            self.handles.append(self.model.register_forward_pre_hook(self._on_model_call, with_kwargs=True))
+            for site in self.sites:
+                if site.reads == "input":
+                    self.handles.append(site.module.register_forward_pre_hook(self._input_hook(site), with_kwargs=True))
+                else:
+                    self.handles.append(site.module.register_forward_hook(self._output_hook(site)))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the model; None if stop_early cut the pass short (the hook functions have all run by then)."""
+        try:
+            return self.model(*args, **kwargs)
+        except _StopForward:
+            return None
+
+    def _on_model_call(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        tokens = kwargs.get("input_ids") if kwargs.get("input_ids") is not None else kwargs.get("inputs_embeds")
+        if tokens is None and args:
+            tokens = args[0]
+        length = int(tokens.shape[1]) if isinstance(tokens, torch.Tensor) and tokens.dim() > 1 else 0
+        self.start = _call_start(kwargs)
+        if self.start == 0:
+            self.step = 0
+            self.prompt_length = self.fixed_prompt_length if self.fixed_prompt_length is not None else length
+        else:
+            self.step += 1
+        self.fired = set()
+
+    def _context(self, site: HookSite, activation: torch.Tensor) -> HookContext:
+        length = int(activation.shape[1]) if activation.dim() > 1 else 1
+        return HookContext(site.hook_point, site.layer_index, site.hook_type, self.step, self.start, length,
+                           self.prompt_length)
+
+    def _apply(self, site: HookSite, activation: torch.Tensor) -> torch.Tensor | None:
+        context, replaced = self._context(site, activation), None
+        for function in self.functions[site.hook_point]:
+            result = function(activation if replaced is None else replaced, context)
+            if result is not None:
+                replaced = result
+        self.fired.add(site.hook_point)
+        if self.stop_early and len(self.fired) == len(self.sites):
+            raise _StopForward
+        return replaced
+
+    def _input_hook(self, site: HookSite) -> Callable[..., Any]:
+        def hook(module: torch.nn.Module, args: tuple, kwargs: dict) -> Any:
+            if args:
+                replaced = self._apply(site, args[0])
+                return None if replaced is None else ((replaced, *args[1:]), kwargs)
+            replaced = self._apply(site, kwargs["hidden_states"])
+            return None if replaced is None else (args, {**kwargs, "hidden_states": replaced})
+
+        return hook
+
+    def _output_hook(self, site: HookSite) -> Callable[..., Any]:
+        def hook(module: torch.nn.Module, args: tuple, output: Any) -> Any:
+            replaced = self._apply(site, _first_tensor(output))
+            return None if replaced is None else _replace_first(output, replaced)
+
+        return hook
+
+
+def capturing(store: Callable[[str, torch.Tensor], None],
+              dtype: torch.dtype | None = None) -> Callable[[str], HookFunction]:
+    """A factory of read-only hook functions that hand a detached copy of each activation to `store(point, t)`."""
+
+    def for_point(point: str) -> HookFunction:
+        def capture(activation: torch.Tensor, context: HookContext) -> None:
+            # A copy, not a view: falcon adds the attention output into the MLP's output tensor in place.
+            store(point, activation.detach().to(dtype or activation.dtype, copy=True))
+
+        return capture
+
+    return for_point
 
 
 @contextmanager
@@ -123,27 +277,7 @@ def capture_activations(model: torch.nn.Module, hook_points: list[str]) -> Itera
     A later forward pass replaces the previous pass's tensors, so read the dict after each batch. Hooks are
     removed on exit, also when the body raises.
     """
-    sites = [resolve_hook_point(model, point) for point in dict.fromkeys(hook_points)]
     captured: dict[str, torch.Tensor] = {}
-    handles: list[torch.utils.hooks.RemovableHandle] = []
-
-    def store(hook_point: str, value: Any) -> None:
-        # A copy, not a view: falcon adds the attention output into the MLP's output tensor in place.
-        captured[hook_point] = _first_tensor(value).detach().clone()
-
-    try:
-        for site in sites:
-            if site.reads == "input":
-                def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict, point: str = site.hook_point) -> None:
-                    store(point, args[0] if args else kwargs["hidden_states"])
-
-                handles.append(site.module.register_forward_pre_hook(pre_hook, with_kwargs=True))
-            else:
-                def hook(module: torch.nn.Module, args: tuple, output: Any, point: str = site.hook_point) -> None:
-                    store(point, output)
-
-                handles.append(site.module.register_forward_hook(hook))
+    capture = capturing(captured.__setitem__)
+    with Hooks(model, {point: capture(point) for point in dict.fromkeys(hook_points)}):
         yield captured
-    finally:
-        for handle in handles:
-            handle.remove()

@@ -25,7 +25,7 @@ from huggingface_hub import HfApi, constants, get_session, get_token, hf_hub_url
 from huggingface_hub import errors as hf_errors
 from huggingface_hub.utils import build_hf_headers
 
-from mistudio.errors import AccessDenied, InvalidInput, MistudioError, NoCapacity, NotFound
+from mistudio.lens.errors import AccessDenied, InvalidArgument, LensError, NoCapacity, NotFound
 from mistudio.lens.hub_download import (
     CorruptedFile,
     DownloadCancelled,
@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 
 # --- errors: each one a caller can act on; the API maps them to HTTP through their base classes -------------
-class InvalidRepoId(InvalidInput):
+class InvalidRepoId(InvalidArgument):
     code = "invalid_repo_id"
 
 
@@ -198,7 +198,7 @@ class _Hub:
                 raise DownloadCancelled(f"download of '{self.repo_id}' cancelled")
             time.sleep(min(left, _STOP_CHECK_SECONDS))
 
-    def translate(self, error: hf_errors.HfHubHTTPError) -> MistudioError:
+    def translate(self, error: hf_errors.HfHubHTTPError) -> LensError:
         repo, where, status = self.repo_id, self.endpoint, _status(error)
         if isinstance(error, hf_errors.RevisionNotFoundError):
             return RepoNotFound(f"revision '{self.revision}' of {self.kind} '{repo}' was not found on {where} "
@@ -213,7 +213,7 @@ class _Hub:
             return RepoNotFound(f"{self.kind} '{repo}' was not found on {where} (check the id and revision{hint})")
         if gated or status in (401, 403):
             return gated_repo_error(repo, where, token_given=bool(self.token), repo_type=self.repo_type)
-        return MistudioError(f"the Hub at {where} answered HTTP {status} for '{repo}': check the id and revision, "
+        return LensError(f"the Hub at {where} answered HTTP {status} for '{repo}': check the id and revision, "
                              "then try again", code="hub_error")
 
     def headers(self) -> dict[str, str]:

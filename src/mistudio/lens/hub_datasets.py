@@ -23,8 +23,8 @@ from typing import Any
 
 from huggingface_hub import DatasetCard
 
-from mistudio.errors import InvalidInput
 from mistudio.lens.data import split_of
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hub import (
     DownloadResult,
     GatedRepoError,
@@ -169,21 +169,22 @@ def preview_dataset_repo(repo_id: str, *, revision: str | None = None, token: st
 
 
 def select_dataset_files(preview: DatasetRepoPreview, config: str | None, split: str | None) -> list[RepoFile]:
-    """The data files of one config (None: the only one) and one split (None: all); InvalidInput names the choices."""
+    """The data files of one config (None: the only one) and one split (None: all); InvalidArgument names choices."""
     if not preview.configs:
-        raise InvalidInput(f"dataset repository '{preview.repo_id}' has no data files ({', '.join(DATA_FILE_SUFFIXES)})"
-                           f" at revision '{preview.revision}': choose another dataset", code="no_data_files")
+        raise InvalidArgument(f"dataset repository '{preview.repo_id}' has no data files "
+                              f"({', '.join(DATA_FILE_SUFFIXES)}) at revision '{preview.revision}': choose another "
+                              "dataset", code="no_data_files")
     available = ", ".join(f"'{c}'" for c in preview.configs)
     if config is None and len(preview.configs) > 1:
-        raise InvalidInput(f"dataset repository '{preview.repo_id}' has several configs: choose one of {available}",
+        raise InvalidArgument(f"dataset repository '{preview.repo_id}' has several configs: choose one of {available}",
                            code="config_required", details={"configs": list(preview.configs)})
     config = next(iter(preview.configs)) if config is None else config
     if config not in preview.configs:
-        raise InvalidInput(f"dataset repository '{preview.repo_id}' has no config '{config}': choose one of "
+        raise InvalidArgument(f"dataset repository '{preview.repo_id}' has no config '{config}': choose one of "
                            f"{available}", code="unknown_config", details={"configs": list(preview.configs)})
     splits = preview.configs[config]
     if split is not None and split not in splits:
-        raise InvalidInput(f"config '{config}' of dataset repository '{preview.repo_id}' has no split '{split}': "
+        raise InvalidArgument(f"config '{config}' of dataset repository '{preview.repo_id}' has no split '{split}': "
                            f"choose one of {', '.join(repr(s) for s in splits)}", code="unknown_split",
                            details={"splits": list(splits)})
     chosen = [f for s, files in splits.items() if split in (None, s) for f in files]

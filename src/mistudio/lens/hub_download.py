@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import constants, get_session, hf_raise_for_status
 
-from mistudio.errors import InvalidInput, MistudioError
+from mistudio.lens.errors import InvalidArgument, LensError
 
 if TYPE_CHECKING:
     from mistudio.lens.hub import _Hub
@@ -33,7 +33,7 @@ _REPORTS_PER_SECOND = 10
 _SPEED_WINDOW_SECONDS = 5.0
 
 
-class CorruptedFile(MistudioError):
+class CorruptedFile(LensError):
     """A file whose bytes do not match the Hub's hash; `.path` is its path in the repo."""
 
     code = "corrupted_file"
@@ -44,7 +44,7 @@ class CorruptedFile(MistudioError):
         self.path = path
 
 
-class InsufficientDisk(InvalidInput):
+class InsufficientDisk(InvalidArgument):
     code = "insufficient_disk"
 
     def __init__(self, needed_bytes: int, free_bytes: int, folder: Path) -> None:
@@ -154,7 +154,7 @@ class _Meter:
 def _target(dest: Path, path: str) -> Path:
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or parts[0] == PARTIAL_DIR:
-        raise MistudioError(f"the Hub listed an unsafe file path {path!r}; nothing was written there: check the "
+        raise LensError(f"the Hub listed an unsafe file path {path!r}; nothing was written there: check the "
                             "endpoint (HF_ENDPOINT) points at a real Hub", code="unsafe_repo_path")
     return dest.joinpath(*parts)
 

@@ -17,8 +17,8 @@ import psutil
 import torch
 from torch import nn
 
-from mistudio.errors import InvalidInput
-from mistudio.lens.architecture import FAMILIES
+from mistudio.lens.errors import InvalidArgument, UnsupportedModel
+from mistudio.lens.layout import LayoutNotFound, layout_of
 
 FORMATS = ("fp32", "fp16", "bf16", "q8", "q4", "q2")
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4, "fp16": 2, "bf16": 2, "q8": 1, "q4": 0.5, "q2": 0.25}
@@ -52,15 +52,11 @@ class ParameterSplit:
 
 
 def decoder_blocks(model: nn.Module) -> nn.ModuleList | None:
-    """The model's list of transformer blocks: from the family table, else the ModuleList holding most parameters."""
-    layout = FAMILIES.get(str(getattr(getattr(model, "config", None), "model_type", None)))
-    if layout is not None:
-        try:
-            blocks = model.get_submodule(layout.layers_path)
-        except AttributeError:  # a variant of the family laid out differently (e.g. text-only vs multimodal)
-            blocks = None
-        if isinstance(blocks, nn.ModuleList):
-            return blocks
+    """The model's transformer blocks: from its discovered layout, else the ModuleList holding most parameters."""
+    try:
+        return model.get_submodule(layout_of(model).layers_path)
+    except LayoutNotFound:
+        pass
     best, best_count = None, 0
     for module in model.modules():
         if isinstance(module, nn.ModuleList):
@@ -68,6 +64,16 @@ def decoder_blocks(model: nn.Module) -> nn.ModuleList | None:
             if count > best_count:
                 best, best_count = module, count
     return best
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether an exception means memory ran out: CUDA's OutOfMemoryError, MemoryError, or the CPU allocator's
+    plain RuntimeError ("can't allocate memory", "not enough memory", "out of memory")."""
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and any(
+        words in text for words in ("out of memory", "can't allocate memory", "not enough memory"))
 
 
 def is_linear_layer(module: nn.Module) -> bool:
@@ -95,16 +101,19 @@ def meta_model(config: Any, *, trust_remote_code: bool = False) -> nn.Module:
         values = {key: value for key, value in config.items() if key != "auto_map"}
         model_type = values.pop("model_type", None)
         if not model_type:
-            raise InvalidInput("the model's config.json has no model_type")
+            raise InvalidArgument("the model's config.json has no model_type")
         try:
             config = AutoConfig.for_model(model_type, **values)
         except ValueError as error:
-            raise InvalidInput(f"unknown model type {model_type!r}: {error}") from error
+            import transformers
+
+            raise UnsupportedModel(f"model type {model_type!r} is not known to the installed transformers "
+                                   f"{transformers.__version__}, so miStudio cannot build it") from error
     try:
         with torch.device("meta"):
             return AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     except ValueError as error:
-        raise InvalidInput(f"{config.model_type} is not a causal language model: {error}") from error
+        raise InvalidArgument(f"{config.model_type} is not a causal language model: {error}") from error
 
 
 def split_parameters(config: dict[str, Any] | Any) -> ParameterSplit:
@@ -155,11 +164,11 @@ def free_memory_bytes(device: str) -> int:
     """Memory free for a model now: available RAM on CPU, free GPU memory on CUDA."""
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise InvalidInput("CUDA is not available on this machine")
+            raise InvalidArgument("CUDA is not available on this machine")
         free, _total = torch.cuda.mem_get_info(torch.device(device))
         return int(free)
     if device != "cpu":
-        raise InvalidInput(f"unknown device {device!r}: use 'cpu' or 'cuda'")
+        raise InvalidArgument(f"unknown device {device!r}: use 'cpu' or 'cuda'")
     return int(psutil.virtual_memory().available)
 
 
@@ -211,4 +220,4 @@ def format_gb(n_bytes: int) -> str:
 
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise InvalidArgument(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")

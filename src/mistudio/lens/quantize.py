@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from packaging.version import Version
 
-from mistudio.errors import InvalidInput, MistudioError
+from mistudio.lens.errors import InvalidArgument, NoCapacity
 from mistudio.lens.memory import (
     FORMATS,
     QUANT_GROUP_SIZE,
@@ -35,6 +35,7 @@ from mistudio.lens.memory import (
     format_gb,
     free_memory_bytes,
     is_linear_layer,
+    is_out_of_memory,
     measure_footprint,
     meta_model,
     quantizable_linear_names,
@@ -50,16 +51,15 @@ _MIN_VERSIONS = {"bitsandbytes": "0.50", "hqq": "0.2.8"}
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-class FormatUnavailable(InvalidInput):
+class FormatUnavailable(InvalidArgument):
     """The format cannot run here (backend missing, device lacks support); the message says which and why."""
 
     code = "format_unavailable"
 
 
-class InsufficientMemory(MistudioError):
+class InsufficientMemory(NoCapacity):
     """No format of the model fits the free memory; the message reads "needs X GB, Y GB free"."""
 
-    status_code = 503
     code = "insufficient_memory"
 
 
@@ -98,7 +98,7 @@ def _device_problem(device: str) -> str | None:
 def format_availability(fmt: str, device: str = "cpu") -> FormatAvailability:
     """Whether `fmt` can be loaded on `device` right now; cheap (no backend import), so previews can call it."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise InvalidArgument(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     backend = _BACKENDS[fmt]
     problem = _device_problem(device)
     if problem is None and fmt == "bf16" and device.startswith("cuda") and not torch.cuda.is_bf16_supported():
@@ -216,7 +216,7 @@ def load_model(folder: Path, fmt: str, device: str = "cpu", *, max_memory: dict[
         raise FormatUnavailable(f"{fmt} cannot be loaded on {device}: {availability.reason}")
     folder = Path(folder)
     if not (folder / "config.json").is_file():
-        raise InvalidInput(f"{folder.name} is not a model folder: it has no config.json")
+        raise InvalidArgument(f"{folder.name} is not a model folder: it has no config.json")
     started = time.monotonic()
     config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
     use_safetensors = any(folder.glob("*.safetensors"))
@@ -244,14 +244,6 @@ def load_model(folder: Path, fmt: str, device: str = "cpu", *, max_memory: dict[
     report(f"loaded {fmt} in {time.monotonic() - started:.1f}s, holding {format_gb(footprint)}")
     return LoadedModel(model=model, format=fmt, device=device, placement=placement, footprint_bytes=footprint,
                        steps=steps)
-
-
-def _is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    # torch's CPU allocator raises a plain RuntimeError.
-    return isinstance(error, RuntimeError) and ("can't allocate memory" in str(error)
-                                                or "not enough memory" in str(error))
 
 
 def _release_memory() -> None:
@@ -302,7 +294,7 @@ def load_with_fallback(folder: Path, fmt: str, device: str, *, free_bytes: int |
         try:
             loaded = load_model(folder, current, device, trust_remote_code=trust_remote_code, on_step=report)
         except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
-            if not _is_out_of_memory(error):
+            if not is_out_of_memory(error):
                 raise
             _release_memory()
             following = format_after_out_of_memory(current, estimates, free, tried)
@@ -342,7 +334,7 @@ def _load_offloaded(folder: Path, fmt: str, device: str, *, gpu_free: int, estim
         loaded = load_model(folder, chosen, device, max_memory=max_memory, trust_remote_code=trust_remote_code,
                             on_step=report)
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
-        if not _is_out_of_memory(error):
+        if not is_out_of_memory(error):
             raise
         _release_memory()
         raise _insufficient(folder, estimates, chosen, total, f"offloading {chosen} to CPU ran out of memory") \
