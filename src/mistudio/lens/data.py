@@ -259,11 +259,11 @@ from mistudio.lens.data_tokenize import (  # noqa: E402
     TokenizeSettings,
     TokenPreview,
     compute_statistics,
-    load_tokenizer,
     preview_tokenization,
     tokenize_batch,
     tokenize_to_disk,
 )
+from mistudio.lens.model import load_tokenizer  # noqa: E402  (one way to load a tokenizer)
 
 __all__ = [
     "SOURCE_FORMATS", "DataFileError", "ImportCancelled", "ImportProgress", "ImportResult", "Packer",

@@ -115,19 +115,6 @@ class TokenizeResult:
 
 
 # --- tokenizer ---------------------------------------------------------------------------------------------
-def load_tokenizer(folder: Path) -> Any:
-    """The fast tokenizer saved in `folder` (AutoTokenizer); InvalidArgument naming the folder if there is none."""
-    from transformers import AutoTokenizer  # slow to import: only when a tokenizer is needed
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except Exception as error:  # transformers raises OSError, ValueError, KeyError... for the same cause
-        raise InvalidArgument(f"no tokenizer can be loaded from {folder}: {error}") from error
-    if not getattr(tokenizer, "is_fast", False):
-        raise InvalidArgument(f"the tokenizer in {folder} has no fast (Rust) version; add its tokenizer.json")
-    return tokenizer
-
-
 def token_dtype(vocab_size: int) -> np.dtype:
     """The smallest unsigned dtype that holds every id of a vocabulary this size."""
     return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)

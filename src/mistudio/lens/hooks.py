@@ -162,9 +162,11 @@ def _call_start(kwargs: dict[str, Any]) -> int:
     cache_position = kwargs.get("cache_position")
     if isinstance(cache_position, torch.Tensor) and cache_position.numel():
         return int(cache_position.reshape(-1)[0])
-    cache = kwargs.get("past_key_values")
-    if cache is not None and hasattr(cache, "get_seq_length"):
-        return int(cache.get_seq_length())
+    # transformers 5 passes the KV cache as `cache`; older releases (and some models) as `past_key_values`.
+    for name in ("cache", "past_key_values"):
+        cache = kwargs.get(name)
+        if cache is not None and hasattr(cache, "get_seq_length"):
+            return int(cache.get_seq_length())
     return 0
 
 
