@@ -22,6 +22,7 @@ from mistudio.datasets.routes import router as datasets_router
 from mistudio.errors import MistudioError, PayloadTooLarge
 from mistudio.extraction.routes import router as extraction_router
 from mistudio.models.routes import router as models_router
+from mistudio.platform.events import CHANNELS
 from mistudio.platform.logs import request_id_var, setup_logging
 from mistudio.platform.runtime import Runtime
 from mistudio.system.routes import router as system_router
@@ -181,6 +182,26 @@ def _install_web(app: FastAPI) -> None:
         return FileResponse(dist / "index.html")  # client-side routes
 
 
+def _install_event_schemas(app: FastAPI) -> None:
+    """Put the WebSocket's payload models and the `WsChannels` map into the OpenAPI schema's components.
+
+    FastAPI only documents what routes return; the live events are the other half of the contract, and the
+    web client's types for them are generated from here like the REST ones."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)  # the routes' schema, cached on the app; completed here once
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, event_schema in CHANNELS.json_schemas("#/components/schemas/{model}").items():
+                if name in components and components[name] != event_schema:
+                    raise RuntimeError(f"the event schema {name!r} differs from the REST schema of that name: "
+                                       "rename the event payload model")
+                components[name] = event_schema
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the runner started when the app starts."""
     settings = settings or load_settings()
@@ -212,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _install_web(app)
+    _install_event_schemas(app)
     return app
 
 

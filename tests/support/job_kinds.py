@@ -5,8 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from mistudio.platform.events import EventPayload, declare_channel
 from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
+
+
+class Tick(EventPayload):
+    """A test job's count so far, on `test/{job_id}` (a module outside the product declares its own channel)."""
+
+    step: int
+
+
+declare_channel("test/{job_id}", {"tick": Tick})
 
 
 @job_kind("test.count", queue="io")
@@ -17,7 +27,7 @@ def count(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         if ctx.should_stop():
             return {"stopped_at": step}
         ctx.progress((step + 1) / steps, f"step {step + 1}/{steps}")
-        ctx.emit(f"test/{ctx.job_id}", "tick", {"step": step + 1})
+        ctx.emit(f"test/{ctx.job_id}", "tick", Tick(step=step + 1))
         time.sleep(delay)
     return {"count": steps}
 

@@ -137,10 +137,12 @@ def test_websocket_subscribes_and_rejects_malformed_commands(client: TestClient)
         socket.send_json({"type": "subscribe", "channels": ["jobs", "models/abc/progress"]})
         assert socket.receive_json()["data"] == {"channels": ["jobs", "models/abc/progress"]}
         runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-        runtime.bus.publish("models/abc/progress", "progress", {"bytes_done": 10})
-        runtime.bus.publish("elsewhere", "progress", {"ignored": True})
+        figures = {"bytes_done": 10, "bytes_total": 20, "bytes_per_second": 5.0, "eta_seconds": 2.0,
+                   "current_file": "model.safetensors", "files_done": 0, "files_total": 1}
+        runtime.bus.publish("models/abc/progress", "progress", {"model_id": "abc", **figures})
+        runtime.bus.publish("models/other/progress", "progress", {"model_id": "other", **figures})
         assert socket.receive_json() == {
-            "channel": "models/abc/progress", "event": "progress", "data": {"bytes_done": 10}
+            "channel": "models/abc/progress", "event": "progress", "data": {"model_id": "abc", **figures}
         }
         socket.send_json({"type": "unsubscribe", "channels": ["jobs"]})
         assert socket.receive_json()["data"] == {"channels": ["models/abc/progress"]}

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.envelopes import Deleted
+from mistudio.models.schemas import HubDownloadFigures
+from mistudio.platform.events import EventPayload, declare_channel
 
 DatasetStatusName = Literal["queued", "downloading", "importing", "ready", "error", "cancelled", "interrupted"]
 TokenizationStatusName = Literal["queued", "running", "ready", "error", "cancelled", "interrupted"]
@@ -233,3 +235,55 @@ DeleteOut = Deleted
 def settings_dict(body: TokenizeSettingsIn) -> dict[str, Any]:
     """The settings fields alone (no model/split/samples), as stored and handed to lens.data.TokenizeSettings."""
     return body.model_dump(include=set(TokenizeSettingsIn.model_fields))
+
+
+# --- live events on `datasets/{dataset_id}/progress` ------------------------------------------------------
+
+
+class DatasetDownloadProgress(HubDownloadFigures):
+    """`download`: bytes of the hub's data files so far."""
+
+    dataset_id: str
+
+
+class DatasetImportProgress(EventPayload):
+    """`import`: rows normalized into text so far (`lens.data.ImportProgress`)."""
+
+    dataset_id: str
+    rows: int
+    bytes_read: int
+    bytes_total: int
+    rows_per_second: float
+    current_file: str
+
+
+class DatasetReady(EventPayload):
+    """`ready`: the text is imported; REST has the new state."""
+
+    dataset_id: str
+    splits: dict[str, int] = Field(description="split → rows")
+
+
+class TokenizeProgress(EventPayload):
+    """`tokenize`: one tokenization's rows, sequences and tokens so far (`lens.data.TokenizeProgress`)."""
+
+    dataset_id: str
+    tokenization_id: str
+    rows_done: int
+    rows_total: int
+    sequences: int
+    tokens: int
+    rows_per_second: float
+    eta_seconds: float | None
+
+
+class TokenizationDone(EventPayload):
+    """`tokenized`: a tokenization finished; REST has its figures."""
+
+    dataset_id: str
+    tokenization_id: str
+
+
+declare_channel("datasets/{dataset_id}/progress", {
+    "download": DatasetDownloadProgress, "import": DatasetImportProgress, "ready": DatasetReady,
+    "tokenize": TokenizeProgress, "tokenized": TokenizationDone})

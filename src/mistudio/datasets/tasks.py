@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from mistudio.datasets import examples, service
+from mistudio.datasets.schemas import (
+    DatasetDownloadProgress,
+    DatasetImportProgress,
+    DatasetReady,
+    TokenizationDone,
+    TokenizeProgress,
+)
 from mistudio.datasets.tables import Dataset, DatasetStatus, Tokenization, TokenizationStatus
 from mistudio.errors import MistudioError
 from mistudio.lens import data, hub, hub_datasets
@@ -42,7 +49,7 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
         fraction = progress.bytes_read / progress.bytes_total if progress.bytes_total else None
         ctx.progress(None if fraction is None else start + span * fraction,
                      f"{progress.rows:,} rows ({progress.rows_per_second:,.0f} rows/s), {progress.current_file}")
-        ctx.emit(_channel(dataset_id), "import", {"dataset_id": dataset_id, **asdict(progress)})
+        ctx.emit(_channel(dataset_id), "import", DatasetImportProgress(dataset_id=dataset_id, **asdict(progress)))
 
     column = text_column or (data.detect_text_column(files) if files[0].format != "txt" else None)
     return data.import_texts(files, dest, text_column=column, txt_mode=txt_mode,  # type: ignore[arg-type]
@@ -56,7 +63,7 @@ def _finish_import(ctx: JobContext, dataset_id: str, result: data.ImportResult) 
     splits = ", ".join(f"{split} {rows:,}" for split, rows in result.splits.items())
     ctx.note(f"imported {result.num_rows:,} rows ({splits})" +
              (f" from column '{result.text_column}'" if result.text_column else ""))
-    ctx.emit(_channel(dataset_id), "ready", {"dataset_id": dataset_id, "splits": result.splits})
+    ctx.emit(_channel(dataset_id), "ready", DatasetReady(dataset_id=dataset_id, splits=result.splits))
     return {"dataset_id": dataset_id, "splits": result.splits, "num_rows": result.num_rows, "size_bytes": size}
 
 
@@ -88,7 +95,7 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(None if fraction is None else 0.8 * fraction,
                      f"{human_bytes(progress.bytes_done)} of {human_bytes(progress.bytes_total)} at "
                      f"{human_bytes(progress.bytes_per_second)}/s{eta}")
-        ctx.emit(_channel(dataset_id), "download", {"dataset_id": dataset_id, **asdict(progress)})
+        ctx.emit(_channel(dataset_id), "download", DatasetDownloadProgress(dataset_id=dataset_id, **asdict(progress)))
 
     try:
         info = hub_datasets.preview_dataset_repo(repo_id, revision=params.get("revision"), token=token,
@@ -154,8 +161,8 @@ def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(0.95 * progress.rows_done / max(progress.rows_total, 1),
                      f"{progress.rows_done:,} of {progress.rows_total:,} rows at {progress.rows_per_second:,.0f} "
                      f"rows/s, {progress.tokens:,} tokens{eta}")
-        ctx.emit(channel, "tokenize", {"dataset_id": dataset_id, "tokenization_id": tokenization_id,
-                                       **asdict(progress)})
+        ctx.emit(channel, "tokenize", TokenizeProgress(dataset_id=dataset_id, tokenization_id=tokenization_id,
+                                                       **asdict(progress)))
 
     try:
         tokenizer = data.load_tokenizer(ctx.storage.model_raw_dir(model_id))
@@ -178,6 +185,6 @@ def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                    num_sequences=result.num_sequences, num_tokens=result.num_tokens,
                    vocab_size=statistics["vocab_size"], size_bytes=folder_bytes(dest), statistics=statistics)
     ctx.note(f"{result.num_sequences:,} sequences, {result.num_tokens:,} tokens ({result.dtype})")
-    ctx.emit(channel, "tokenized", {"dataset_id": dataset_id, "tokenization_id": tokenization_id})
+    ctx.emit(channel, "tokenized", TokenizationDone(dataset_id=dataset_id, tokenization_id=tokenization_id))
     return {"tokenization_id": tokenization_id, "num_sequences": result.num_sequences,
             "num_tokens": result.num_tokens}

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.platform.events import EventPayload, declare_channel
+
 HookType = Literal["resid_pre", "resid_post", "mlp_out", "attn_out"]
 StorageDtype = Literal["fp32", "fp16", "bf16"]
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
@@ -118,3 +120,29 @@ class ExtractionOut(BaseModel):
 
 class ExtractionAccepted(ExtractionOut):
     job_id: str  # type: ignore[assignment]
+
+
+# --- live events on `extractions/{extraction_id}` ---------------------------------------------------------
+
+
+class ExtractionProgress(EventPayload):
+    """`progress`: batches done so far (`lens.extraction.ExtractionProgress`), a few times a second at most."""
+
+    extraction_id: str
+    samples_done: int
+    samples_total: int
+    samples_per_second: float
+    tokens_per_second: float
+    eta_seconds: float | None
+    batch_size: int = Field(description="the batch size in use (smaller than asked after out-of-memory halving)")
+
+
+class ExtractionStatusChanged(EventPayload):
+    """`status`: the extraction's row changed status; REST has the rest."""
+
+    extraction_id: str
+    status: ExtractionStatusName
+    message: str | None
+
+
+declare_channel("extractions/{extraction_id}", {"progress": ExtractionProgress, "status": ExtractionStatusChanged})

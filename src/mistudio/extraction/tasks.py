@@ -13,6 +13,7 @@ from typing import Any
 from mistudio.datasets import service as datasets
 from mistudio.errors import MistudioError
 from mistudio.extraction import service
+from mistudio.extraction.schemas import ExtractionProgress, ExtractionStatusChanged
 from mistudio.extraction.tables import Extraction, ExtractionStatus
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope, utcnow
@@ -41,8 +42,8 @@ def _read(ctx: JobContext, extraction_id: str) -> dict[str, Any]:
 def _status(ctx: JobContext, extraction_id: str, status: ExtractionStatus, message: str | None,
             **fields: Any) -> None:
     ctx.update_row(Extraction, extraction_id, status=status.value, message=message, **fields)
-    ctx.emit(channel(extraction_id), "status", {"extraction_id": extraction_id, "status": status.value,
-                                                "message": message})
+    ctx.emit(channel(extraction_id), "status", ExtractionStatusChanged(extraction_id=extraction_id,
+                                                                       status=status.value, message=message))
 
 
 class _Reporter:
@@ -66,8 +67,8 @@ class _Reporter:
         finished = done == total
         if finished or now - self.last_event >= EVENT_INTERVAL_S:
             self.last_event = now
-            ctx.emit(channel(self.extraction_id), "progress", {"extraction_id": self.extraction_id,
-                                                               **asdict(progress)})
+            ctx.emit(channel(self.extraction_id), "progress", ExtractionProgress(extraction_id=self.extraction_id,
+                                                                                 **asdict(progress)))
         if finished or now - self.last_row >= ROW_WRITE_INTERVAL_S:
             self.last_row = now
             ctx.update_row(Extraction, self.extraction_id, samples_done=done,

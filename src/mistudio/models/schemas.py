@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.platform.events import EventPayload, declare_channel
+
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
 FitLevel = Literal["green", "yellow", "red"]
 ModelStatusName = Literal[
@@ -248,10 +250,12 @@ class DeleteOut(BaseModel):
     variants_removed: int
 
 
-class DownloadProgress(BaseModel):
-    """Data of the `progress` events on the WebSocket channel `models/{id}/progress`."""
+# --- live events ---------------------------------------------------------------------------------------
 
-    model_id: str
+
+class HubDownloadFigures(EventPayload):
+    """The figures of a hub download (`lens.hub.DownloadProgress`), shared by model and dataset downloads."""
+
     bytes_done: int
     bytes_total: int
     bytes_per_second: float
@@ -259,3 +263,12 @@ class DownloadProgress(BaseModel):
     current_file: str | None
     files_done: int
     files_total: int
+
+
+class ModelDownloadProgress(HubDownloadFigures):
+    """Data of the `progress` events on the WebSocket channel `models/{model_id}/progress`."""
+
+    model_id: str
+
+
+declare_channel("models/{model_id}/progress", {"progress": ModelDownloadProgress})

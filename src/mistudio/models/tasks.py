@@ -13,6 +13,7 @@ from typing import Any
 from mistudio.errors import MistudioError
 from mistudio.lens import architecture, hub
 from mistudio.models import service
+from mistudio.models.schemas import ModelDownloadProgress
 from mistudio.models.tables import Model, ModelStatus, ModelVariant, VariantStatus
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.context import JobCancelled, JobContext
@@ -54,7 +55,7 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         message = (f"{human_bytes(progress.bytes_done)} of {human_bytes(progress.bytes_total)} at "
                    f"{human_bytes(progress.bytes_per_second)}/s{eta}")
         ctx.progress(progress.bytes_done / progress.bytes_total if progress.bytes_total else None, message)
-        ctx.emit(channel, "progress", {"model_id": model_id, **asdict(progress)})
+        ctx.emit(channel, "progress", ModelDownloadProgress(model_id=model_id, **asdict(progress)))
 
     # A token typed by the user arrives as a secret; otherwise the user's own HF login (HF_TOKEN / token file).
     token = ctx.secrets.get("hf_token") or hub.resolve_token(None)

@@ -3,6 +3,11 @@
 Embedded mode: an in-process bus fed by the server's job supervisors. Scaled mode: every publisher
 (server or Celery worker) publishes to Redis, and each server relays Redis into its in-process bus,
 so WebSocket clients see the same stream either way.
+
+The messages are part of the API contract: every channel pattern (`models/{model_id}/progress`) declares
+its events and the pydantic model of each one's data in `CHANNELS`. Domains declare their channels in their
+`schemas.py` (the platform names none of them); `api.py` publishes the declarations in the OpenAPI schema,
+so the web client's types for them are generated like the REST types.
 """
 
 from __future__ import annotations
@@ -10,14 +15,137 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.json_schema import models_json_schema
 
 log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "mistudio:events"
 SUBSCRIBER_QUEUE_SIZE = 1000
+CHANNELS_SCHEMA = "WsChannels"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class EventPayload(BaseModel):
+    """Base of the data of a live event: a field the model does not name is refused where it is built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WsMessage(BaseModel):
+    """One message on the WebSocket `/api/v1/ws`; `data` is the model its channel declares for `event`."""
+
+    channel: str
+    event: str
+    data: Any
+
+
+class EventContractError(Exception):
+    """An event its channel does not declare: unknown channel or event, or data of another shape.
+
+    A programming error, raised where the event is built (and by the tests' bus check), never sent to a user.
+    """
+
+
+@dataclass(frozen=True)
+class ChannelEvent:
+    """One declared event: on channels matching `pattern`, `event` carries a `payload`."""
+
+    pattern: str
+    event: str
+    payload: type[BaseModel]
+
+
+class ChannelRegistry:
+    """Channel pattern + event name → payload model, filled once as domain modules are imported."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], ChannelEvent] = {}
+        self._regexes: dict[str, re.Pattern[str]] = {}
+
+    def declare(self, pattern: str, events: Mapping[str, type[BaseModel]]) -> None:
+        """Declare the events of channels matching `pattern`; `{name}` stands for one path segment (an id)."""
+        for event, payload in events.items():
+            existing = self._events.get((pattern, event))
+            if existing is not None and existing.payload is not payload:
+                raise ValueError(f"event {event!r} on {pattern!r} is already declared as {existing.payload.__name__}")
+            self._events[(pattern, event)] = ChannelEvent(pattern, event, payload)
+        if pattern not in self._regexes:
+            literal = [re.escape(part) for part in _PLACEHOLDER.split(pattern)[::2]]
+            self._regexes[pattern] = re.compile("^" + "[^/]+".join(literal) + "$")
+
+    def declared(self) -> list[ChannelEvent]:
+        return sorted(self._events.values(), key=lambda e: (e.pattern, e.event))
+
+    def resolve(self, channel: str, event: str) -> ChannelEvent:
+        """The declaration `event` on `channel` falls under; EventContractError if there is none."""
+        patterns = [p for p, regex in self._regexes.items() if regex.match(channel)]
+        if not patterns:
+            raise EventContractError(f"channel {channel!r} is not declared (declared: {', '.join(self._regexes)})")
+        matches = [self._events[(p, event)] for p in patterns if (p, event) in self._events]
+        if not matches:
+            known = sorted(e for p, e in self._events if p in patterns)
+            raise EventContractError(f"event {event!r} is not declared on {channel!r} (declared: {', '.join(known)})")
+        if len({m.payload for m in matches}) > 1:
+            raise EventContractError(f"{event!r} on {channel!r} matches several declarations: {patterns}")
+        return matches[0]
+
+    def data(self, channel: str, event: str, payload: BaseModel) -> dict[str, Any]:
+        """The JSON-ready data of `event` on `channel`, refusing a payload of a model the channel does not declare."""
+        declared = self.resolve(channel, event).payload
+        if type(payload) is not declared:
+            raise EventContractError(f"{event!r} on {channel!r} carries {declared.__name__}, "
+                                     f"not {type(payload).__name__}")
+        return payload.model_dump(mode="json")
+
+    def check(self, channel: str, event: str, data: Any) -> None:
+        """Raise EventContractError unless `data` is exactly what the declared model describes.
+
+        Strict JSON validation catches missing fields and wrong types; comparing the re-dumped model with
+        `data` catches fields the model does not name (even in models that ignore extras, like JobOut).
+        """
+        payload = self.resolve(channel, event).payload
+        try:
+            parsed = payload.model_validate_json(json.dumps(data, default=str), strict=True)
+        except ValidationError as exc:
+            raise EventContractError(f"{event!r} on {channel!r} is not a {payload.__name__}: {exc}") from None
+        described = parsed.model_dump(mode="json")
+        if described != data:
+            undeclared = sorted(set(data) - set(described)) if isinstance(data, dict) else []
+            problem = (f"fields it does not declare: {', '.join(undeclared)}" if undeclared
+                       else f"data that reads back differently: {data!r} → {described!r}")
+            raise EventContractError(f"{event!r} on {channel!r} has {problem} ({payload.__name__})")
+
+    def json_schemas(self, ref_template: str) -> dict[str, Any]:
+        """JSON schemas of every payload, the envelope, and `WsChannels`: pattern → event → `$ref` of its payload."""
+        models = sorted({e.payload for e in self._events.values()} | {WsMessage}, key=lambda m: m.__name__)
+        refs, top = models_json_schema([(m, "serialization") for m in models], ref_template=ref_template)
+        channels: dict[str, Any] = {}
+        for declared in self.declared():
+            entry = channels.setdefault(declared.pattern, {"type": "object", "properties": {}, "required": [],
+                                                           "additionalProperties": False})
+            entry["properties"][declared.event] = refs[(declared.payload, "serialization")]
+            entry["required"].append(declared.event)
+        schemas: dict[str, Any] = dict(top.get("$defs", {}))
+        schemas[CHANNELS_SCHEMA] = {
+            "title": CHANNELS_SCHEMA, "type": "object", "properties": channels, "required": sorted(channels),
+            "additionalProperties": False,
+            "description": "The live events of the WebSocket /api/v1/ws: for each channel pattern ({...} is one "
+                           "path segment, an id), each event name and the schema of its `data`.",
+        }
+        return schemas
+
+
+# Declarations only, made at import time like the job kinds: the one registry every process shares.
+CHANNELS = ChannelRegistry()
+declare_channel = CHANNELS.declare
+event_data = CHANNELS.data
 
 
 @dataclass(frozen=True)

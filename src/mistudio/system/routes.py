@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from mistudio.envelopes import ERROR_RESPONSES, Item, Page, Pagination
-from mistudio.platform.events import Subscription
+from mistudio.platform.events import Subscription, event_data
 from mistudio.platform.runtime import Runtime
 from mistudio.system import service
-from mistudio.system.schemas import HealthOut, JobOut
+from mistudio.system.schemas import HealthOut, JobOut, SocketChannels, SocketError, SocketResync
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -82,15 +83,20 @@ def _apply_command(subscription: Subscription, raw: str) -> dict[str, Any]:
         channels = [str(channel) for channel in channels]
     except (ValueError, KeyError, TypeError):
         message = 'expected {"type": "subscribe"|"unsubscribe", "channels": ["jobs", ...]}'
-        return {"channel": "system", "event": "error", "data": {"message": message}}
+        return _system("error", SocketError(message=message))
     if kind == "subscribe":
         if len(subscription.channels | set(channels)) > MAX_CHANNELS_PER_SOCKET:
             limit_message = f"at most {MAX_CHANNELS_PER_SOCKET} channels per connection"
-            return {"channel": "system", "event": "error", "data": {"message": limit_message}}
+            return _system("error", SocketError(message=limit_message))
         subscription.channels.update(channels)
     else:
         subscription.channels.difference_update(channels)
-    return {"channel": "system", "event": f"{kind}d", "data": {"channels": sorted(subscription.channels)}}
+    return _system(f"{kind}d", SocketChannels(channels=sorted(subscription.channels)))
+
+
+def _system(event: str, payload: BaseModel) -> dict[str, Any]:
+    """A message of the socket itself, built from the payload model `system` declares for `event`."""
+    return {"channel": "system", "event": event, "data": event_data("system", event, payload)}
 
 
 async def _send_events(websocket: WebSocket, subscription: Subscription) -> None:
@@ -99,5 +105,5 @@ async def _send_events(websocket: WebSocket, subscription: Subscription) -> None
         if subscription.overflowed:
             # The client fell behind and lost events: tell it to reload state from the REST API.
             subscription.overflowed = False
-            await websocket.send_json({"channel": "system", "event": "resync", "data": {}})
+            await websocket.send_json(_system("resync", SocketResync()))
         await websocket.send_json(event.as_message())

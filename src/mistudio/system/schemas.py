@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from mistudio.platform.events import EventPayload, declare_channel
 from mistudio.platform.jobs.schemas import JobOut
 
-__all__ = ["JobOut", "HealthOut"]
+__all__ = ["JobOut", "HealthOut", "SocketChannels", "SocketError", "SocketResync"]
 
 
 class DatabaseHealth(BaseModel):
@@ -49,3 +50,26 @@ class HealthOut(BaseModel):
     redis: RedisHealth
     disk: DiskHealth
     device: DeviceHealth
+
+
+# --- the WebSocket's own answers, on the channel `system` ------------------------------------------------
+
+
+class SocketChannels(EventPayload):
+    """`subscribed` / `unsubscribed`: the channels this connection now follows."""
+
+    channels: list[str]
+
+
+class SocketError(EventPayload):
+    """`error`: a command the socket could not apply, and what it expects instead."""
+
+    message: str
+
+
+class SocketResync(EventPayload):
+    """`resync`: this client fell behind and lost events; reload state from the REST API."""
+
+
+declare_channel("system", {"subscribed": SocketChannels, "unsubscribed": SocketChannels, "error": SocketError,
+                           "resync": SocketResync})

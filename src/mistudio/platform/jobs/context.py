@@ -9,11 +9,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
 from mistudio.errors import MistudioError
 from mistudio.platform.db import session_scope
+from mistudio.platform.events import event_data
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import JobStatus
@@ -81,9 +83,12 @@ class JobContext:
             data = job_event_data(job)
         self._publish_job(data)
 
-    def emit(self, channel: str, event: str, data: Any) -> None:
-        """Publish a domain event (e.g. on `models/{id}/progress`) to live clients."""
-        self._send_event(channel, event, data)
+    def emit(self, channel: str, event: str, payload: BaseModel) -> None:
+        """Publish a domain event (e.g. on `models/{id}/progress`) to live clients.
+
+        `payload` must be the model its channel declares for `event` (`platform.events.CHANNELS`): an event the
+        contract does not describe fails the job here, where it is built, instead of reaching the web client."""
+        self._send_event(channel, event, event_data(channel, event, payload))
 
     @property
     def sessions(self) -> sessionmaker[Session]:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mistudio.platform.events import declare_channel
 from mistudio.platform.jobs.table import Job
 
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
@@ -41,3 +42,8 @@ class JobOut(BaseModel):
 def job_event_data(job: Job) -> dict[str, Any]:
     """JSON-ready body of a `job.updated` event."""
     return JobOut.model_validate(job).model_dump(mode="json")
+
+
+# Every job change goes to `jobs` (all jobs) and `jobs/{job_id}` (just that one).
+declare_channel("jobs", {"job.updated": JobOut})
+declare_channel("jobs/{job_id}", {"job.updated": JobOut})
