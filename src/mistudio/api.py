@@ -43,6 +43,11 @@ def error_response(status: int, code: str, message: str, details: Any = None,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def internal_error(request_id: str | None) -> JSONResponse:
+    """The 500 envelope: nothing of the error itself (it may hold paths or data), the id to find it in the log."""
+    return error_response(500, "internal_error", f"internal error (request id {request_id}); see the server log")
+
+
 def web_dist_dir() -> Path | None:
     """The built web UI: next to the package when installed, or web/dist in a source checkout."""
     for candidate in (Path(__file__).parent / "web_dist", Path(__file__).resolve().parents[2] / "web" / "dist"):
@@ -64,6 +69,7 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id  # for handlers that run outside this middleware
         started = time.perf_counter()
         status_holder = {"status": 0}
 
@@ -76,6 +82,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette's catch-all 500 runs outside every middleware, after this one has reset the request id;
+            # answering here keeps the id in the envelope, the X-Request-ID header and the logged traceback.
+            if scope["type"] != "http" or status_holder["status"]:
+                raise  # a response (or a WebSocket) already under way cannot be replaced
+            log.exception("unhandled error")
+            await internal_error(request_id)(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
                 log.info(
@@ -155,11 +168,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Reached only for errors RequestContextMiddleware could not answer itself; the id is on the scope.
         log.exception("unhandled error")
-        return error_response(
-            500, "internal_error", f"internal error (request id {request_id_var.get()}); see the server log"
-        )
+        return internal_error(getattr(request.state, "request_id", None) or request_id_var.get())
 
 
 def _install_web(app: FastAPI) -> None:

@@ -96,6 +96,20 @@ def test_upload_of_each_file_type(client: TestClient, models_settings: Settings,
     assert (models_settings.home / "datasets" / dataset["id"] / "source" / name).read_bytes() == content
 
 
+def test_patch_renames_and_clears_notes_but_a_null_name_is_a_422(client: TestClient, tmp_path: Path) -> None:
+    (tmp_path / "docs.txt").write_text("\n".join(DOCS))
+    dataset = finished(client, import_path(client, tmp_path / "docs.txt", name="weather"))
+    renamed = client.patch(f"{API}/{dataset['id']}", json={"name": "weather notes", "notes": "forty lines"})
+    assert renamed.status_code == 200 and renamed.json()["data"]["notes"] == "forty lines", renamed.text
+
+    refused = client.patch(f"{API}/{dataset['id']}", json={"name": None})  # was a 500 (NOT NULL constraint)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["field"] == "body.name"
+    cleared = client.patch(f"{API}/{dataset['id']}", json={"notes": None})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["data"]["name"], cleared.json()["data"]["notes"]) == ("weather notes", None)
+
+
 def test_upload_refuses_path_traversal_and_bodies_over_the_limit(
         hf_env: HfEnv, settings: Settings) -> None:
     from mistudio.api import create_app

@@ -32,7 +32,7 @@ from mistudio.datasets.schemas import (
     TokenizePreviewOut,
     TxtMode,
 )
-from mistudio.envelopes import ERROR_RESPONSES, Accepted, Item, Page, Pagination
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Item, Page, Pagination
 from mistudio.platform.runtime import Runtime
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
@@ -91,7 +91,7 @@ def list_datasets(
     status: DatasetStatusName | None = None,
     source: DatasetSource | None = None,
     search: Annotated[str | None, Query(max_length=200, description="in name and repo id")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[DatasetOut]:
     datasets, total = service.list_datasets(_runtime(request), status=status, source=source, search=search,
@@ -132,7 +132,7 @@ def list_samples(
     dataset_id: str,
     split: str | None = None,
     search: Annotated[str | None, Query(max_length=500, description="case-insensitive substring")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Page[SampleOut]:
     rows, total = service.samples(_runtime(request), dataset_id, split=split, search=search, page=page, limit=limit)

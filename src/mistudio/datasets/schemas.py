@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistudio.envelopes import Deleted
+from mistudio.envelopes import SAFE_INT, Deleted, omittable
 from mistudio.models.schemas import HubDownloadFigures
 from mistudio.platform.events import EventPayload, declare_channel
 
@@ -77,7 +77,7 @@ class ExampleOut(BaseModel):
 
 
 class DatasetPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str = omittable(min_length=1, max_length=255)  # leave it out to keep the name; null is no name
     notes: str | None = Field(default=None, max_length=10_000)
 
 
@@ -88,8 +88,9 @@ class TokenizeSettingsIn(BaseModel):
     max_length: int = Field(default=512, ge=1, le=1_048_576)
     packing: bool = Field(default=False, description="concatenate documents (EOS between) into full-length chunks")
     bos_per_sequence: bool = Field(default=True, description="packing: start every chunk with BOS")
-    stride: int = Field(default=0, ge=0, description="tokens shared by consecutive windows/chunks")
-    min_length: int = Field(default=1, ge=1, description="drop shorter sequences (packing: shorter documents)")
+    stride: int = Field(default=0, ge=0, le=SAFE_INT, description="tokens shared by consecutive windows/chunks")
+    min_length: int = Field(default=1, ge=1, le=SAFE_INT,
+                            description="drop shorter sequences (packing: shorter documents)")
     add_special_tokens: bool = Field(default=True, description="the tokenizer's own specials per document")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mistudio.envelopes import ERROR_RESPONSES, Accepted, Deleted, Item, Page, Pagination
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
 from mistudio.extraction import service
 from mistudio.extraction.schemas import (
     EstimateOut,
@@ -43,7 +43,7 @@ def start_extraction(request: Request, model_id: str, body: ExtractIn) -> Accept
 @router.get("/models/{model_id}/extractions", response_model=Page[ExtractionOut])
 def list_model_extractions(
     request: Request, model_id: str,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ExtractionOut]:
     """The model's extraction history, newest first."""
@@ -56,7 +56,7 @@ def list_extractions(
     request: Request,
     model_id: str | None = None,
     status: ExtractionStatusName | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ExtractionOut]:
     rows, total = service.list_extractions(_runtime(request), model_id=model_id, status=status, page=page,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.envelopes import SAFE_INT, BoundedInt
 from mistudio.platform.events import EventPayload, declare_channel
 
 HookType = Literal["resid_pre", "resid_post", "mlp_out", "attn_out"]
@@ -20,11 +21,11 @@ class ExtractIn(BaseModel):
 
     dataset_id: str
     tokenization_id: str
-    layers: list[int] = Field(description="decoder layer indices, 0-based", examples=[[3, 15, 29]])
+    layers: list[BoundedInt] = Field(description="decoder layer indices, 0-based", examples=[[3, 15, 29]])
     hook_points: list[HookType] = Field(description="hook types, applied to every chosen layer",
                                         examples=[["resid_post"]])
-    max_samples: int | None = Field(default=None, description="unset: every sequence of the tokenization")
-    batch_size: int = Field(default=32, description="a power of 2; halved automatically on out-of-memory")
+    max_samples: int | None = Field(default=None, le=SAFE_INT, description="unset: every sequence of the tokenization")
+    batch_size: int = Field(default=32, le=SAFE_INT, description="a power of 2; halved automatically on out-of-memory")
     dtype: StorageDtype = Field(default="fp32", description="how activations are stored on disk")
     format: ModelFormat = Field(default="fp32", description="the model variant (format) to run")
     device: str | None = Field(default=None, description="cpu, cuda or cuda:N; unset: the studio's device setting")

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from mistudio.envelopes import ERROR_RESPONSES, Accepted, Item, Page, Pagination
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Item, Page, Pagination
 from mistudio.models import service
 from mistudio.models.schemas import (
+    MAX_BUDGET_GB,
     ArchitectureOut,
     CompareOut,
     DeleteOut,
@@ -59,7 +60,7 @@ def list_models(
     family: str | None = None,
     format: Annotated[ModelFormat | None, Query(description="models with a ready variant of this format")] = None,
     search: Annotated[str | None, Query(max_length=200, description="in name and repo id")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ModelOut]:
     models, total = service.list_models(
@@ -108,7 +109,8 @@ def get_architecture(request: Request, model_id: str) -> Item[ArchitectureOut]:
 
 @router.get("/{model_id}/formats", response_model=Item[FormatsOut])
 def get_formats(request: Request, model_id: str, device: str | None = None,
-                budget_gb: Annotated[float | None, Query(gt=0)] = None) -> Item[FormatsOut]:
+                budget_gb: Annotated[float | None, Query(gt=0, le=MAX_BUDGET_GB, allow_inf_nan=False)] = None
+                ) -> Item[FormatsOut]:
     """Memory per format for this model, with availability on the device and the fit for the budget."""
     return Item(data=service.formats_for_model(_runtime(request), model_id, device=device, budget_gb=budget_gb))
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.envelopes import omittable
 from mistudio.platform.events import EventPayload, declare_channel
 
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
@@ -15,13 +16,15 @@ ModelStatusName = Literal[
     "queued", "downloading", "importing", "ready", "incompatible", "error", "cancelled", "interrupted"
 ]
 VariantStatusName = Literal["queued", "loading", "ready", "error", "cancelled", "interrupted"]
+MAX_BUDGET_GB = 1_000_000.0  # a petabyte: above any machine, and bounds the input (no inf, no overflow)
 
 
 class PreviewIn(BaseModel):
     repo_id: str = Field(examples=["HuggingFaceTB/SmolLM2-135M-Instruct"])
     revision: str | None = None
     token: str | None = Field(default=None, description="used for this request only; never stored")
-    budget_gb: float | None = Field(default=None, gt=0, description="memory budget for the fit colours")
+    budget_gb: float | None = Field(default=None, gt=0, le=MAX_BUDGET_GB, allow_inf_nan=False,
+                                    description="memory budget for the fit colours")
 
 
 class FormatEstimate(BaseModel):
@@ -94,7 +97,7 @@ class QuantizeIn(BaseModel):
 
 
 class ModelPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str = omittable(min_length=1, max_length=255)  # leave it out to keep the name; null is no name
     notes: str | None = Field(default=None, max_length=10_000)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from mistudio.envelopes import ERROR_RESPONSES, Item, Page, Pagination
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Item, Page, Pagination
 from mistudio.platform.events import Subscription, event_data
 from mistudio.platform.runtime import Runtime
 from mistudio.system import service
@@ -36,7 +36,7 @@ def list_jobs(
     request: Request,
     status: Annotated[list[str], Query(description="filter by status; repeat for several")] = [],  # noqa: B006
     kind: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobOut]:
     jobs, total = service.list_jobs(_runtime(request), statuses=status, kind=kind, page=page, limit=limit)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from mistudio.envelopes import ERROR_RESPONSES, Item, Page, Pagination
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Item, Page, Pagination
 from mistudio.platform.runtime import Runtime
 from mistudio.templates import service
 from mistudio.templates.schemas import (
@@ -29,7 +29,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 @router.get(TEMPLATES, response_model=Page[ExtractionTemplateOut])
-def list_extraction_templates(request: Request, page: Annotated[int, Query(ge=1)] = 1,
+def list_extraction_templates(request: Request, page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
                               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page[ExtractionTemplateOut]:
     """Favourites first, then the most recently changed."""
     templates, total = service.list_templates(_runtime(request), page=page, limit=limit)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistudio.envelopes import SAFE_INT, BoundedInt, omittable
 from mistudio.extraction.schemas import HookType, StorageDtype
 
 EXPORT_VERSION = "1.0"
@@ -16,23 +17,25 @@ class ExtractionTemplateIn(BaseModel):
     name: str | None = Field(default=None, max_length=255,
                              description="unset: {hook}_layers{min}-{max}_{N}samples_{HHMM}")
     description: str | None = Field(default=None, max_length=500)
-    layers: list[int] = Field(examples=[[3, 15, 29]])
+    layers: list[BoundedInt] = Field(examples=[[3, 15, 29]])
     hook_points: list[HookType] = Field(examples=[["resid_post"]])
-    max_samples: int | None = None
-    batch_size: int = 32
+    max_samples: int | None = Field(default=None, le=SAFE_INT)
+    batch_size: int = Field(default=32, le=SAFE_INT)
     dtype: StorageDtype = "fp32"
     is_favorite: bool = False
 
 
 class ExtractionTemplatePatch(BaseModel):
-    name: str | None = Field(default=None, max_length=255)
+    """The fields sent change; `null` clears `description` or `max_samples` (every sequence) and nothing else."""
+
+    name: str = omittable(max_length=255)
     description: str | None = Field(default=None, max_length=500)
-    layers: list[int] | None = None
-    hook_points: list[HookType] | None = None
-    max_samples: int | None = None
-    batch_size: int | None = None
-    dtype: StorageDtype | None = None
-    is_favorite: bool | None = None
+    layers: list[BoundedInt] = omittable()
+    hook_points: list[HookType] = omittable()
+    max_samples: int | None = Field(default=None, le=SAFE_INT)
+    batch_size: int = omittable(le=SAFE_INT)
+    dtype: StorageDtype = omittable()
+    is_favorite: bool = omittable()
 
 
 class FavoriteIn(BaseModel):
