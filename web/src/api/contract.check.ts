@@ -5,6 +5,7 @@
 import type {
   Architecture,
   DeleteResult,
+  DownloadProgress,
   FitLevel,
   FormatEstimate,
   Health,
@@ -21,6 +22,7 @@ import type {
   Variant,
 } from "./types";
 import { api } from "./client";
+import type { ChannelPattern, EventData, EventName } from "./events";
 
 type Expect<T extends true> = T;
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
@@ -78,6 +80,18 @@ export type ModelContract = [
   Expect<Has<Architecture, "config", Record<string, unknown>>>,
   Expect<Has<DeleteResult, "bytes_freed", number>>,
   Expect<Has<ModelComparison["hook_points"], "only_a", string[]>>,
+];
+
+// The live events the stores follow are declared by the server, and a job event is the job's REST body.
+export type EventContract = [
+  Expect<Equal<EventData<"jobs", "job.updated">, Job>>,
+  Expect<Equal<EventData<"jobs/{job_id}", "job.updated">, Job>>,
+  Expect<Has<DownloadProgress, "model_id", string>>,
+  Expect<Has<DownloadProgress, "eta_seconds", number | null>>,
+  Expect<Equal<EventName<"datasets/{dataset_id}/progress">, "download" | "import" | "ready" | "tokenize" | "tokenized">>,
+  Expect<Equal<EventName<"extractions/{extraction_id}">, "progress" | "status">>,
+  Expect<Equal<EventName<"system">, "subscribed" | "unsubscribed" | "error" | "resync">>,
+  Expect<"models/{model_id}/progress" extends ChannelPattern ? true : false>,
 ];
 
 // The typed client refuses calls that don't match the schema.

@@ -1,12 +1,11 @@
 /**
  * The REST calls and types of the Datasets section. Every type is derived from the generated OpenAPI
- * schema via the routes that return it; only the WebSocket payloads (not in the OpenAPI document) are
- * written out here, each with a runtime check.
+ * schema: REST types via the routes that return them, WebSocket payloads via its `WsChannels`.
  */
 import { api, ApiError, errorFromBody, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
 import { isOneOf } from "../lib/oneOf";
 import type { components } from "./schema";
-import { parseHubDownloadProgress, type HubDownloadProgress } from "./types";
+import { eventOn, tagged, type ChannelPattern, type EventName, type Tagged, type WsMessage } from "./events";
 
 // --- types (from the schema) ----------------------------------------------------------------------------
 
@@ -70,98 +69,31 @@ export const isActiveDatasetStatus = (s: DatasetStatus): boolean => isOneOf(ACTI
 export const isRetryableDatasetStatus = (s: DatasetStatus): boolean => isOneOf(RETRYABLE_DATASET_STATUSES, s);
 export const isActiveTokenizationStatus = (s: TokenizationStatus): boolean => isOneOf(ACTIVE_TOKENIZATION_STATUSES, s);
 
-// --- WebSocket payloads (channel `datasets/{id}/progress`) -------------------------------------------
+// --- WebSocket payloads (channel `datasets/{dataset_id}/progress`, typed from the schema) -------------------
 
+const DATASET_CHANNEL = "datasets/{dataset_id}/progress" satisfies ChannelPattern;
+const DATASET_EVENTS = ["download", "import", "tokenize", "ready", "tokenized"] as const satisfies readonly EventName<typeof DATASET_CHANNEL>[];
+
+/** One event of a dataset's progress channel, its name as `kind`. */
+export type DatasetEvent = Tagged<typeof DATASET_CHANNEL, (typeof DATASET_EVENTS)[number]>;
 /** `download`: bytes of the hub's data files. */
-export interface DatasetDownloadEvent extends HubDownloadProgress {
-  kind: "download";
-  dataset_id: string;
+export type DatasetDownloadEvent = Extract<DatasetEvent, { kind: "download" }>;
+/** `import`: rows normalized so far. */
+export type DatasetImportEvent = Extract<DatasetEvent, { kind: "import" }>;
+/** `tokenize`: one tokenization's rows, sequences and tokens so far. */
+export type TokenizeEvent = Extract<DatasetEvent, { kind: "tokenize" }>;
+
+/** A message of a dataset progress channel as a dataset event; null for other channels, unknown events, or data of another dataset. */
+export function parseDatasetEvent(msg: WsMessage): DatasetEvent | null {
+  const event = eventOn(DATASET_CHANNEL, DATASET_EVENTS, msg);
+  return event && event.data.dataset_id === event.ids.dataset_id ? tagged(event) : null;
 }
 
-/** `import`: rows normalized so far (mirrors lens.data.ImportProgress). */
-export interface DatasetImportEvent {
-  kind: "import";
-  dataset_id: string;
-  rows: number;
-  bytes_read: number;
-  bytes_total: number;
-  rows_per_second: number;
-  current_file: string | null;
-}
-
-/** `tokenize`: one tokenization's rows, sequences and tokens so far (mirrors lens.data.TokenizeProgress). */
-export interface TokenizeEvent {
-  kind: "tokenize";
-  dataset_id: string;
-  tokenization_id: string;
-  rows_done: number;
-  rows_total: number;
-  sequences: number;
-  tokens: number;
-  rows_per_second: number;
-  eta_seconds: number | null;
-}
-
-/** `ready` (text imported) and `tokenized` (a tokenization finished): REST has the new state. */
-export interface DatasetDoneEvent {
-  kind: "ready" | "tokenized";
-  dataset_id: string;
-  tokenization_id: string | null;
-}
-
-export type DatasetEvent = DatasetDownloadEvent | DatasetImportEvent | TokenizeEvent | DatasetDoneEvent;
+// --- upload (XMLHttpRequest, for upload progress) ------------------------------------------------------
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-
-/** Check one message of a dataset progress channel; null for anything malformed or unknown. */
-export function parseDatasetEvent(event: string, data: unknown): DatasetEvent | null {
-  if (!isRecord(data) || typeof data.dataset_id !== "string") return null;
-  const d = data;
-  const isNum = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
-  const num = (k: string, fallback = 0) => (isNum(k) ? (d[k] as number) : fallback);
-  const numOrNull = (k: string) => (isNum(k) ? (d[k] as number) : null);
-  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : null);
-  const dataset_id = d.dataset_id as string;
-  switch (event) {
-    case "download": {
-      const bytes = parseHubDownloadProgress(d);
-      return bytes && { kind: "download", dataset_id, ...bytes };
-    }
-    case "import":
-      if (!isNum("rows")) return null;
-      return {
-        kind: "import",
-        dataset_id,
-        rows: num("rows"),
-        bytes_read: num("bytes_read"),
-        bytes_total: num("bytes_total"),
-        rows_per_second: num("rows_per_second"),
-        current_file: str("current_file"),
-      };
-    case "tokenize":
-      if (typeof d.tokenization_id !== "string" || !isNum("rows_done") || !isNum("rows_total")) return null;
-      return {
-        kind: "tokenize",
-        dataset_id,
-        tokenization_id: d.tokenization_id,
-        rows_done: num("rows_done"),
-        rows_total: num("rows_total"),
-        sequences: num("sequences"),
-        tokens: num("tokens"),
-        rows_per_second: num("rows_per_second"),
-        eta_seconds: numOrNull("eta_seconds"),
-      };
-    case "ready":
-    case "tokenized":
-      return { kind: event, dataset_id, tokenization_id: str("tokenization_id") };
-    default:
-      return null;
-  }
-}
-
-// --- upload (XMLHttpRequest, for upload progress) ------------------------------------------------------
 
 export interface UploadProgress {
   loaded: number;

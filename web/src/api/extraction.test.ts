@@ -2,14 +2,17 @@ import { describe, expect, it } from "vitest";
 import { extractionIdOfChannel, extractionIdOfJob, histogramBins, parseExtractionEvent } from "./extraction";
 
 describe("extraction API helpers", () => {
-  it("reads progress and status events, and nothing malformed", () => {
+  it("reads progress and status events of the channel's own extraction, and nothing else", () => {
     const figures = { samples_done: 8, samples_total: 64, samples_per_second: 4, tokens_per_second: 256, eta_seconds: null, batch_size: 8 };
+    const msg = (event: string, data: unknown, channel = "extractions/e1") => ({ channel, event, data });
     const progress = { extraction_id: "e1", ...figures };
-    expect(parseExtractionEvent("progress", progress)).toEqual({ kind: "progress", ...figures });
-    expect(parseExtractionEvent("progress", { samples_done: 1 })).toBeNull();
-    expect(parseExtractionEvent("status", { status: "completed", message: null })).toEqual({ kind: "status", status: "completed", message: null });
-    expect(parseExtractionEvent("other", progress)).toBeNull();
-    expect(parseExtractionEvent("progress", null)).toBeNull();
+    expect(parseExtractionEvent(msg("progress", progress))).toEqual({ kind: "progress", ...progress });
+    const status = { extraction_id: "e1", status: "completed", message: null };
+    expect(parseExtractionEvent(msg("status", status))).toEqual({ kind: "status", ...status });
+    expect(parseExtractionEvent(msg("other", progress))).toBeNull();
+    expect(parseExtractionEvent(msg("progress", progress, "extractions/e2"))).toBeNull();
+    expect(parseExtractionEvent(msg("progress", progress, "models/e1/progress"))).toBeNull();
+    expect(parseExtractionEvent(msg("progress", null))).toBeNull();
   });
 
   it("finds the extraction of a channel and of a job", () => {

@@ -1,10 +1,10 @@
 /**
- * The REST calls and types of activation extraction. Every type is derived from the generated OpenAPI schema
- * via the routes that return it; only the WebSocket payloads (not in the OpenAPI document) are written out
- * here, each with a runtime check.
+ * The REST calls and types of activation extraction. Every type is derived from the generated OpenAPI schema:
+ * REST types via the routes that return them, WebSocket payloads via its `WsChannels`.
  */
 import { api, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
 import { isOneOf } from "../lib/oneOf";
+import { eventOn, tagged, type ChannelPattern, type EventName, type Tagged, type WsMessage } from "./events";
 import type { Job } from "./types";
 
 // --- types (from the schema) ----------------------------------------------------------------------------
@@ -70,48 +70,18 @@ export function extractionIdOfChannel(channel: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** `progress`: batches done so far (mirrors lens.extraction.ExtractionProgress). */
-export interface ExtractionProgressEvent {
-  kind: "progress";
-  samples_done: number;
-  samples_total: number;
-  samples_per_second: number;
-  tokens_per_second: number;
-  eta_seconds: number | null;
-  batch_size: number;
-}
+const EXTRACTION_CHANNEL = "extractions/{extraction_id}" satisfies ChannelPattern;
+const EXTRACTION_EVENTS = ["progress", "status"] as const satisfies readonly EventName<typeof EXTRACTION_CHANNEL>[];
 
-/** `status`: the row changed status; REST has the rest. */
-export interface ExtractionStatusEvent {
-  kind: "status";
-  status: string;
-  message: string | null;
-}
+/** One event of an extraction's channel, its name as `kind`: `progress` (batches done so far) or `status` (the row changed; REST has the rest). */
+export type ExtractionEvent = Tagged<typeof EXTRACTION_CHANNEL, (typeof EXTRACTION_EVENTS)[number]>;
+export type ExtractionProgressEvent = Extract<ExtractionEvent, { kind: "progress" }>;
+export type ExtractionStatusEvent = Extract<ExtractionEvent, { kind: "status" }>;
 
-export type ExtractionEvent = ExtractionProgressEvent | ExtractionStatusEvent;
-
-/** Check one message of an extraction channel; null for anything malformed or unknown. */
-export function parseExtractionEvent(event: string, data: unknown): ExtractionEvent | null {
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as Record<string, unknown>;
-  const isNum = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
-  const num = (k: string) => (isNum(k) ? (d[k] as number) : 0);
-  if (event === "progress") {
-    if (!isNum("samples_done") || !isNum("samples_total")) return null;
-    return {
-      kind: "progress",
-      samples_done: num("samples_done"),
-      samples_total: num("samples_total"),
-      samples_per_second: num("samples_per_second"),
-      tokens_per_second: num("tokens_per_second"),
-      eta_seconds: isNum("eta_seconds") ? (d.eta_seconds as number) : null,
-      batch_size: num("batch_size"),
-    };
-  }
-  if (event === "status" && typeof d.status === "string") {
-    return { kind: "status", status: d.status, message: typeof d.message === "string" ? d.message : null };
-  }
-  return null;
+/** A message of an extraction channel as an extraction event; null for other channels, unknown events, or data of another extraction. */
+export function parseExtractionEvent(msg: WsMessage): ExtractionEvent | null {
+  const event = eventOn(EXTRACTION_CHANNEL, EXTRACTION_EVENTS, msg);
+  return event && event.data.extraction_id === event.ids.extraction_id ? tagged(event) : null;
 }
 
 // --- REST ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  */
 import { isOneOf } from "../lib/oneOf";
 import type { BodyOf, ItemOf, PageOf } from "./client";
+import type { EventData } from "./events";
 
 export type Health = ItemOf<"/api/v1/health">;
 export type Job = ItemOf<"/api/v1/jobs/{job_id}">;
@@ -25,12 +26,7 @@ export const ALL_STATUSES = [
 
 export const isActiveStatus = (s: JobStatus): boolean => isOneOf(ACTIVE_STATUSES, s);
 
-/** A message from the WebSocket at /api/v1/ws. */
-export interface WsMessage {
-  channel: string;
-  event: string;
-  data: unknown;
-}
+export type { WsMessage } from "./events";
 
 // --- Models ------------------------------------------------------------------------------------------
 
@@ -78,46 +74,7 @@ export const isActiveModelStatus = (s: ModelStatus): boolean => isOneOf(ACTIVE_M
 export const isRetryableModelStatus = (s: ModelStatus): boolean => isOneOf(RETRYABLE_MODEL_STATUSES, s);
 export const isActiveVariantStatus = (s: VariantStatus): boolean => isOneOf(ACTIVE_VARIANT_STATUSES, s);
 
-/**
- * Bytes of a Hub download, as live WebSocket events carry them (models' `progress`, datasets' `download`).
- *
- * WebSocket payloads are not in the OpenAPI document: this mirrors `mistudio.lens.hub_download.DownloadProgress`,
- * and `parseHubDownloadProgress` checks it at runtime.
- */
-export interface HubDownloadProgress {
-  bytes_done: number;
-  bytes_total: number;
-  bytes_per_second: number;
-  eta_seconds: number | null;
-  current_file: string | null;
-  files_done: number;
-  files_total: number;
-}
-
-/** The download figures of an event's data; null unless bytes done and total are numbers. */
-export function parseHubDownloadProgress(d: Record<string, unknown>): HubDownloadProgress | null {
-  const num = (k: string) => typeof d[k] === "number" && Number.isFinite(d[k]);
-  if (!num("bytes_done") || !num("bytes_total")) return null;
-  return {
-    bytes_done: d.bytes_done as number,
-    bytes_total: d.bytes_total as number,
-    bytes_per_second: num("bytes_per_second") ? (d.bytes_per_second as number) : 0,
-    eta_seconds: num("eta_seconds") ? (d.eta_seconds as number) : null,
-    current_file: typeof d.current_file === "string" ? d.current_file : null,
-    files_done: num("files_done") ? (d.files_done as number) : 0,
-    files_total: num("files_total") ? (d.files_total as number) : 0,
-  };
-}
-
-/** Data of the `progress` event on the WebSocket channel `models/{id}/progress` (`mistudio.models.schemas.DownloadProgress`). */
-export interface DownloadProgress extends HubDownloadProgress {
-  model_id: string;
-}
-
-export function parseDownloadProgress(data: unknown): DownloadProgress | null {
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as Record<string, unknown>;
-  if (typeof d.model_id !== "string") return null;
-  const bytes = parseHubDownloadProgress(d);
-  return bytes && { model_id: d.model_id, ...bytes };
-}
+/** Data of the `progress` event on the WebSocket channel `models/{model_id}/progress`. */
+export type DownloadProgress = EventData<"models/{model_id}/progress", "progress">;
+/** The figures of a Hub download, as model and dataset download events carry them. */
+export type HubDownloadProgress = Omit<DownloadProgress, "model_id">;

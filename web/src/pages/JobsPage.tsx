@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ChevronLeft, ChevronRight, RefreshCw, X } from "lucide-react";
 import { isApiError, type ApiError } from "../api/client";
 import { endpoints } from "../api/endpoints";
+import { eventOn, type WsMessage } from "../api/events";
 import type { Job, JobPage, JobStatus } from "../api/types";
 import { ALL_STATUSES, isActiveStatus } from "../api/types";
 import { oneOf } from "../lib/oneOf";
@@ -19,9 +20,8 @@ import { reportError } from "../stores/toasts";
 
 export const PAGE_SIZE = 25;
 
-function isJobEvent(msg: { channel: string; event: string; data: unknown }): msg is { channel: string; event: string; data: Job } {
-  return msg.channel === "jobs" && msg.event === "job.updated" && typeof (msg.data as Job | null)?.id === "string";
-}
+/** The job of a `job.updated` on `jobs` (every job), or null for any other message. */
+const jobOf = (msg: WsMessage): Job | null => eventOn("jobs", ["job.updated"], msg)?.data ?? null;
 
 function parseStatus(v: string | null): JobStatus | null {
   return oneOf(ALL_STATUSES, v) ?? null;
@@ -50,7 +50,8 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
   useEffect(
     () =>
       socket.onMessage((msg) => {
-        if (isJobEvent(msg) && msg.data.id === id) setJob(msg.data);
+        const updated = jobOf(msg);
+        if (updated?.id === id) setJob(updated);
       }),
     [id],
   );
@@ -169,8 +170,8 @@ export default function JobsPage() {
   // Live view: update rows in place; a job we don't show yet triggers a (debounced) refetch.
   useEffect(() => {
     const off = socket.onMessage((msg) => {
-      if (!isJobEvent(msg)) return;
-      const job = msg.data;
+      const job = jobOf(msg);
+      if (!job) return;
       let known = false;
       setData((d) => {
         if (!d) return d;

@@ -122,10 +122,8 @@ export const useDatasets = create<DatasetsState>()((set, get) => {
     upsert,
 
     onMessage: (msg) => {
-      const id = datasetIdOfProgressChannel(msg.channel);
-      if (id === null) return;
-      const event = parseDatasetEvent(msg.event, msg.data);
-      if (event && event.dataset_id === id) set(applyEvent(data(), event));
+      const event = parseDatasetEvent(msg);
+      if (event) set(applyEvent(data(), event));
     },
 
     download: async (request) => added(await datasetsApi.download(request)),

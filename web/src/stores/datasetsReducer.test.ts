@@ -141,27 +141,17 @@ describe("datasets reducer", () => {
 });
 
 describe("dataset progress events", () => {
-  it("parses each event kind and rejects malformed ones", () => {
-    expect(parseDatasetEvent("download", { dataset_id: "d1", bytes_done: 1, bytes_total: 2, eta_seconds: null })).toMatchObject({
-      kind: "download",
-      bytes_done: 1,
-      eta_seconds: null,
-      files_total: 0,
-    });
-    expect(parseDatasetEvent("import", { dataset_id: "d1", rows: 10, bytes_read: 5, bytes_total: 9, rows_per_second: 3, current_file: "x" })).toMatchObject({
-      kind: "import",
-      rows: 10,
-      current_file: "x",
-    });
-    expect(parseDatasetEvent("tokenize", { dataset_id: "d1", tokenization_id: "t1", rows_done: 1, rows_total: 4, sequences: 1, tokens: 9 })).toMatchObject({
-      kind: "tokenize",
-      tokenization_id: "t1",
-    });
-    expect(parseDatasetEvent("tokenized", { dataset_id: "d1", tokenization_id: "t1" })).toEqual({ kind: "tokenized", dataset_id: "d1", tokenization_id: "t1" });
-    expect(parseDatasetEvent("ready", { dataset_id: "d1", splits: { train: 3 } })).toEqual({ kind: "ready", dataset_id: "d1", tokenization_id: null });
-    expect(parseDatasetEvent("download", { dataset_id: "d1", bytes_done: "1" })).toBeNull();
-    expect(parseDatasetEvent("tokenize", { dataset_id: "d1", rows_done: 1, rows_total: 2 })).toBeNull();
-    expect(parseDatasetEvent("other", { dataset_id: "d1" })).toBeNull();
-    expect(parseDatasetEvent("import", null)).toBeNull();
+  it("reads each event kind of the channel's own dataset, and nothing else", () => {
+    const msg = (event: string, data: unknown, channel = "datasets/d1/progress") => ({ channel, event, data });
+    expect(parseDatasetEvent(msg("download", download()))).toEqual(download());
+    expect(parseDatasetEvent(msg("import", imported()))).toEqual(imported());
+    expect(parseDatasetEvent(msg("tokenize", tokenize()))).toEqual(tokenize());
+    const done = { dataset_id: "d1", tokenization_id: "t1" };
+    expect(parseDatasetEvent(msg("tokenized", done))).toEqual({ kind: "tokenized", ...done });
+    expect(parseDatasetEvent(msg("ready", { dataset_id: "d1", splits: { train: 3 } }))).toEqual({ kind: "ready", dataset_id: "d1", splits: { train: 3 } });
+    expect(parseDatasetEvent(msg("other", { dataset_id: "d1" }))).toBeNull();
+    expect(parseDatasetEvent(msg("import", imported(), "datasets/d2/progress"))).toBeNull();
+    expect(parseDatasetEvent(msg("import", imported(), "models/d1/progress"))).toBeNull();
+    expect(parseDatasetEvent(msg("import", null))).toBeNull();
   });
 });

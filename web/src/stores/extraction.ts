@@ -123,9 +123,9 @@ export const useExtractions = create<ExtractionState>()((set, get) => {
     },
 
     onMessage: (msg) => {
-      const id = extractionIdOfChannel(msg.channel);
-      const event = id === null ? null : parseExtractionEvent(msg.event, msg.data);
-      if (id === null || event?.kind !== "progress") return;
+      const event = parseExtractionEvent(msg);
+      if (event?.kind !== "progress") return;
+      const id = event.extraction_id;
       const known = get().extractions[id];
       if (known && !isActiveExtractionStatus(known.status)) return;
       set({ progress: { ...get().progress, [id]: event } });

@@ -4,7 +4,7 @@
  */
 import { create } from "zustand";
 import { LiveSocket, type SocketStatus } from "../api/socket";
-import type { Job, WsMessage } from "../api/types";
+import { eventOn } from "../api/events";
 import { useJobs } from "./jobs";
 import { reportError } from "./toasts";
 
@@ -19,16 +19,6 @@ interface ConnectionState {
 export const useConnection = create<ConnectionState>()(() => ({ status: "idle", epoch: 0 }));
 
 export const socket = new LiveSocket();
-
-function isJobEvent(msg: WsMessage): msg is WsMessage & { data: Job } {
-  return (
-    msg.channel === "jobs" &&
-    msg.event === "job.updated" &&
-    typeof msg.data === "object" &&
-    msg.data !== null &&
-    typeof (msg.data as { id?: unknown }).id === "string"
-  );
-}
 
 let started = false;
 let resyncErrorShown = false;
@@ -63,9 +53,10 @@ export function startLive(): () => void {
   };
 
   const offMsg = socket.onMessage((msg) => {
-    if (isJobEvent(msg)) {
-      useJobs.getState().applyUpdate(msg.data);
-    } else if (msg.channel === "system" && msg.event === "resync") {
+    const job = eventOn("jobs", ["job.updated"], msg);
+    if (job) {
+      useJobs.getState().applyUpdate(job.data);
+    } else if (eventOn("system", ["resync"], msg)) {
       // The server dropped events for this (slow) client: reload everything from REST.
       useConnection.setState((s) => ({ epoch: s.epoch + 1 }));
       resyncJobs();

@@ -8,6 +8,7 @@
  */
 import type { StoreApi } from "zustand";
 import { isApiError } from "../api/client";
+import { eventOn } from "../api/events";
 import type { Job, Pagination, WsMessage } from "../api/types";
 import { formatBytes } from "../lib/format";
 import { reportError, useToasts } from "./toasts";
@@ -210,8 +211,9 @@ export function startLiveResource<S, T extends { id: string }>(socket: LiveSocke
   };
 
   const offMessage = socket.onMessage((msg) => {
-    if (msg.channel === "jobs" && msg.event === "job.updated" && typeof (msg.data as Job | null)?.kind === "string") {
-      onJob(msg.data as Job);
+    const job = eventOn("jobs", ["job.updated"], msg);
+    if (job) {
+      onJob(job.data);
     } else {
       cfg.onMessage(msg, refetch);
     }

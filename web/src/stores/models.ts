@@ -18,7 +18,8 @@ import type {
   VariantAccepted,
   WsMessage,
 } from "../api/types";
-import { isActiveModelStatus, parseDownloadProgress } from "../api/types";
+import { eventOn } from "../api/events";
+import { isActiveModelStatus } from "../api/types";
 import { initialListState, reportFreed, reporting, resourceActions, startLiveResource, whileMarked, type ListState, type LiveSocketLike } from "./liveResource";
 import {
   applyList,
@@ -26,7 +27,6 @@ import {
   applyProgress,
   emptyModelsData,
   modelIdOfJob,
-  modelIdOfProgressChannel,
   progressChannel,
   removeModel,
   type ModelsData,
@@ -97,10 +97,8 @@ export const useModels = create<ModelsState>()((set, get) => {
     upsert,
 
     onMessage: (msg) => {
-      const id = modelIdOfProgressChannel(msg.channel);
-      if (id === null || msg.event !== "progress") return;
-      const event = parseDownloadProgress(msg.data);
-      if (event && event.model_id === id) set(applyProgress(data(), event));
+      const event = eventOn("models/{model_id}/progress", ["progress"], msg);
+      if (event && event.data.model_id === event.ids.model_id) set(applyProgress(data(), event.data));
     },
 
     download: async (request) => keep(await modelsApi.download(request), { prepend: true }),

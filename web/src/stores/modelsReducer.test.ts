@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import type { DownloadProgress } from "../api/types";
-import { parseDownloadProgress } from "../api/types";
 import { makeJob, makeModel } from "../test/fixtures";
 import {
   applyList,
@@ -99,16 +98,5 @@ describe("models reducer", () => {
     expect(downloadFraction(progress({ bytes_total: 0 }), 0.9)).toBe(0.9);
     expect(downloadFraction(undefined, 0.3)).toBe(0.3);
     expect(downloadFraction(undefined, null)).toBeNull();
-  });
-
-  it("checks progress payloads from the socket", () => {
-    expect(parseDownloadProgress(progress())).toEqual(progress());
-    expect(parseDownloadProgress({ model_id: "m1", bytes_done: "1", bytes_total: 2 })).toBeNull();
-    expect(parseDownloadProgress(null)).toBeNull();
-    expect(parseDownloadProgress({ model_id: "m1", bytes_done: 1, bytes_total: 2 })).toMatchObject({
-      bytes_per_second: 0,
-      eta_seconds: null,
-      current_file: null,
-    });
   });
 });
