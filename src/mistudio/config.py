@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=2 * 1024**3, ge=1024, description="largest dataset upload (413 above)")
     examples_dir: Path | None = Field(default=None, description="example corpora cache; unset = <home>/examples")
     downloads_per_hour: int = Field(default=10, ge=1, description="model downloads accepted per hour (429 above)")
+    host_memory_gb: float = Field(default=6.0, gt=0, description="memory the model host may keep models warm in")
+    host_idle_unload_seconds: float = Field(default=600, gt=0, description="the host unloads a model unused this long")
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: readable lines at a terminal, JSON lines when logs go to a file or pipe")
     log_level: str = "INFO"

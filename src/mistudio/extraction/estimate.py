@@ -1,19 +1,22 @@
 """How long an extraction will take, how much disk and memory it needs, and what to warn about.
 
-Time comes from a calibration: the model is loaded once in the chosen format on the chosen device, a few real
-sequences of the tokenization are pushed through it with the hooks in place (stopping after the deepest requested
-layer), and the measured seconds per token per layer scale to the whole run. The measurement is kept per
-(model, format, device) for the life of the process, so the form's live estimates cost one model load.
+Time comes from a calibration: in the model host (never in the server or CLI process), the model in the chosen
+format on the chosen device gets a few real sequences of the tokenization pushed through it with the hooks in place
+(stopping after the deepest requested layer), and the measured seconds per token per layer scale to the whole run.
+The measurement is kept per (model, format, device) for the life of this process, so the form's live estimates cost
+one request; the host keeps the model warm for the next one.
 """
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from mistudio.extraction.schemas import CalibrationOut
+from mistudio.platform.host.client import ModelHost
 from mistudio.platform.units import human_bytes
 
 ONE_HOUR = 3600.0
@@ -37,30 +40,25 @@ class Calibration:
 
 
 _calibrations: dict[tuple[str, str, str], Calibration] = {}
-_lock = threading.Lock()  # one model load at a time in the server process
+_lock = threading.Lock()  # one calibration at a time: the same key is never measured twice
 
 
-def calibrate(model_folder: Any, model_id: str, fmt: str, device: str, sequences: Any, hook_points: list[str],
-              *, trust_remote_code: bool = False) -> tuple[Calibration, bool]:
+def calibrate(host: ModelHost, model_folder: Any, model_id: str, fmt: str, device: str, sequences: Any,
+              hook_points: list[str], *, trust_remote_code: bool = False) -> tuple[Calibration, bool]:
     """The (cached) calibration of a model in a format on a device, and whether it was reused."""
-    from mistudio.lens import extraction, quantize
-
     key = (model_id, fmt, device)
     with _lock:
         if key in _calibrations:
             return _calibrations[key], True
-        loaded = quantize.load_model(model_folder, fmt, device, trust_remote_code=trust_remote_code)
-        try:
-            timing = extraction.measure_forward(loaded.model, sequences, hook_points=hook_points,
-                                                samples=CALIBRATION_SAMPLES)
-        finally:
-            del loaded
-            gc.collect()
-            if device.startswith("cuda"):  # give the cached blocks back: the job loads its own copy next
-                import torch
-
-                torch.cuda.empty_cache()
-        calibration = Calibration(timing.samples, timing.tokens, timing.layers_run, timing.seconds, fmt, device)
+        # Only the sequences measured travel to the host, not the tokenization.
+        first = [np.asarray(sequences[index]) for index in range(min(CALIBRATION_SAMPLES, len(sequences)))]
+        spec = {"model_id": model_id, "folder": str(model_folder), "format": fmt, "device": device,
+                "trust_remote_code": trust_remote_code}
+        timing = host.call("extraction.calibrate", {"model": spec, "sequences": first, "hook_points": hook_points,
+                                                    "samples": CALIBRATION_SAMPLES},
+                           what=f"calibrating the estimate of model {model_id!r} as {fmt} on {device}")
+        calibration = Calibration(timing["samples"], timing["tokens"], timing["layers_run"], timing["seconds"],
+                                  fmt, device)
         _calibrations[key] = calibration
         return calibration, False
 

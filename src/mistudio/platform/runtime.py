@@ -1,4 +1,4 @@
-"""Everything a running server (or CLI command) holds: settings, database, bus, runner."""
+"""Everything a running server (or CLI command) holds: settings, database, bus, runner, model host."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mistudio.config import Settings
 from mistudio.platform.db import check_connection, make_engine, session_factory, upgrade_database
 from mistudio.platform.events import EventBus, RedisPublisher, RedisRelay
+from mistudio.platform.host.client import ModelHost
+from mistudio.platform.jobs.local import LocalRunner
 from mistudio.platform.jobs.process import Publish
 from mistudio.platform.jobs.registry import load_job_modules
 from mistudio.platform.jobs.runner import Runner, make_runner
@@ -28,6 +30,7 @@ class Runtime:
     bus: EventBus
     publish: Publish
     runner: Runner
+    host: ModelHost  # started on its first request, never in this process
     _relay: RedisRelay | None = field(default=None, repr=False)
     _publisher: RedisPublisher | None = field(default=None, repr=False)
 
@@ -46,8 +49,12 @@ class Runtime:
         publish: Publish = publisher.publish if publisher else bus.publish
         sessions = session_factory(engine)
         runner = make_runner(settings, sessions, publish)
+        host = ModelHost(settings)
+        if isinstance(runner, LocalRunner):
+            # The GPU rule shared with jobs: before a GPU job starts, the host gives its models' GPU memory back.
+            runner.before_gpu_job = lambda: host.unload("cuda")
         relay = RedisRelay(settings.redis_url, bus) if settings.redis_url else None
-        return cls(settings, storage, engine, sessions, bus, publish, runner, relay, publisher)
+        return cls(settings, storage, engine, sessions, bus, publish, runner, host, relay, publisher)
 
     def start(self) -> None:
         """Start executing jobs and relaying events (the server does this; CLI commands do not)."""
@@ -56,6 +63,7 @@ class Runtime:
         self.runner.start()
 
     def close(self) -> None:
+        self.host.close()
         self.runner.stop()
         if self._relay:
             self._relay.stop()

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -38,6 +39,8 @@ class LocalRunner(Runner):
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="job-dispatcher", daemon=True)
+        # Called before each `gpu` job starts (the runtime makes the model host give its GPU memory back).
+        self.before_gpu_job: Callable[[], object] | None = None
 
     def start(self) -> None:
         interrupted = mark_orphans_interrupted(self.sessions, self.publish, self.mode)
@@ -124,6 +127,11 @@ class LocalRunner(Runner):
 
     def _run_one(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
         try:
+            if queue == "gpu" and self.before_gpu_job is not None:
+                try:
+                    self.before_gpu_job()
+                except Exception:  # the job still runs; it measures the memory really free when it loads
+                    log.exception("making room on the GPU before job %s failed", job_id)
             claim_and_supervise(job_id, self.settings, self.sessions, self.publish, secrets)
         except Exception:
             log.exception("supervising job %s failed", job_id)
