@@ -178,9 +178,9 @@ def estimate(runtime: Runtime, model_id: str, body: ExtractIn, *, calibrate: boo
     available = memory.free_memory_bytes(checked.device)
     seconds, calibration_out = None, None
     if calibrate:
-        calibration, reused = estimates.calibrate(runtime.storage.model_raw_dir(model_id), model_id, body.format,
-                                                  checked.device, checked.sequences, checked.hook_points,
-                                                  trust_remote_code=checked.model.trust_remote_code)
+        calibration, reused = estimates.calibrate(
+            runtime.host, runtime.storage.model_raw_dir(model_id), model_id, body.format, checked.device,
+            checked.sequences, checked.hook_points, trust_remote_code=checked.model.trust_remote_code)
         seconds = calibration.seconds_per_token_layer * checked.tokens * checked.layers_run
         calibration_out = estimates.calibration_out(calibration, reused)
     return EstimateOut(samples=checked.samples, seq_len=checked.seq_len, d_model=d_model,
