@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mistudio import __version__
 from mistudio.config import Settings, load_settings
 from mistudio.datasets.routes import router as datasets_router
+from mistudio.domains import register_domains
 from mistudio.errors import MistudioError, PayloadTooLarge
 from mistudio.extraction.routes import router as extraction_router
 from mistudio.models.generate_routes import router as generate_router
@@ -218,6 +219,7 @@ def _install_event_schemas(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the runner started when the app starts."""
     settings = settings or load_settings()
+    register_domains()  # the app is a composition root: platform learns the domains' tables and job kinds here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 
 from mistudio.config import Settings
+from mistudio.domains import register_domains
 from mistudio.platform.runtime import Runtime
 from tests.support.services import fresh_postgres_database, postgres_unavailable, redis_unavailable
 from tests.support.studio import TEST_JOB_MODULES, CeleryWorkers, StudioServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The test process is a composition root like the app: runtimes opened by tests run the domains' jobs.
+register_domains()
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from mistudio.platform.jobs.celery_app import RUN_JOB_TASK, SECRET_KEY_PREFIX, SECRET_TTL_S, make_celery
 from mistudio.platform.jobs.runner import Runner, RunnerStatus
-
-SECRET_KEY_PREFIX = "mistudio:job-secrets:"
-# Secrets wait in Redis (memory only, never the database) for the worker to pick up, then vanish.
-SECRET_TTL_S = 3600
 
 
 class CeleryRunner(Runner):
@@ -15,8 +12,6 @@ class CeleryRunner(Runner):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         import redis
-
-        from mistudio.worker import make_celery
 
         self._celery = make_celery(self.settings)
         self._redis = redis.Redis.from_url(self.settings.redis_url or "")
@@ -36,7 +31,7 @@ class CeleryRunner(Runner):
 
         if secrets:
             self._redis.set(SECRET_KEY_PREFIX + job_id, json.dumps(secrets), ex=SECRET_TTL_S)
-        self._celery.send_task("mistudio.run_job", args=[job_id], queue=queue, task_id=job_id)
+        self._celery.send_task(RUN_JOB_TASK, args=[job_id], queue=queue, task_id=job_id)
 
     def _after_cancel(self, job_id: str) -> None:
         self._redis.delete(SECRET_KEY_PREFIX + job_id)

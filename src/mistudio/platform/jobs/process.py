@@ -26,7 +26,12 @@ from mistudio.errors import MistudioError
 from mistudio.platform.db import make_engine, session_factory, session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.context import JobCancelled, JobContext
-from mistudio.platform.jobs.registry import get_job_kind, load_job_modules
+from mistudio.platform.jobs.registry import (
+    get_job_kind,
+    load_job_modules,
+    register_job_modules,
+    registered_job_modules,
+)
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import JobStatus
 
@@ -62,9 +67,11 @@ def supervise(
     spawn = multiprocessing.get_context("spawn")  # never fork a process that holds threads and torch
     events = spawn.Queue()
     stop = spawn.Event()
+    # A spawned child starts with no registrations: it gets the job modules this process was given.
     child = spawn.Process(
         target=child_main,
-        args=(job_id, settings.model_dump(mode="json"), events, stop, secrets or {}, os.getpid()),
+        args=(job_id, settings.model_dump(mode="json"), events, stop, secrets or {}, os.getpid(),
+              registered_job_modules()),
         name=f"mistudio-job-{job_id[:8]}",
     )
     child.start()
@@ -154,8 +161,9 @@ def child_main(
     stop: Any,
     secrets: dict[str, str],
     supervisor_pid: int,
+    job_modules: list[str],
 ) -> None:
-    """Entry point of the job's own process."""
+    """Entry point of the job's own process; `job_modules` are the supervisor's registered job modules."""
     from mistudio.platform.logs import setup_logging
 
     # A terminal's Ctrl-C reaches the whole process group; the job stops only when its supervisor says so
@@ -175,6 +183,7 @@ def child_main(
     ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets, settings=settings)
     status, message, error, result = JobStatus.SUCCEEDED, "done", None, None
     try:
+        register_job_modules(job_modules)
         load_job_modules(settings.job_modules)
         result = get_job_kind(kind_name).run(ctx, params)
         if ctx.should_stop():

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
 Queue = Literal["gpu", "io"]
 JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
 
-# Each domain's tasks.py registers its kinds on import; later domains append here.
-DOMAIN_TASK_MODULES: list[str] = ["mistudio.models.tasks", "mistudio.datasets.tasks", "mistudio.extraction.tasks"]
-
 _KINDS: dict[str, JobKind] = {}
+# Modules whose import registers job kinds, named by the composition root (`mistudio.domains`): platform runs
+# the domains' jobs without naming a domain. Names, not imports, so a CLI command that submits nothing stays fast.
+_JOB_MODULES: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,21 @@ def job_kind(name: str, *, queue: Queue) -> Callable[[JobFunction], JobFunction]
     return register
 
 
+def register_job_modules(modules: Iterable[str]) -> None:
+    """Name modules that define job kinds; `load_job_modules` imports them, here and in every job's process."""
+    for module in modules:
+        if module not in _JOB_MODULES:
+            _JOB_MODULES.append(module)
+
+
+def registered_job_modules() -> list[str]:
+    """The modules named so far, in order (a supervisor hands them to the job's child process)."""
+    return list(_JOB_MODULES)
+
+
 def load_job_modules(extra_modules: Iterable[str] = ()) -> None:
-    """Import every module that registers job kinds (a process must do this before running jobs)."""
-    for module in [*DOMAIN_TASK_MODULES, *extra_modules]:
+    """Import every registered module, then `extra_modules` (a process must do this before running jobs)."""
+    for module in [*_JOB_MODULES, *extra_modules]:
         importlib.import_module(module)
 
 

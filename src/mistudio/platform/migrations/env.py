@@ -7,6 +7,8 @@ from alembic import context
 from mistudio.platform.db import Base
 from mistudio.platform.tables import import_all_tables
 
+# The jobs table and every tables module the entry point registered (`mistudio.domains.register_domains()`);
+# upgrades run the migration scripts either way, the metadata only matters for comparing tables and migrations.
 import_all_tables()
 target_metadata = Base.metadata
 

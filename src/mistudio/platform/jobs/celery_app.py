@@ -1,0 +1,76 @@
+"""The Celery app of scaled mode: the server sends `run_job` tasks through it, `mistudio worker` runs them.
+
+A Celery task is a supervisor, exactly like the embedded runner's threads: it claims the job row and
+runs the job in a child process of its own. Workers therefore use the `threads` pool, because the
+heavy work never runs inside the pool itself. The app lives in platform so the runner needs no face; the
+worker face (`mistudio.worker`) registers the domains' job kinds before it builds one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import cache
+from typing import Any
+
+from celery import Celery
+
+from mistudio.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "mistudio.run_job"
+SECRET_KEY_PREFIX = "mistudio:job-secrets:"
+# Secrets wait in Redis (memory only, never the database) for the worker to pick up, then vanish.
+SECRET_TTL_S = 3600
+
+
+def make_celery(settings: Settings) -> Celery:
+    """The app both sides share: the broker, delivery settings and the one task, `mistudio.run_job`."""
+    if not settings.redis_url:
+        raise ValueError("the Celery runner needs MISTUDIO_REDIS_URL")
+    app = Celery("mistudio", broker=settings.redis_url)
+    app.conf.update(
+        task_ignore_result=True,  # the jobs table is the result store
+        task_acks_late=True,  # a worker that dies before finishing leaves the task for another
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_default_queue="gpu",
+        worker_hijack_root_logger=False,
+    )
+    app.task(name=RUN_JOB_TASK, bind=True)(_run_job)
+    return app
+
+
+@cache
+def _worker_state() -> tuple[Settings, Any, Any, Any]:
+    """The worker process's settings, sessions, Redis publisher and client, made once on first use."""
+    import redis
+
+    from mistudio.platform.db import make_engine, session_factory
+    from mistudio.platform.events import RedisPublisher
+
+    settings = load_settings()
+    sessions = session_factory(make_engine(settings))
+    return settings, sessions, RedisPublisher(settings.redis_url or ""), redis.Redis.from_url(settings.redis_url or "")
+
+
+def _run_job(task: object, job_id: str) -> None:
+    from mistudio.platform.jobs.process import claim_and_supervise
+
+    settings, sessions, publisher, client = _worker_state()
+    raw = client.getdel(SECRET_KEY_PREFIX + job_id)
+    secrets = json.loads(raw) if raw else {}
+    if not claim_and_supervise(job_id, settings, sessions, publisher.publish, secrets):
+        log.info("job %s was cancelled or taken before this worker started it", job_id)
+
+
+def mark_worker_orphans(**_: object) -> None:
+    """On worker start: jobs a dead worker on this host left `running` become `interrupted` (a signal handler)."""
+    from mistudio.platform.jobs.process import mark_orphans_interrupted
+
+    settings, sessions, publisher, _client = _worker_state()
+    count = mark_orphans_interrupted(sessions, publisher.publish, "celery")
+    if count:
+        log.warning("worker %s marked %d orphaned job(s) as interrupted", os.getpid(), count)
