@@ -87,7 +87,7 @@ def test_jobs_watch_follows_live_events_to_the_end(studio: StudioServer, submitt
     job = submitter.runner.submit("test.count", {"n": 20, "delay": 0.1})
     result = mistudio("jobs", "watch", job.id, home=studio.home, MISTUDIO_PORT=str(studio.port))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{job.id}: succeeded" in result.stdout
+    assert f"{job.id}: completed" in result.stdout
     assert "following the database" not in result.stdout  # it used the server's events
 
 

@@ -39,7 +39,7 @@ def test_import_browse_tokenize_stats_and_delete(studio_home: Path, tmp_path: Pa
     imported = mistudio("datasets", "import", str(corpus), "--name", "lantern-corpus", home=studio_home,
                         timeout=120, MISTUDIO_PORT=port)
     assert imported.returncode == 0, imported.stderr + imported.stdout
-    assert "running the job in this process" in imported.stdout and "ready" in imported.stdout
+    assert "running the job in this process" in imported.stdout and "completed" in imported.stdout
     dataset_id = _id(r"dataset ([0-9a-f]{32}): importing", imported.stdout)
     plays = mistudio("datasets", "import", str(folder), "--txt-mode", "line", home=studio_home, timeout=120,
                      MISTUDIO_PORT=port)
@@ -53,7 +53,7 @@ def test_import_browse_tokenize_stats_and_delete(studio_home: Path, tmp_path: Pa
     listed = mistudio("datasets", "list", home=studio_home)
     assert "lantern-corpus" in listed.stdout and "plays" in listed.stdout and "2 of 2 dataset(s)" in listed.stdout
     shown = json.loads(mistudio("datasets", "show", dataset_id, "--json", home=studio_home).stdout)
-    assert shown["status"] == "ready" and shown["splits"] == {"train": len(DOCS)} and shown["text_column"] == "text"
+    assert shown["status"] == "completed" and shown["splits"] == {"train": len(DOCS)} and shown["text_column"] == "text"
     found = mistudio("datasets", "samples", dataset_id, "--search", "lantern", home=studio_home)
     assert found.returncode == 0, found.stderr
     assert "swung" in found.stdout and "LANTERN fall" in found.stdout and "river" not in found.stdout
@@ -111,7 +111,7 @@ def test_download_from_the_hub(studio_home: Path, hf_env: HfEnv) -> None:
     result = mistudio("datasets", "download", "cli/sentences", "--split", "train", home=studio_home, timeout=120,
                       HF_ENDPOINT=hf_env.url, MISTUDIO_PORT=unused_port())
     assert result.returncode == 0, result.stderr + result.stdout
-    assert "ready" in result.stdout and "train 5 rows" in result.stdout and "sentence" in result.stdout
+    assert "completed" in result.stdout and "train 5 rows" in result.stdout and "sentence" in result.stdout
 
 
 def test_bad_input_is_one_clear_line(studio_home: Path, tmp_path: Path) -> None:

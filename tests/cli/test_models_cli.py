@@ -26,7 +26,7 @@ def test_import_list_show_architecture_and_delete_from_the_command_line(
     imported = mistudio("models", "import", f"./{folder.name}", "--name", "pythia-tiny",
                         home=studio_home, timeout=180, cwd=folder.parent, MISTUDIO_PORT=port)
     assert imported.returncode == 0, imported.stderr + imported.stdout
-    assert "running the job in this process" in imported.stdout and "ready" in imported.stdout
+    assert "running the job in this process" in imported.stdout and "completed" in imported.stdout
     assert f"importing {folder.resolve()}" in imported.stdout
 
     listed = mistudio("models", "list", home=studio_home, MISTUDIO_PORT=port)
@@ -35,7 +35,7 @@ def test_import_list_show_architecture_and_delete_from_the_command_line(
     model_id = re.search(r"([0-9a-f]{8,31})\W+pythia-tiny", listed.stdout).group(1)  # type: ignore[union-attr]
 
     shown = json.loads(mistudio("models", "show", model_id, "--json", home=studio_home).stdout)
-    assert shown["status"] == "ready" and shown["num_layers"] == 2
+    assert shown["status"] == "completed" and shown["num_layers"] == 2
     arch = mistudio("models", "architecture", model_id, home=studio_home)
     assert "resid_pre" in arch.stdout and "2 layers" in arch.stdout
 

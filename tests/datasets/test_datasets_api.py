@@ -17,6 +17,8 @@ from mistudio.config import Settings
 from mistudio.datasets.tables import Dataset
 from mistudio.lens import data
 from mistudio.platform.db import session_scope
+from mistudio.platform.jobs import repository
+from mistudio.platform.jobs.process import HOST, mark_orphans_interrupted
 from mistudio.platform.jobs.table import Job
 from tests.support.api_fixtures import wait_for_job
 from tests.support.hub_fixtures import HfEnv, TinyModels
@@ -30,7 +32,7 @@ def accepted(response: Any) -> dict[str, Any]:
     return response.json()["data"]
 
 
-def finished(client: TestClient, body: dict[str, Any], status: str = "succeeded") -> dict[str, Any]:
+def finished(client: TestClient, body: dict[str, Any], status: str = "completed") -> dict[str, Any]:
     """Wait for the job behind a 202 body; returns the dataset as the API shows it afterwards."""
     job = wait_for_job(client, body["job_id"])
     assert job["status"] == status, job
@@ -54,7 +56,7 @@ def parquet_bytes(table: dict[str, list[Any]]) -> bytes:
 def tiny_model(client: TestClient, tiny_models: TinyModels) -> str:
     body = client.post("/api/v1/models/import", json={"path": str(tiny_models("llama")), "mode": "link"})
     assert body.status_code == 202, body.text
-    assert wait_for_job(client, body.json()["data"]["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, body.json()["data"]["job_id"])["status"] == "completed"
     return body.json()["data"]["id"]
 
 
@@ -67,7 +69,8 @@ def test_import_jsonl_then_browse_paginated_and_searched(client: TestClient, tmp
     source = tmp_path / "docs.jsonl"
     source.write_text("".join(json.dumps({"id": i, "body": doc}) + "\n" for i, doc in enumerate(DOCS)))
     dataset = finished(client, import_path(client, source, name="docs"))
-    assert dataset["status"] == "ready" and dataset["splits"] == {"train": 40} and dataset["num_rows"] == 40
+    assert dataset["status"] == "completed" and dataset["ready"]
+    assert dataset["splits"] == {"train": 40} and dataset["num_rows"] == 40
     assert dataset["text_column"] == "body" and dataset["source"] == "import" and dataset["size_bytes"] > 0
 
     page = client.get(f"{API}/{dataset['id']}/samples", params={"page": 2, "limit": 15}).json()
@@ -90,7 +93,7 @@ def test_import_jsonl_then_browse_paginated_and_searched(client: TestClient, tmp
 def test_upload_of_each_file_type(client: TestClient, models_settings: Settings, name: str, content: bytes,
                                   form: dict[str, str], rows: int) -> None:
     dataset = finished(client, accepted(upload(client, (name, content), **form)))
-    assert dataset["status"] == "ready" and dataset["num_rows"] == rows and dataset["source"] == "upload"
+    assert dataset["ready"] and dataset["num_rows"] == rows and dataset["source"] == "upload"
     first = client.get(f"{API}/{dataset['id']}/samples", params={"limit": 1}).json()["data"][0]["text"]
     assert first == (DOCS[0] if rows > 1 else "\n".join(DOCS))
     assert (models_settings.home / "datasets" / dataset["id"] / "source" / name).read_bytes() == content
@@ -139,9 +142,9 @@ def test_bad_files_fail_naming_the_file_and_line_and_keep_nothing(
         expected: list[str]) -> None:
     body = accepted(upload(client, (name, content), **form))
     dataset = finished(client, body, status="failed")
-    assert dataset["status"] == "error"
+    assert dataset["status"] == "failed" and dataset["retryable"]
     for part in expected:
-        assert part in dataset["status_message"], dataset["status_message"]
+        assert part in dataset["message"], dataset["message"]
     assert not list(text_dir(models_settings, dataset["id"]).glob("*.arrow"))
 
 
@@ -199,7 +202,7 @@ def test_hub_errors_unknown_repo_bad_split_and_gated_token_never_stored(
 
     dataset = finished(client, accepted(client.post(f"{API}/download",
                                                     json={"repo_id": "ds/gated", "token": hf_env.token})))
-    assert dataset["status"] == "ready" and dataset["num_rows"] == 40
+    assert dataset["ready"] and dataset["num_rows"] == 40
     assert hf_env.token not in json.dumps(client.get(f"/api/v1/jobs/{dataset['job_id']}").json())
     for path in models_settings.home.glob("mistudio.db*"):
         assert hf_env.token.encode() not in path.read_bytes(), path
@@ -220,7 +223,7 @@ def test_a_dropped_connection_resumes_and_a_cancelled_download_keeps_nothing(
     body = accepted(client.post(f"{API}/download", json={"repo_id": "ds/slow"}))
     from tests.support.studio import wait_until
 
-    wait_until(lambda: client.get(f"{API}/{body['id']}").json()["data"]["status"] == "downloading", timeout=60,
+    wait_until(lambda: client.get(f"{API}/{body['id']}").json()["data"]["status"] == "running", timeout=60,
                what="the download to start")
     assert client.post(f"{API}/{body['id']}/cancel").status_code == 200
     assert wait_for_job(client, body["job_id"], timeout=30)["status"] == "cancelled"
@@ -249,12 +252,12 @@ def test_tokenize_preview_job_statistics_and_sample_tokens(
     body = client.post(f"{API}/{dataset['id']}/tokenize", json=settings)
     assert body.status_code == 202, body.text
     tokenization = body.json()["data"]
-    assert wait_for_job(client, tokenization["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, tokenization["job_id"])["status"] == "completed"
     again = client.post(f"{API}/{dataset['id']}/tokenize", json=settings)
     assert again.status_code == 409 and tokenization["id"] in again.json()["error"]["message"]
 
     ready = client.get(f"{API}/{dataset['id']}/tokenizations/{tokenization['id']}").json()["data"]
-    assert ready["status"] == "ready" and ready["num_sequences"] == len(expected)
+    assert ready["status"] == "completed" and ready["ready"] and ready["num_sequences"] == len(expected)
     seqs = data.TokenizedSequences.open(models_settings.home / "datasets" / dataset["id"] / "tokenizations"
                                         / tokenization["id"])
     assert [seqs[i].tolist() for i in range(len(seqs))] == expected
@@ -291,7 +294,7 @@ def test_packing_makes_exactly_the_expected_number_of_sequences(
     expected = (len(stream) - body_length) // (body_length - stride) + 1
     body = accepted(client.post(f"{API}/{dataset['id']}/tokenize", json={
         "model_id": model_id, "max_length": length, "packing": True, "stride": stride, "add_special_tokens": False}))
-    assert wait_for_job(client, body["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, body["job_id"])["status"] == "completed"
     ready = client.get(f"{API}/{dataset['id']}/tokenizations/{body['id']}").json()["data"]
     assert ready["num_sequences"] == expected and ready["num_tokens"] == expected * length
     assert ready["statistics"]["length"]["min"] == ready["statistics"]["length"]["max"] == length
@@ -321,16 +324,16 @@ def test_delete_is_refused_while_a_job_uses_the_dataset_and_reports_bytes_freed(
     (tmp_path / "docs.txt").write_text("\n".join(DOCS))
     dataset = finished(client, import_path(client, tmp_path / "docs.txt"))
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    with session_scope(runtime.sessions) as session:  # an extraction reading it (that domain names its dataset)
-        job = Job(kind="extraction.run", queue="gpu", status="running", runner="local",
-                  params={"dataset_id": dataset["id"]})
+    with session_scope(runtime.sessions) as session:  # a job of another domain that declares it reads the dataset
+        job = Job(kind="training.run", queue="gpu", status="running", runner="local", params={"corpus": "any name"},
+                  reads=[{"type": "dataset", "id": dataset["id"]}])
         session.add(job)
         session.flush()
         job_id = job.id
     busy = client.delete(f"{API}/{dataset['id']}")
     assert busy.status_code == 409 and job_id in busy.json()["error"]["message"]
     with session_scope(runtime.sessions) as session:
-        session.get(Job, job_id).status = "succeeded"  # type: ignore[union-attr]
+        session.get(Job, job_id).status = "completed"  # type: ignore[union-attr]
 
     folder = models_settings.home / "datasets" / dataset["id"]
     on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -350,32 +353,33 @@ def test_shakespeare_example_imports_and_tokenizes_with_smollm2(
     examples = client.get(f"{API}/examples").json()["data"]
     assert examples[0]["name"] == "shakespeare" and examples[0]["available_offline"] is True
     dataset = finished(client, accepted(client.post(f"{API}/examples", json={"name": "shakespeare"})))
-    assert dataset["status"] == "ready" and dataset["num_rows"] > 100_000
+    assert dataset["ready"] and dataset["num_rows"] > 100_000
     hamlet = client.get(f"{API}/{dataset['id']}/samples", params={"search": "to be, or not to be"}).json()
     assert hamlet["pagination"]["total"] >= 1
 
     model = client.post("/api/v1/models/import", json={"path": str(smollm2_dir), "mode": "link"}).json()["data"]
-    assert wait_for_job(client, model["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, model["job_id"])["status"] == "completed"
     body = accepted(client.post(f"{API}/{dataset['id']}/tokenize", json={
         "model_id": model["id"], "max_length": 128, "packing": True}))
-    assert wait_for_job(client, body["job_id"], timeout=300)["status"] == "succeeded"
+    assert wait_for_job(client, body["job_id"], timeout=300)["status"] == "completed"
     ready = client.get(f"{API}/{dataset['id']}/tokenizations/{body['id']}").json()["data"]
     assert ready["num_tokens"] > 2_000_000 and ready["vocab_size"] == 49152
     top = [t["token"] for t in ready["statistics"]["top_tokens"][:10]]
     assert any(t in top for t in (",", ".", "Ġthe", "Ċ")), top
 
 
-def test_a_dataset_whose_job_died_reads_as_interrupted_not_importing(client: TestClient) -> None:
+def test_a_dataset_whose_job_died_in_a_restart_reads_as_interrupted_and_retryable(client: TestClient) -> None:
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    with session_scope(runtime.sessions) as session:  # what a server restart leaves: the job marked interrupted
-        job = Job(kind="datasets.import", queue="io", status="interrupted", runner="local", params={},
-                  error="the server stopped while this job ran")
-        session.add(job)
-        session.flush()
-        dataset = Dataset(name="half", source="import", status="importing", splits={}, job_id=job.id)
+    with session_scope(runtime.sessions) as session:  # an import a server that has since died was running
+        dataset = Dataset(name="half", source="import", splits={})
         session.add(dataset)
         session.flush()
         dataset_id = dataset.id
+        job = repository.create_job(session, kind="datasets.import", queue="io", params={}, runner="local",
+                                    writes=[("dataset", dataset_id)])
+        job.status, job.host, dataset.status = "running", HOST, "running"
+    assert mark_orphans_interrupted(runtime.sessions, runtime.publish, "local") == 1  # what the next start does
     shown = client.get(f"{API}/{dataset_id}").json()["data"]
-    assert shown["status"] == "interrupted" and "server stopped" in shown["status_message"]
+    assert shown["status"] == "interrupted" and "restart" in shown["message"]
+    assert shown["retryable"] and not shown["active"]
     assert client.post(f"{API}/{dataset_id}/retry").status_code == 202

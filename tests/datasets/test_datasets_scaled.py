@@ -16,16 +16,16 @@ def test_upload_then_tokenize_runs_on_either_runner(studio: StudioServer, tiny_m
     response = studio.client.post(f"{API}/upload", files=[("files", ("rows.jsonl", rows.encode()))])
     assert response.status_code == 202, response.text
     dataset = response.json()["data"]
-    assert studio.wait_for_job(dataset["job_id"], ("succeeded", "failed"), timeout=120)["status"] == "succeeded"
+    assert studio.wait_for_job(dataset["job_id"], ("completed", "failed"), timeout=120)["status"] == "completed"
 
     model = studio.client.post("/api/v1/models/import", json={"path": str(tiny_models("llama")), "mode": "link"})
-    assert studio.wait_for_job(model.json()["data"]["job_id"], ("succeeded", "failed"), timeout=120)["status"] == \
-        "succeeded"
+    assert studio.wait_for_job(model.json()["data"]["job_id"], ("completed", "failed"), timeout=120)["status"] == \
+        "completed"
     tokenize = studio.client.post(f"{API}/{dataset['id']}/tokenize",
                                   json={"model_id": model.json()["data"]["id"], "max_length": 8})
     assert tokenize.status_code == 202, tokenize.text
-    job = studio.wait_for_job(tokenize.json()["data"]["job_id"], ("succeeded", "failed"), timeout=120)
-    assert job["status"] == "succeeded", job
+    job = studio.wait_for_job(tokenize.json()["data"]["job_id"], ("completed", "failed"), timeout=120)
+    assert job["status"] == "completed", job
     shown = studio.client.get(f"{API}/{dataset['id']}").json()["data"]
     assert shown["status"] == "ready" and shown["num_rows"] == 25
     assert shown["tokenizations"][0]["status"] == "ready" and shown["tokenizations"][0]["num_sequences"] == 25

@@ -33,7 +33,7 @@ def _accepted(response: Any) -> dict[str, Any]:
 
 def _import_model(client: TestClient, path: Path) -> str:
     body = _accepted(client.post("/api/v1/models/import", json={"path": str(path), "mode": "link"}))
-    assert wait_for_job(client, body["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, body["job_id"])["status"] == "completed"
     return body["id"]
 
 
@@ -43,10 +43,10 @@ def setup(client: TestClient, tmp_path: Path, tiny_models: TinyModels) -> dict[s
     (tmp_path / "docs.txt").write_text("\n".join(DOCS))
     model_id = _import_model(client, tiny_models("llama"))
     dataset = _accepted(client.post("/api/v1/datasets/import", json={"path": str(tmp_path / "docs.txt")}))
-    assert wait_for_job(client, dataset["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, dataset["job_id"])["status"] == "completed"
     tokenization = _accepted(client.post(f"/api/v1/datasets/{dataset['id']}/tokenize",
                                          json={"model_id": model_id, "max_length": 24}))
-    assert wait_for_job(client, tokenization["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, tokenization["job_id"])["status"] == "completed"
     return {"model_id": model_id, "dataset_id": dataset["id"], "tokenization_id": tokenization["id"]}
 
 
@@ -62,7 +62,7 @@ def _sequences(settings: Settings, setup: dict[str, Any]) -> data.TokenizedSeque
 
 def _run(client: TestClient, setup: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     started = _accepted(client.post(f"/api/v1/models/{setup['model_id']}/extract", json=_body(setup, **overrides)))
-    assert wait_for_job(client, started["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
     return client.get(f"/api/v1/extractions/{started['id']}").json()["data"]
 
 
@@ -184,21 +184,22 @@ def test_one_extraction_per_model_cancel_resume_and_delete_rules(
     job = wait_for_job(client, first["job_id"])
     row = client.get(f"/api/v1/extractions/{first['id']}").json()["data"]
     assert job["status"] == "cancelled" and row["status"] == "cancelled" and row["resumable"], (cancelled, row)
+    assert not row["retryable"] and not row["active"] and "resume it" in row["message"]
     done_before = json.loads((Path(row["path"]) / "progress.json").read_text())["samples_done"]
     assert 0 < done_before < row["num_samples"]
 
     resumed = _accepted(client.post(f"/api/v1/extractions/{first['id']}/resume"))
-    assert wait_for_job(client, resumed["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, resumed["job_id"])["status"] == "completed"
     row = client.get(f"/api/v1/extractions/{first['id']}").json()["data"]
     assert row["status"] == "completed" and row["samples_done"] == row["num_samples"]
     logs = " ".join(entry["text"] for entry in client.get(f"/api/v1/jobs/{resumed['job_id']}").json()["data"]["log"])
     assert "resuming" in logs
     assert client.post(f"/api/v1/extractions/{first['id']}/resume").status_code == 409
 
-    # A training (any job naming the extraction) keeps it from being deleted.
+    # A training (any job declaring it reads the extraction, whatever its params say) keeps it from being deleted.
     with session_scope(client.app.state.runtime.sessions) as session:
         training = repository.create_job(session, kind="training.train", queue="gpu", params={
-            "extraction_id": first["id"]}, runner="local")
+            "activations": "any name"}, runner="local", reads=[("extraction", first["id"])])
         training.status = "running"  # as if a worker had it; never dispatched here
         training_id = training.id
     refused = client.delete(f"/api/v1/extractions/{first['id']}")

@@ -15,5 +15,5 @@ def download(client: TestClient, repo_id: str, **body: Any) -> dict[str, Any]:
     assert response.status_code == 202, response.text
     accepted = response.json()["data"]
     job = wait_for_job(client, accepted["job_id"])
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "completed", job
     return client.get(f"/api/v1/models/{accepted['id']}").json()["data"]

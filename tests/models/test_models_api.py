@@ -68,7 +68,7 @@ def test_gated_repo_needs_a_token_which_is_never_stored(
     assert "licence" in denied.json()["error"]["message"] and "token" in denied.json()["error"]["message"]
 
     model = download(client, repo_id, token=hf_env.token)
-    assert model["status"] == "ready" and model["gated"] is True
+    assert model["ready"] and model["gated"] is True
     job = client.get(f"/api/v1/jobs/{model['job_id']}").json()["data"]
     assert hf_env.token not in json.dumps(job)
     for path in models_settings.home.glob("mistudio.db*"):  # the database and its WAL
@@ -83,16 +83,16 @@ def test_download_streams_progress_and_ends_ready_with_its_architecture(
         response = client.post("/api/v1/models/download", json={"repo_id": repo_id})
         assert response.status_code == 202
         accepted = response.json()["data"]
-        assert accepted["status"] == "queued" and accepted["job_id"]
+        assert accepted["status"] == "queued" and accepted["active"] and accepted["job_id"]
         socket.send_json({"type": "subscribe", "channels": [f"models/{accepted['id']}/progress"]})
         assert socket.receive_json()["event"] == "subscribed"
         event = socket.receive_json()
     assert event["channel"] == f"models/{accepted['id']}/progress" and event["event"] == "progress"
     assert {"bytes_done", "bytes_total", "bytes_per_second", "eta_seconds"} <= set(event["data"])
-    assert wait_for_job(client, accepted["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, accepted["job_id"])["status"] == "completed"
 
     model = client.get(f"/api/v1/models/{accepted['id']}").json()["data"]
-    assert model["status"] == "ready" and model["family"] == "llama" and model["num_layers"] == 2
+    assert model["status"] == "completed" and model["ready"] and model["family"] == "llama" and model["num_layers"] == 2
     raw = models_settings.home / "models" / "raw" / model["id"]
     assert model["size_bytes"] == sum(p.stat().st_size for p in raw.rglob("*") if p.is_file())
     arch = client.get(f"/api/v1/models/{model['id']}/architecture").json()["data"]
@@ -105,21 +105,22 @@ def test_cancelled_download_leaves_no_partial_files(
     repo_id = tiny_models.publish(hf_env.hub, "mistral", "cancel/mistral")
     hf_env.hub.throttle(20_000, "*.safetensors")
     accepted = client.post("/api/v1/models/download", json={"repo_id": repo_id}).json()["data"]
-    wait_until(lambda: client.get(f"/api/v1/models/{accepted['id']}").json()["data"]["status"] == "downloading",
+    wait_until(lambda: client.get(f"/api/v1/models/{accepted['id']}").json()["data"]["status"] == "running",
                timeout=60, what="the download to start")
     response = client.delete(f"/api/v1/models/{accepted['id']}/download")
     assert response.status_code == 200
     assert wait_for_job(client, accepted["job_id"], timeout=30)["status"] == "cancelled"
     model = client.get(f"/api/v1/models/{accepted['id']}").json()["data"]
-    assert model["status"] == "cancelled"
+    assert model["status"] == "cancelled" and model["retryable"] and not model["active"]
     assert not (models_settings.home / "models" / "raw" / accepted["id"]).exists()
 
 
 def test_bert_is_stored_as_incompatible_with_the_reason(
         client: TestClient, hf_env: HfEnv, tiny_models: TinyModels) -> None:
     model = download(client, tiny_models.publish(hf_env.hub, "bert", "incompatible/bert"))
-    assert model["status"] == "incompatible"
-    assert "causal" in model["status_message"].lower()
+    # The download completed; what it brought cannot be loaded, and the model says why.
+    assert model["status"] == "completed" and not model["ready"] and not model["retryable"]
+    assert "causal" in model["incompatible_reason"].lower()
     assert client.get(f"/api/v1/models/{model['id']}/architecture").status_code == 409
 
 
@@ -128,9 +129,9 @@ def test_import_copies_or_links_a_folder_and_refuses_what_is_not_a_model(
     folder = tiny_models("qwen2")
     for mode in ("copy", "link"):
         accepted = client.post("/api/v1/models/import", json={"path": str(folder), "mode": mode}).json()["data"]
-        assert wait_for_job(client, accepted["job_id"])["status"] == "succeeded"
+        assert wait_for_job(client, accepted["job_id"])["status"] == "completed"
         model = client.get(f"/api/v1/models/{accepted['id']}").json()["data"]
-        assert model["status"] == "ready" and model["family"] == "qwen2" and model["storage_mode"] == mode
+        assert model["ready"] and model["family"] == "qwen2" and model["storage_mode"] == mode
         stored = models_settings.home / "models" / "raw" / model["id"] / "model.safetensors"
         assert stored.is_symlink() is (mode == "link")
     (tmp_path / "notes").mkdir()
@@ -146,14 +147,14 @@ def test_quantize_adds_a_measured_variant_and_refuses_a_duplicate(
     model = download(client, tiny_models.publish(hf_env.hub, "llama", "variants/llama"), format="fp16")
     variant_job = wait_until(lambda: (m := client.get(f"/api/v1/models/{model['id']}").json()["data"])["variants"]
                              and m["variants"][0]["job_id"], timeout=30, what="the variant job")
-    assert wait_for_job(client, variant_job)["status"] == "succeeded"
+    assert wait_for_job(client, variant_job)["status"] == "completed"
     accepted = client.post(f"/api/v1/models/{model['id']}/variants", json={"format": "q8"})
     assert accepted.status_code == 202, accepted.text
-    assert wait_for_job(client, accepted.json()["data"]["job_id"])["status"] == "succeeded"
+    assert wait_for_job(client, accepted.json()["data"]["job_id"])["status"] == "completed"
     variants = {v["format"]: v for v in client.get(f"/api/v1/models/{model['id']}").json()["data"]["variants"]}
     assert set(variants) == {"fp16", "q8"}
     for variant in variants.values():
-        assert variant["status"] == "ready" and variant["sample_output"]
+        assert variant["status"] == "completed" and variant["ready"] and variant["sample_output"]
         assert abs(variant["footprint_bytes"] - variant["estimate_bytes"]) <= 0.1 * variant["footprint_bytes"]
     # On a tiny model the embeddings dominate and bnb keeps them in fp32 on CPU, so q8 only has to beat fp32.
     assert variants["q8"]["footprint_bytes"] < 4 * model["parameter_count"]
@@ -166,7 +167,7 @@ def test_compare_shows_differing_config_fields(client: TestClient, tiny_models: 
     ids = []
     for family in ("llama", "gpt2"):
         accepted = client.post("/api/v1/models/import", json={"path": str(tiny_models(family))}).json()["data"]
-        assert wait_for_job(client, accepted["job_id"])["status"] == "succeeded"
+        assert wait_for_job(client, accepted["job_id"])["status"] == "completed"
         ids.append(accepted["id"])
     result = client.get("/api/v1/models/compare", params={"a": ids[0], "b": ids[1]}).json()["data"]
     assert {"a", "b", "config_differences", "hook_points"} <= set(result)
@@ -215,7 +216,9 @@ def test_list_filters_by_status_family_and_search(client: TestClient, tiny_model
     listed = client.get("/api/v1/models", params={"family": "falcon"}).json()
     assert [m["name"] for m in listed["data"]] == ["my falcon"]
     assert client.get("/api/v1/models", params={"search": "LLAMA"}).json()["pagination"]["total"] == 1
-    assert client.get("/api/v1/models", params={"status": "error"}).json()["data"] == []
+    assert client.get("/api/v1/models", params={"status": "failed"}).json()["data"] == []
+    assert client.get("/api/v1/models", params={"ready": True}).json()["pagination"]["total"] == 2
+    assert client.get("/api/v1/models", params={"ready": False}).json()["data"] == []
     renamed = client.patch(f"/api/v1/models/{listed['data'][0]['id']}", json={"notes": "parallel attention"})
     assert renamed.json()["data"]["notes"] == "parallel attention"
 
@@ -225,9 +228,9 @@ def test_smollm2_gguf_imports_once_as_safetensors_with_30_layers(
         client: TestClient, smollm2_gguf_path: Path, models_settings: Settings) -> None:
     accepted = client.post("/api/v1/models/import", json={"path": str(smollm2_gguf_path)})
     assert accepted.status_code == 202, accepted.text
-    assert wait_for_job(client, accepted.json()["data"]["job_id"], timeout=300)["status"] == "succeeded"
+    assert wait_for_job(client, accepted.json()["data"]["job_id"], timeout=300)["status"] == "completed"
     model = client.get(f"/api/v1/models/{accepted.json()['data']['id']}").json()["data"]
-    assert model["source"] == "gguf" and model["status"] == "ready" and model["num_layers"] == 30
+    assert model["source"] == "gguf" and model["ready"] and model["num_layers"] == 30
     assert 130e6 < model["parameter_count"] < 140e6
     raw = models_settings.home / "models" / "raw" / model["id"]
     assert (raw / "model.safetensors").is_file() and not list(raw.glob("*.gguf"))
@@ -249,13 +252,13 @@ def test_a_corrupted_file_fails_the_model_and_a_retry_fetches_only_that_file(
     accepted = client.post("/api/v1/models/download", json={"repo_id": repo_id}).json()["data"]
     assert wait_for_job(client, accepted["job_id"])["status"] == "failed"
     failed = client.get(f"/api/v1/models/{accepted['id']}").json()["data"]
-    assert failed["status"] == "error" and "model.safetensors" in failed["status_message"]
+    assert failed["status"] == "failed" and failed["retryable"] and "model.safetensors" in failed["message"]
 
     weights.write_bytes(good)
     hf_env.hub.clear_requests()
     retried = client.post(f"/api/v1/models/{accepted['id']}/retry")
     assert retried.status_code == 202, retried.text
-    assert wait_for_job(client, retried.json()["data"]["job_id"])["status"] == "succeeded"
-    assert client.get(f"/api/v1/models/{accepted['id']}").json()["data"]["status"] == "ready"
+    assert wait_for_job(client, retried.json()["data"]["job_id"])["status"] == "completed"
+    assert client.get(f"/api/v1/models/{accepted['id']}").json()["data"]["ready"]
     fetched = {r.path.rsplit("/", 1)[-1] for r in hf_env.hub.requests_for("/resolve/", method="GET")}
     assert fetched == {"model.safetensors"}

@@ -14,7 +14,7 @@ from mistudio.platform.runtime import Runtime
 from tests.support.studio import StudioServer, wait_until
 
 
-def collect_job_events(studio: StudioServer, submit, until_status=("succeeded", "failed", "cancelled")):
+def collect_job_events(studio: StudioServer, submit, until_status=("completed", "failed", "cancelled")):
     """Subscribe to `jobs` over the WebSocket, then submit; return the job.updated events of that job."""
     with connect(studio.ws_url, open_timeout=5) as socket:
         socket.send(json.dumps({"type": "subscribe", "channels": ["jobs"]}))
@@ -35,11 +35,11 @@ def collect_job_events(studio: StudioServer, submit, until_status=("succeeded", 
 def test_progress_events_arrive_over_the_websocket(studio: StudioServer, submitter: Runtime) -> None:
     job, events = collect_job_events(studio, lambda: submitter.runner.submit("test.count", {"n": 20, "delay": 0.1}))
     statuses = [event["status"] for event in events]
-    assert statuses[0] in ("queued", "running") and statuses[-1] == "succeeded"
+    assert statuses[0] in ("queued", "running") and statuses[-1] == "completed"
     progress = [event["progress"] for event in events if event["status"] == "running"]
     assert progress == sorted(progress) and len([p for p in progress if 0 < p < 1]) >= 2
     assert events[-1]["result"] == {"count": 20} and events[-1]["progress"] == 1.0
-    assert studio.job(job.id)["status"] == "succeeded"
+    assert studio.job(job.id)["status"] == "completed"
 
 
 def test_progress_writes_are_throttled_to_two_per_second(studio: StudioServer, submitter: Runtime) -> None:
@@ -49,7 +49,7 @@ def test_progress_writes_are_throttled_to_two_per_second(studio: StudioServer, s
     progress_updates = [e for e in events if e["status"] == "running" and e["message"] != "starting"]
     # 400 progress calls in ~2-4 s must become about two row writes a second (+1 final flush).
     assert len(progress_updates) <= 2 * elapsed + 2, (len(progress_updates), elapsed)
-    assert events[-1]["status"] == "succeeded"
+    assert events[-1]["status"] == "completed"
 
 
 def test_cancel_finishes_within_two_seconds(studio: StudioServer, submitter: Runtime) -> None:
@@ -59,7 +59,7 @@ def test_cancel_finishes_within_two_seconds(studio: StudioServer, submitter: Run
     asked = time.monotonic()
     response = studio.client.post(f"/api/v1/jobs/{job.id}/cancel")
     assert response.status_code == 200 and response.json()["data"]["cancel_requested"] is True
-    final = studio.wait_for_job(job.id, ("cancelled", "failed", "succeeded"), timeout=10)
+    final = studio.wait_for_job(job.id, ("cancelled", "failed", "completed"), timeout=10)
     assert final["status"] == "cancelled"
     assert time.monotonic() - asked < 2.0
     assert final["result"]["stopped_at"] < 2000
@@ -81,7 +81,7 @@ def test_cancelling_a_queued_job_cancels_it_at_once(studio: StudioServer, submit
 def test_gpu_jobs_run_one_at_a_time_and_io_jobs_alongside(studio: StudioServer, submitter: Runtime) -> None:
     heavy = [submitter.runner.submit("test.heavy", {"n": 8, "delay": 0.05}) for _ in range(2)]
     light = submitter.runner.submit("test.count", {"n": 8, "delay": 0.05})
-    done = [studio.wait_for_job(job.id, ("succeeded",)) for job in [*heavy, light]]
+    done = [studio.wait_for_job(job.id, ("completed",)) for job in [*heavy, light]]
     first, second, io = done
     assert second["started_at"] >= first["finished_at"]  # no overlap on the gpu queue
     assert io["started_at"] < first["finished_at"] or io["started_at"] < second["finished_at"]
@@ -89,7 +89,7 @@ def test_gpu_jobs_run_one_at_a_time_and_io_jobs_alongside(studio: StudioServer, 
 
 def test_a_job_that_raises_is_failed_with_its_message(studio: StudioServer, submitter: Runtime) -> None:
     job = submitter.runner.submit("test.fail", {"message": "the layer index 99 is out of range"})
-    final = studio.wait_for_job(job.id, ("failed", "succeeded"))
+    final = studio.wait_for_job(job.id, ("failed", "completed"))
     assert final["status"] == "failed"
     assert final["error"] == "RuntimeError: the layer index 99 is out of range"
     assert final["finished_at"] is not None
@@ -100,13 +100,13 @@ def test_sigkilled_job_process_is_failed_and_server_unaffected(studio: StudioSer
     running = studio.wait_for_job(job.id, ("running",))
     pid = wait_until(lambda: submitter_job_pid(submitter, job.id), what="job pid")
     os.kill(pid, signal.SIGKILL)
-    final = studio.wait_for_job(job.id, ("failed", "cancelled", "succeeded"), timeout=15)
+    final = studio.wait_for_job(job.id, ("failed", "cancelled", "completed"), timeout=15)
     assert final["status"] == "failed"
     assert "SIGKILL" in final["error"] and "memory" in final["error"]
     assert running["status"] == "running"
     assert studio.client.get("/api/v1/health").json()["data"]["database"]["ok"] is True
     after = submitter.runner.submit("test.count", {"n": 3, "delay": 0.01})
-    assert studio.wait_for_job(after.id, ("succeeded", "failed"))["status"] == "succeeded"
+    assert studio.wait_for_job(after.id, ("completed", "failed"))["status"] == "completed"
 
 
 def test_a_job_ignoring_cancel_is_killed_after_the_grace_period(studio: StudioServer, submitter: Runtime) -> None:
@@ -124,7 +124,7 @@ def test_secrets_reach_the_job_but_are_never_stored(studio: StudioServer, submit
     if studio.runner_mode == "local":  # type: ignore[attr-defined]
         pytest.skip("embedded secrets live in the submitting server's memory: see test_local_runner.py")
     job = submitter.runner.submit("test.secret", {"repo_id": "org/model"}, secrets={"token": "hf_abcdefgh123"})
-    final = studio.wait_for_job(job.id, ("succeeded", "failed"))
+    final = studio.wait_for_job(job.id, ("completed", "failed"))
     assert final["result"] == {"got_token": True, "token_length": 14}
     assert "hf_abcdefgh123" not in json.dumps(final)
     assert "hf_abcdefgh123" not in (studio.log_path.read_text())

@@ -30,7 +30,7 @@ def job_state(runtime: Runtime, job_id: str):  # -> Job row detached from its se
 
 def test_secrets_reach_the_job_but_are_never_stored(started: Runtime, capfd: pytest.CaptureFixture[str]) -> None:
     job = started.runner.submit("test.secret", {"repo_id": "org/model"}, secrets={"token": "hf_abcdefgh123"})
-    final = wait_until(lambda: (j := job_state(started, job.id)).status == "succeeded" and j, what="secret job")
+    final = wait_until(lambda: (j := job_state(started, job.id)).status == "completed" and j, what="secret job")
     assert final.result == {"got_token": True, "token_length": 14}
     assert "hf_abcdefgh123" not in json.dumps({"params": final.params, "log": final.log, "result": final.result})
     db_bytes = (started.settings.home / "mistudio.db").read_bytes() + _wal(started)
@@ -65,7 +65,7 @@ def test_jobs_queued_before_a_restart_still_run_after_it(settings: Settings) -> 
     runtime = Runtime.open(settings)
     runtime.start()
     try:
-        final = wait_until(lambda: (j := job_state(runtime, job.id)).status == "succeeded" and j, what="queued job")
+        final = wait_until(lambda: (j := job_state(runtime, job.id)).status == "completed" and j, what="queued job")
         assert final.result == {"count": 3}
     finally:
         runtime.close()
@@ -77,15 +77,15 @@ def test_a_job_over_its_time_limit_fails_with_the_message_and_the_runner_goes_on
                        what="the stuck job to fail")
     assert final.error == "took too long: raise the limit"
     quick = started.runner.submit("test.stuck", {"limit": 30, "seconds": 0})
-    assert wait_until(lambda: (j := job_state(started, quick.id)).status == "succeeded" and j,
+    assert wait_until(lambda: (j := job_state(started, quick.id)).status == "completed" and j,
                       timeout=30, what="the quick job").result == {"finished": True}
 
 
 def test_a_job_can_queue_a_follow_up_job_that_the_runner_then_runs(started: Runtime) -> None:
     job = started.runner.submit("test.follow_up", {})
-    first = wait_until(lambda: (j := job_state(started, job.id)).status == "succeeded" and j, timeout=30,
+    first = wait_until(lambda: (j := job_state(started, job.id)).status == "completed" and j, timeout=30,
                        what="the first job")
-    second = wait_until(lambda: (j := job_state(started, first.result["queued"])).status == "succeeded" and j,
+    second = wait_until(lambda: (j := job_state(started, first.result["queued"])).status == "completed" and j,
                         timeout=30, what="the follow-up job")
     assert second.result == {"count": 2} and second.kind == "test.count"
 

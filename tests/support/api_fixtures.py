@@ -13,7 +13,7 @@ from mistudio.config import Settings
 from tests.support.hub_fixtures import HfEnv
 from tests.support.studio import wait_until
 
-FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+FINISHED = ("completed", "failed", "cancelled", "interrupted")
 
 
 @pytest.fixture

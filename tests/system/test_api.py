@@ -43,7 +43,7 @@ def test_cancelling_a_finished_job_is_a_409(client: TestClient) -> None:
     response = client.post(f"/api/v1/jobs/{job_id}/cancel")
     assert response.status_code == 409
     error = response.json()["error"]
-    assert error["code"] == "conflict" and "already finished with status succeeded" in error["message"]
+    assert error["code"] == "conflict" and "already finished with status completed" in error["message"]
 
 
 def test_schema_violations_are_a_422_envelope_naming_the_field(client: TestClient) -> None:
@@ -61,11 +61,11 @@ def test_an_unknown_status_filter_is_a_400(client: TestClient) -> None:
 
 def test_job_list_uses_the_list_envelope(client: TestClient) -> None:
     job_id = finished_job(client)
-    body = client.get("/api/v1/jobs", params={"status": ["succeeded", "failed"], "limit": 10}).json()
+    body = client.get("/api/v1/jobs", params={"status": ["completed", "failed"], "limit": 10}).json()
     assert body["pagination"] == {"page": 1, "limit": 10, "total": 1}
     assert [job["id"] for job in body["data"]] == [job_id]
     one = client.get(f"/api/v1/jobs/{job_id}").json()
-    assert one["data"]["status"] == "succeeded" and one["data"]["result"] == {"count": 1}
+    assert one["data"]["status"] == "completed" and one["data"]["result"] == {"count": 1}
 
 
 def test_unknown_api_route_is_a_404_envelope(client: TestClient) -> None:

@@ -129,7 +129,7 @@ def test_a_real_job_sends_only_what_its_channels_declare(client: TestClient) -> 
         socket.send_json({"type": "subscribe", "channels": [f"jobs/{job.id}", f"test/{job.id}"]})
         while not (messages[-1]["channel"] == "jobs" and messages[-1]["data"]["status"] in FINISHED):
             messages.append(socket.receive_json())
-        assert messages[-1]["data"]["status"] == "succeeded", messages[-1]
+        assert messages[-1]["data"]["status"] == "completed", messages[-1]
         socket.send_text("not a command")
         messages.append(socket.receive_json())
         while messages[-1]["channel"] != "system":  # the job's last events may still be ahead of the answer

@@ -225,5 +225,5 @@ def follow_job(current: Runtime, job_id: str, title: str) -> None:
             time.sleep(0.5)
             job = system.get_job(current, job_id)
         bar.update(task, completed=job.progress, message=job.status)
-    if job.status != "succeeded":
+    if job.status != "completed":
         fail(f"job {job.id} {job.status}: {job.error or job.message or ''}", 1)

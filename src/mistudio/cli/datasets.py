@@ -40,8 +40,8 @@ from mistudio.datasets.schemas import (
 
 datasets_app = typer.Typer(help="Datasets: download, import, tokenize, browse, statistics, delete.",
                            no_args_is_help=True)
-STATUS_STYLE = {"queued": "cyan", "downloading": "yellow", "importing": "yellow", "running": "yellow",
-                "ready": "green", "error": "red", "cancelled": "magenta", "interrupted": "red"}
+STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red", "cancelled": "magenta",
+                "interrupted": "red"}
 TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow", "black on bright_green", "black on bright_magenta")
 # Without --token the job uses the user's own HF login (HF_TOKEN or `hf auth login`); a token is never stored.
 TokenOption = Annotated[str | None, typer.Option(help="HF token for a gated repo (default: HF_TOKEN / hf login)")]
@@ -84,7 +84,7 @@ def _settings_line(t: TokenizationOut) -> str:
 
 def _print_dataset(dataset: DatasetOut) -> None:
     console.print(f"[bold]{escape(dataset.name)}[/] ({dataset.id})  status {_status(dataset.status)}"
-                  + (f": {escape(dataset.status_message)}" if dataset.status_message else ""), highlight=False)
+                  + (f": {escape(dataset.message)}" if dataset.message else ""), highlight=False)
     origin = dataset.repo_id or dataset.source_path or ""
     if dataset.source == "hub":
         origin += f" config {dataset.config or '—'} @ {(dataset.commit_sha or dataset.revision or '?')[:12]}"

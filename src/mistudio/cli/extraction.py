@@ -31,7 +31,7 @@ from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionOut
 
 extract_app = typer.Typer(help="Activation extraction: estimate, run, follow, resume, inspect, delete.",
                           no_args_is_help=True)
-STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "error": "red",
+STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red",
                 "cancelled": "magenta", "interrupted": "red"}
 # Request fields as the user typed them: a service or validation error names the option, not the API field.
 OPTION_OF = {"dataset_id": "--dataset", "tokenization_id": "--tokenization", "layers": "--layers",

@@ -14,7 +14,7 @@ from mistudio.system import service
 
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 JobArgument = Annotated[str, typer.Argument(help="a job id, or a unique prefix of one")]
-STATUS_STYLE = {"queued": "cyan", "running": "yellow", "succeeded": "green", "failed": "red",
+STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red",
                 "cancelled": "magenta", "interrupted": "red"}
 
 
@@ -89,7 +89,7 @@ def watch(job_id: JobArgument) -> None:
                 show_state(job)
     job = service.get_job(runtime, job_id)
     console.print(f"{job.id}: {_status(job)} {job.error or ''}")
-    if job.status != "succeeded":
+    if job.status != "completed":
         raise typer.Exit(1)
 
 

@@ -39,7 +39,8 @@ def _params(count: int | None) -> str:
 
 def _print_model(model: ModelOut) -> None:
     console.print(f"[bold]{model.name}[/] ({model.id})  status [bold]{model.status}[/]"
-                  + (f": {model.status_message}" if model.status_message else ""))
+                  + (f": {model.message}" if model.message else "")
+                  + (f" (incompatible: {model.incompatible_reason})" if model.incompatible_reason else ""))
     console.print(f"  source {model.source} {model.repo_id or model.source_path or ''}  family {model.family or '—'}"
                   f"  parameters {_params(model.parameter_count)}  on disk {_gb(model.size_bytes)}")
     for variant in model.variants:

@@ -13,7 +13,6 @@ from mistudio.datasets.schemas import (
     DatasetOut,
     DatasetPatch,
     DatasetSource,
-    DatasetStatusName,
     DeleteOut,
     DownloadIn,
     ExampleIn,
@@ -33,6 +32,7 @@ from mistudio.datasets.schemas import (
     TxtMode,
 )
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Item, Page, Pagination
+from mistudio.platform.lifecycle import StatusName
 from mistudio.platform.runtime import Runtime
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
@@ -88,7 +88,7 @@ def add_example(request: Request, body: ExampleIn) -> Accepted[DatasetAccepted]:
 @router.get("", response_model=Page[DatasetOut])
 def list_datasets(
     request: Request,
-    status: DatasetStatusName | None = None,
+    status: StatusName | None = None,
     source: DatasetSource | None = None,
     search: Annotated[str | None, Query(max_length=200, description="in name and repo id")] = None,
     page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistudio.envelopes import SAFE_INT, Deleted, omittable
 from mistudio.models.schemas import HubDownloadFigures
 from mistudio.platform.events import EventPayload, declare_channel
+from mistudio.platform.lifecycle import TrackedOut
 
-DatasetStatusName = Literal["queued", "downloading", "importing", "ready", "error", "cancelled", "interrupted"]
-TokenizationStatusName = Literal["queued", "running", "ready", "error", "cancelled", "interrupted"]
 DatasetSource = Literal["hub", "import", "upload", "example"]
 SourceFormat = Literal["txt", "jsonl", "csv", "parquet"]
 TxtMode = Literal["line", "document"]
@@ -154,7 +153,7 @@ class TokenizationStatistics(BaseModel):
     top_tokens: list[TopToken]
 
 
-class TokenizationOut(BaseModel):
+class TokenizationOut(TrackedOut):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -163,14 +162,11 @@ class TokenizationOut(BaseModel):
     tokenizer_name: str
     split: str
     settings: TokenizeSettingsIn
-    status: TokenizationStatusName
-    message: str | None
     num_sequences: int | None
     num_tokens: int | None
     vocab_size: int | None
     size_bytes: int
     statistics: TokenizationStatistics | None
-    job_id: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -179,7 +175,9 @@ class TokenizationAccepted(TokenizationOut):
     job_id: str
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(TrackedOut):
+    """A dataset; its status is its download or import's (`source` says which)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -194,8 +192,6 @@ class DatasetOut(BaseModel):
     source_format: str | None
     text_column: str | None
     txt_mode: TxtMode
-    status: DatasetStatusName
-    status_message: str | None
     splits: dict[str, int] = Field(description="split -> rows")
     num_rows: int
     size_bytes: int = Field(description="text and source files on disk")
@@ -203,7 +199,6 @@ class DatasetOut(BaseModel):
     download_bytes: int | None
     license: str | None
     notes: str | None
-    job_id: str | None
     tokenizations: list[TokenizationOut]
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -2,7 +2,7 @@
 
 Text is normalized once into datasets/{id}/text/{split}.arrow; each tokenization is a folder of .npy arrays under
 datasets/{id}/tokenizations/{tokenization_id}/ that extraction memory-maps. As for models, the row is the truth and
-a job that died without updating its row is reconciled from the job's own final status whenever the row is read.
+its status follows the job producing it (`platform.lifecycle`), however that job ended.
 """
 
 from __future__ import annotations
@@ -41,19 +41,21 @@ from mistudio.datasets.schemas import (
     TokenOut,
     settings_dict,
 )
-from mistudio.datasets.tables import Dataset, DatasetStatus, Tokenization, TokenizationStatus
+from mistudio.datasets.tables import Dataset, Tokenization
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.lens import data, hub, hub_datasets
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
-from mistudio.platform.jobs import repository as jobs
-from mistudio.platform.jobs.table import Job, JobStatus
+from mistudio.platform.jobs import resources
+from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
 
 DOWNLOAD_KIND = "datasets.download"
 IMPORT_KIND = "datasets.import"
 TOKENIZE_KIND = "datasets.tokenize"
+# How other domains' jobs name a dataset or a tokenization they read.
+DATASET_RESOURCE, TOKENIZATION_RESOURCE = Dataset.resource, Tokenization.resource
 
 
 # --- where things live ------------------------------------------------------------------------------------
@@ -79,23 +81,7 @@ def _load(session: Session, dataset_id: str) -> Dataset:
     dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.tokenizations)])
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", details={"id": dataset_id})
-    _reconcile(session, dataset)
     return dataset
-
-
-def _reconcile(session: Session, dataset: Dataset) -> None:
-    """Bring a dataset (and its tokenizations) in line with jobs that ended without updating them."""
-    rows: list[tuple[Dataset | Tokenization, bool]] = [(dataset, dataset.dataset_status.active)]
-    rows += [(t, TokenizationStatus(t.status).active) for t in dataset.tokenizations]
-    for row, active in rows:
-        ended = jobs.unreported_end(session, row.job_id) if active else None
-        if ended is None:
-            continue
-        row.status, message = ended
-        if isinstance(row, Dataset):
-            row.status_message = message
-        else:
-            row.message = message
 
 
 def get_dataset(runtime: Runtime, dataset_id: str) -> DatasetOut:
@@ -118,8 +104,6 @@ def list_datasets(runtime: Runtime, *, status: str | None = None, source: str | 
         rows = session.scalars(query.options(selectinload(Dataset.tokenizations))
                                .order_by(Dataset.created_at.desc(), Dataset.id)
                                .offset((page - 1) * limit).limit(limit)).all()
-        for dataset in rows:
-            _reconcile(session, dataset)
         return [DatasetOut.model_validate(d) for d in rows], total
 
 
@@ -148,17 +132,15 @@ def _accepted(runtime: Runtime, dataset_id: str, kind: str, params: dict[str, An
               token: str | None = None) -> DatasetAccepted:
     # Only a token the user typed travels, as an in-memory secret; HF_TOKEN / the login file are read by the job.
     job = runtime.runner.submit(kind, {"dataset_id": dataset_id, **params},
-                                secrets={"hf_token": token} if token else None)
+                                secrets={"hf_token": token} if token else None, writes=[(Dataset.resource, dataset_id)])
     with session_scope(runtime.sessions) as session:
         dataset = _load(session, dataset_id)
-        dataset.job_id = job.id
-        session.flush()
         return DatasetAccepted.model_validate({**DatasetOut.model_validate(dataset).model_dump(), "job_id": job.id})
 
 
 def _create(runtime: Runtime, **fields: Any) -> str:
     with session_scope(runtime.sessions) as session:
-        dataset = Dataset(status=DatasetStatus.QUEUED.value, splits={}, tokenizations=[], **fields)
+        dataset = Dataset(splits={}, tokenizations=[], **fields)
         session.add(dataset)
         session.flush()
         return dataset.id
@@ -259,10 +241,9 @@ def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> Datase
     """Run a stopped download or import again; hub files already verified are not fetched again."""
     with session_scope(runtime.sessions) as session:
         dataset = _load(session, dataset_id)
-        if dataset.status not in ("error", "interrupted", "cancelled"):
+        if not dataset.retryable:
             raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; only failed, interrupted or cancelled "
-                           "downloads and imports can be retried")
-        dataset.status, dataset.status_message = DatasetStatus.QUEUED.value, None
+                           "downloads and imports can be retried", details={"status": dataset.status})
         fields = {"source": dataset.source, "repo_id": dataset.repo_id, "revision": dataset.commit_sha,
                   "config": dataset.config, "split": dataset.split, "text_column": dataset.text_column,
                   "path": dataset.source_path}
@@ -279,36 +260,20 @@ def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> Datase
 def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
     """Stop the download or import producing this dataset; partial files are removed."""
     with session_scope(runtime.sessions) as session:
-        dataset = _load(session, dataset_id)
-        if not dataset.dataset_status.active or not dataset.job_id:
-            raise Conflict(f"dataset {dataset_id!r} is {dataset.status}: there is no download or import to cancel")
-        job_id = dataset.job_id
+        job_id = cancellable_job(_load(session, dataset_id), f"dataset {dataset_id!r}")
     job = runtime.runner.cancel(job_id)
-    if job.status == JobStatus.CANCELLED.value:  # it had not started: nothing will clean up but us
+    if job.status == Status.CANCELLED.value:  # it had not started (its row ended with it): no job cleans up but us
         shutil.rmtree(text_dir(runtime.storage, dataset_id), ignore_errors=True)
-        with session_scope(runtime.sessions) as session:
-            dataset = _load(session, dataset_id)
-            dataset.status, dataset.status_message = DatasetStatus.CANCELLED.value, "cancelled before it started"
     return get_dataset(runtime, dataset_id)
 
 
 # --- delete ------------------------------------------------------------------------------------------------
-def _users(session: Session, dataset_id: str, own_jobs: set[str]) -> list[Job]:
-    """Unfinished jobs of any domain working on this dataset (extraction and training name it in their params)."""
-    own = [job for job_id in own_jobs if (job := session.get(Job, job_id)) is not None and not job.job_status.finished]
-    return own + [job for job in jobs.unfinished_naming(session, "dataset_id", dataset_id) if job.id not in own_jobs]
-
-
 def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:
-    """Remove a dataset, its tokenizations and its files; refused (409) while any job uses it."""
+    """Remove a dataset, its tokenizations and its files; refused (409) while any job reads or writes them."""
     with session_scope(runtime.sessions) as session:
         dataset = _load(session, dataset_id)
-        own = {j for j in [dataset.job_id, *(t.job_id for t in dataset.tokenizations)] if j}
-        users = _users(session, dataset_id, own)
-        if users:
-            job = users[0]
-            raise Conflict(f"dataset {dataset_id!r} is in use by job {job.id} ({job.kind}, {job.status}); cancel "
-                           "it first or wait for it to finish", details={"job_id": job.id, "kind": job.kind})
+        resources.refuse_if_used(session, f"dataset {dataset_id!r}", [
+            (Dataset.resource, dataset_id), *((Tokenization.resource, t.id) for t in dataset.tokenizations)])
         session.delete(dataset)
     folder = runtime.storage.dataset_dir(dataset_id)
     freed = models.folder_bytes(folder)
@@ -319,7 +284,7 @@ def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:
 # --- browsing ----------------------------------------------------------------------------------------------
 def _ready(session: Session, dataset_id: str) -> Dataset:
     dataset = _load(session, dataset_id)
-    if dataset.status != DatasetStatus.READY.value:
+    if not dataset.ready:
         raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; its text can be read once it is ready",
                        details={"status": dataset.status})
     return dataset
@@ -389,9 +354,8 @@ def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str |
 def _tokenizer(runtime: Runtime, model_id: str) -> Any:
     """The tokenizer of a ready, compatible model; anything else is a 400 naming the fix."""
     model = models.get_model(runtime, model_id)
-    if model.status != "ready":
-        reason = f": {model.status_message}" if model.status_message else ""
-        raise InvalidInput(f"model {model_id!r} is {model.status}{reason}; tokenize with a ready, compatible model",
+    if not model.ready:
+        raise InvalidInput(f"model {model_id!r} is {models.describe(model)}; tokenize with a ready, compatible model",
                            details={"model_id": model_id, "status": model.status})
     return data.load_tokenizer(runtime.storage.model_raw_dir(model_id))
 
@@ -424,19 +388,20 @@ def start_tokenize(runtime: Runtime, dataset_id: str, body: TokenizeIn) -> Token
         split = _default_split(dataset, body.split)
         for other in dataset.tokenizations:
             same = other.model_id == body.model_id and other.split == split and other.settings == stored
-            if same and other.status in ("ready", "queued", "running"):
+            if same and not other.retryable:
                 raise Conflict(f"tokenization {other.id} already has this model, split and settings "
                                f"({other.status}); delete it first to redo it", details={"id": other.id})
         tokenization = Tokenization(dataset_id=dataset_id, model_id=body.model_id, tokenizer_name=model_name,
-                                    split=split, settings=stored, status=TokenizationStatus.QUEUED.value)
+                                    split=split, settings=stored)
         session.add(tokenization)
         session.flush()
         tokenization_id = tokenization.id
-    job = runtime.runner.submit(TOKENIZE_KIND, {"dataset_id": dataset_id, "tokenization_id": tokenization_id})
+    # It reads the dataset's text and the model's tokenizer files: neither may be deleted under it.
+    job = runtime.runner.submit(TOKENIZE_KIND, {"dataset_id": dataset_id, "tokenization_id": tokenization_id},
+                                reads=[(Dataset.resource, dataset_id), (models.MODEL_RESOURCE, body.model_id)],
+                                writes=[(Tokenization.resource, tokenization_id)])
     with session_scope(runtime.sessions) as session:
         tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        tokenization.job_id = job.id
-        session.flush()
         return TokenizationAccepted.model_validate(
             {**TokenizationOut.model_validate(tokenization).model_dump(), "job_id": job.id})
 
@@ -462,27 +427,16 @@ def get_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) ->
 def cancel_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> TokenizationOut:
     with session_scope(runtime.sessions) as session:
         tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        if not TokenizationStatus(tokenization.status).active or not tokenization.job_id:
-            raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}: nothing to cancel")
-        job_id = tokenization.job_id
-    job = runtime.runner.cancel(job_id)
-    if job.status == JobStatus.CANCELLED.value:  # never started
-        with session_scope(runtime.sessions) as session:
-            tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-            tokenization.status = TokenizationStatus.CANCELLED.value
-            tokenization.message = "cancelled before it started"
+        job_id = cancellable_job(tokenization, f"tokenization {tokenization_id!r}")
+    runtime.runner.cancel(job_id)  # one that had not started ended with its job: it wrote no files
     return get_tokenization(runtime, dataset_id, tokenization_id)
 
 
 def delete_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> DeleteOut:
     with session_scope(runtime.sessions) as session:
         tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        own = {tokenization.job_id} if tokenization.job_id else set()
-        users = [job for job in _users(session, dataset_id, own)
-                 if job.id in own or (job.params or {}).get("tokenization_id") == tokenization_id]
-        if users:
-            raise Conflict(f"tokenization {tokenization_id!r} is in use by job {users[0].id} ({users[0].kind}); "
-                           "cancel it first or wait for it to finish", details={"job_id": users[0].id})
+        resources.refuse_if_used(session, f"tokenization {tokenization_id!r}",
+                                 [(Tokenization.resource, tokenization_id)])
         session.delete(tokenization)
     folder = tokenization_dir(runtime.storage, dataset_id, tokenization_id)
     freed = models.folder_bytes(folder)
@@ -494,6 +448,6 @@ def open_tokenized(runtime: Runtime, dataset_id: str, tokenization_id: str) -> d
     """A ready tokenization's sequences, memory-mapped: what activation extraction streams."""
     with session_scope(runtime.sessions) as session:
         tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        if tokenization.status != TokenizationStatus.READY.value:
+        if not tokenization.ready:
             raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}, not ready")
     return data.TokenizedSequences.open(tokenization_dir(runtime.storage, dataset_id, tokenization_id))

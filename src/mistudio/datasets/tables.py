@@ -3,46 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
+from mistudio.platform.lifecycle import TrackedRow
 
 
-class DatasetStatus(enum.StrEnum):
-    QUEUED = "queued"
-    DOWNLOADING = "downloading"
-    IMPORTING = "importing"
-    READY = "ready"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def active(self) -> bool:
-        return self in (DatasetStatus.QUEUED, DatasetStatus.DOWNLOADING, DatasetStatus.IMPORTING)
-
-
-class TokenizationStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    READY = "ready"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def active(self) -> bool:
-        return self in (TokenizationStatus.QUEUED, TokenizationStatus.RUNNING)
-
-
-class Dataset(Base):
+class Dataset(TrackedRow, Base):
     """A corpus of text, normalized to one Arrow file per split under datasets/{id}/text/."""
 
     __tablename__ = "datasets"
+    resource = "dataset"
+    restart = "retry"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), index=True)
@@ -56,15 +31,12 @@ class Dataset(Base):
     source_format: Mapped[str | None] = mapped_column(String(16))  # txt / jsonl / csv / parquet; None = by suffix
     text_column: Mapped[str | None] = mapped_column(String(255))  # None: detect (structured files) or txt
     txt_mode: Mapped[str] = mapped_column(String(16), default="line")  # .txt: a document per "line" or "document"
-    status: Mapped[str] = mapped_column(String(16), index=True, default=DatasetStatus.QUEUED.value)
-    status_message: Mapped[str | None] = mapped_column(Text)
     splits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # split -> rows
     num_rows: Mapped[int] = mapped_column(BigInteger, default=0)
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # on disk: source copy + text
     download_bytes: Mapped[int | None] = mapped_column(BigInteger)
     license: Mapped[str | None] = mapped_column(String(255))
     notes: Mapped[str | None] = mapped_column(Text)
-    job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -73,19 +45,17 @@ class Dataset(Base):
     )
 
     @property
-    def dataset_status(self) -> DatasetStatus:
-        return DatasetStatus(self.status)
-
-    @property
     def total_bytes(self) -> int:
         """What deleting the dataset frees: its text and source files plus every tokenization."""
         return self.size_bytes + sum(t.size_bytes for t in self.tokenizations)
 
 
-class Tokenization(Base):
+class Tokenization(TrackedRow, Base):
     """One split of a dataset tokenized with one model's tokenizer and settings: tokens.npy + offsets.npy."""
 
     __tablename__ = "tokenizations"
+    resource = "tokenization"
+    restart = "retry"  # tokenizing again with the same model, split and settings replaces a stopped one
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
@@ -93,14 +63,11 @@ class Tokenization(Base):
     tokenizer_name: Mapped[str] = mapped_column(String(255))  # the model's name when it was tokenized
     split: Mapped[str] = mapped_column(String(64))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)  # lens.data.TokenizeSettings as a dict
-    status: Mapped[str] = mapped_column(String(16), index=True, default=TokenizationStatus.QUEUED.value)
-    message: Mapped[str | None] = mapped_column(Text)
     num_sequences: Mapped[int | None] = mapped_column(BigInteger)
     num_tokens: Mapped[int | None] = mapped_column(BigInteger)
     vocab_size: Mapped[int | None] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -16,13 +16,15 @@ from mistudio.datasets.schemas import (
     TokenizationDone,
     TokenizeProgress,
 )
-from mistudio.datasets.tables import Dataset, DatasetStatus, Tokenization, TokenizationStatus
+from mistudio.datasets.tables import Dataset, Tokenization
 from mistudio.errors import MistudioError
 from mistudio.lens import data, hub, hub_datasets
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope
-from mistudio.platform.jobs.context import JobCancelled, JobContext
+from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
+from mistudio.platform.jobs.tracked import Completed, OnStop, run_tracked
+from mistudio.platform.lifecycle import Status
 from mistudio.platform.units import human_bytes
 
 
@@ -43,7 +45,6 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
     """Normalize source files into text/{split}.arrow, reporting rows; a failure or cancel keeps no text."""
     start, span = stage
     dest = service.text_dir(ctx.storage, dataset_id)
-    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.IMPORTING.value, status_message=None)
 
     def on_progress(progress: data.ImportProgress) -> None:
         fraction = progress.bytes_read / progress.bytes_total if progress.bytes_total else None
@@ -56,36 +57,42 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
                              on_progress=on_progress, should_stop=ctx.should_stop)
 
 
-def _finish_import(ctx: JobContext, dataset_id: str, result: data.ImportResult) -> dict[str, Any]:
+def _finish_import(ctx: JobContext, dataset_id: str, result: data.ImportResult) -> Completed:
     size = folder_bytes(ctx.storage.dataset_dir(dataset_id))
-    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.READY.value, status_message=None, splits=result.splits,
-                   num_rows=result.num_rows, size_bytes=size, text_column=result.text_column)
     splits = ", ".join(f"{split} {rows:,}" for split, rows in result.splits.items())
     ctx.note(f"imported {result.num_rows:,} rows ({splits})" +
              (f" from column '{result.text_column}'" if result.text_column else ""))
     ctx.emit(_channel(dataset_id), "ready", DatasetReady(dataset_id=dataset_id, splits=result.splits))
-    return {"dataset_id": dataset_id, "splits": result.splits, "num_rows": result.num_rows, "size_bytes": size}
+    return Completed(
+        result={"dataset_id": dataset_id, "splits": result.splits, "num_rows": result.num_rows, "size_bytes": size},
+        fields={"splits": result.splits, "num_rows": result.num_rows, "size_bytes": size,
+                "text_column": result.text_column})
 
 
-def _stopped(ctx: JobContext, dataset_id: str, *folders: Path) -> JobCancelled:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.CANCELLED.value, status_message="cancelled by request",
-                   size_bytes=0)
-    return JobCancelled("cancelled by request")
+def _discard_on_cancel(*folders: Path) -> OnStop:
+    """A cancelled download or import keeps no files; a failed one keeps the hub files it verified (for a retry)."""
+    def on_stop(status: Status) -> dict[str, Any]:
+        if status != Status.CANCELLED:
+            return {}
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return {"size_bytes": 0}
 
-
-def _failed(ctx: JobContext, dataset_id: str, error: MistudioError) -> MistudioError:
-    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.ERROR.value, status_message=error.message)
-    return error
+    return on_stop
 
 
 @job_kind(service.DOWNLOAD_KIND, queue="io")
 def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Fetch a dataset repo's data files (resumable, verified: bytes), then normalize them (rows)."""
+    dataset_id = params["dataset_id"]
+    folders = service.source_dir(ctx.storage, dataset_id), service.text_dir(ctx.storage, dataset_id)
+    return run_tracked(ctx, Dataset, dataset_id, lambda: download(ctx, params),
+                       cancelled_by=(hub.DownloadCancelled, data.ImportCancelled), on_stop=_discard_on_cancel(*folders))
+
+
+def download(ctx: JobContext, params: dict[str, Any]) -> Completed:
     dataset_id, repo_id = params["dataset_id"], params["repo_id"]
     source = service.source_dir(ctx.storage, dataset_id)
-    ctx.update_row(Dataset, dataset_id, status=DatasetStatus.DOWNLOADING.value, status_message=None)
     endpoint = ctx.settings.hf_endpoint if ctx.settings else None
     token = ctx.secrets.get("hf_token") or hub.resolve_token(None)
 
@@ -97,24 +104,18 @@ def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                      f"{human_bytes(progress.bytes_per_second)}/s{eta}")
         ctx.emit(_channel(dataset_id), "download", DatasetDownloadProgress(dataset_id=dataset_id, **asdict(progress)))
 
-    try:
-        info = hub_datasets.preview_dataset_repo(repo_id, revision=params.get("revision"), token=token,
-                                                 endpoint=endpoint)
-        files = hub_datasets.select_dataset_files(info, params.get("config"), params.get("split"))
-        hub_datasets.download_dataset_repo(repo_id, source, revision=info.revision, token=token, files=files,
-                                           endpoint=endpoint, on_progress=on_progress, should_stop=ctx.should_stop)
-        ctx.note(f"downloaded {len(files)} data files ({human_bytes(sum(f.size for f in files))}), verified against "
-                 "the hub's hashes")
-        splits = {f.path: split for split, paths in info.configs[_config_of(info, params.get("config"))].items()
-                  for f in paths}
-        local = [data.SourceFile(source / f.path, data.format_of(source / f.path), splits[f.path]) for f in files]
-        settings = _read(ctx, dataset_id)
-        result = _import_files(ctx, dataset_id, local, text_column=params.get("text_column"),
-                               txt_mode=settings["txt_mode"], stage=(0.8, 0.2))
-    except (hub.DownloadCancelled, data.ImportCancelled):
-        raise _stopped(ctx, dataset_id, source, service.text_dir(ctx.storage, dataset_id)) from None
-    except MistudioError as exc:
-        raise _failed(ctx, dataset_id, exc) from exc
+    info = hub_datasets.preview_dataset_repo(repo_id, revision=params.get("revision"), token=token, endpoint=endpoint)
+    files = hub_datasets.select_dataset_files(info, params.get("config"), params.get("split"))
+    hub_datasets.download_dataset_repo(repo_id, source, revision=info.revision, token=token, files=files,
+                                       endpoint=endpoint, on_progress=on_progress, should_stop=ctx.should_stop)
+    ctx.note(f"downloaded {len(files)} data files ({human_bytes(sum(f.size for f in files))}), verified against "
+             "the hub's hashes")
+    splits = {f.path: split for split, paths in info.configs[_config_of(info, params.get("config"))].items()
+              for f in paths}
+    local = [data.SourceFile(source / f.path, data.format_of(source / f.path), splits[f.path]) for f in files]
+    settings = _read(ctx, dataset_id)
+    result = _import_files(ctx, dataset_id, local, text_column=params.get("text_column"),
+                           txt_mode=settings["txt_mode"], stage=(0.8, 0.2))
     return _finish_import(ctx, dataset_id, result)
 
 
@@ -126,34 +127,43 @@ def _config_of(info: hub_datasets.DatasetRepoPreview, config: str | None) -> str
 def run_import(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Import text from a file/folder on disk, an upload, or an example corpus (fetched once)."""
     dataset_id = params["dataset_id"]
+    return run_tracked(ctx, Dataset, dataset_id, lambda: import_text(ctx, params), cancelled_by=(data.ImportCancelled,),
+                       on_stop=_discard_on_cancel(service.text_dir(ctx.storage, dataset_id)))
+
+
+def import_text(ctx: JobContext, params: dict[str, Any]) -> Completed:
+    dataset_id = params["dataset_id"]
     settings = _read(ctx, dataset_id)
-    try:
-        if "example" in params:
-            ctx.progress(None, f"preparing the {params['example']} example corpus")
-            path = examples.example_texts(service.examples_dir(ctx.settings), params["example"])
-        else:
-            path = Path(params["path"])
-        files = data.discover_files(path, settings["source_format"])
-        result = _import_files(ctx, dataset_id, files, text_column=settings["text_column"],
-                               txt_mode=settings["txt_mode"])
-    except data.ImportCancelled:
-        raise _stopped(ctx, dataset_id, service.text_dir(ctx.storage, dataset_id)) from None
-    except MistudioError as exc:
-        raise _failed(ctx, dataset_id, exc) from exc
+    if "example" in params:
+        ctx.progress(None, f"preparing the {params['example']} example corpus")
+        path = examples.example_texts(service.examples_dir(ctx.settings), params["example"])
+    else:
+        path = Path(params["path"])
+    files = data.discover_files(path, settings["source_format"])
+    result = _import_files(ctx, dataset_id, files, text_column=settings["text_column"], txt_mode=settings["txt_mode"])
     return _finish_import(ctx, dataset_id, result)
 
 
 @job_kind(service.TOKENIZE_KIND, queue="io")
 def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Tokenize one split with a model's tokenizer into tokens.npy/offsets.npy, then compute statistics."""
+    dest = service.tokenization_dir(ctx.storage, params["dataset_id"], params["tokenization_id"])
+
+    def on_stop(status: Status) -> dict[str, Any]:
+        shutil.rmtree(dest, ignore_errors=True)  # half a tokenization is of no use: a retry starts it again
+        return {}
+
+    return run_tracked(ctx, Tokenization, params["tokenization_id"], lambda: tokenize(ctx, params, dest),
+                       cancelled_by=(data.TokenizeCancelled,), on_stop=on_stop)
+
+
+def tokenize(ctx: JobContext, params: dict[str, Any], dest: Path) -> Completed:
     dataset_id, tokenization_id = params["dataset_id"], params["tokenization_id"]
     with session_scope(ctx.sessions) as session:
         row = session.get(Tokenization, tokenization_id)
         if row is None:
             raise MistudioError(f"tokenization {tokenization_id!r} was deleted before its job ran")
         model_id, split, stored = row.model_id, row.split, dict(row.settings)
-    ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.RUNNING.value, message=None)
-    dest = service.tokenization_dir(ctx.storage, dataset_id, tokenization_id)
     channel = _channel(dataset_id)
 
     def on_progress(progress: data.TokenizeProgress) -> None:
@@ -164,27 +174,17 @@ def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.emit(channel, "tokenize", TokenizeProgress(dataset_id=dataset_id, tokenization_id=tokenization_id,
                                                        **asdict(progress)))
 
-    try:
-        tokenizer = data.load_tokenizer(ctx.storage.model_raw_dir(model_id))
-        table = data.TextTable.open(service.text_dir(ctx.storage, dataset_id), split)
-        result = data.tokenize_to_disk(table, tokenizer, data.TokenizeSettings(**stored), dest,
-                                       on_progress=on_progress, should_stop=ctx.should_stop)
-        ctx.progress(0.96, "computing statistics")
-        statistics = data.compute_statistics(data.TokenizedSequences.open(dest), tokenizer)
-    except data.TokenizeCancelled:
-        shutil.rmtree(dest, ignore_errors=True)
-        ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.CANCELLED.value,
-                       message="cancelled by request")
-        raise JobCancelled("cancelled by request") from None
-    except MistudioError as exc:
-        shutil.rmtree(dest, ignore_errors=True)
-        ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.ERROR.value, message=exc.message)
-        raise
+    tokenizer = data.load_tokenizer(ctx.storage.model_raw_dir(model_id))
+    table = data.TextTable.open(service.text_dir(ctx.storage, dataset_id), split)
+    result = data.tokenize_to_disk(table, tokenizer, data.TokenizeSettings(**stored), dest,
+                                   on_progress=on_progress, should_stop=ctx.should_stop)
+    ctx.progress(0.96, "computing statistics")
+    statistics = data.compute_statistics(data.TokenizedSequences.open(dest), tokenizer)
     (dest / "statistics.json").write_text(json.dumps(statistics))
-    ctx.update_row(Tokenization, tokenization_id, status=TokenizationStatus.READY.value, message=None,
-                   num_sequences=result.num_sequences, num_tokens=result.num_tokens,
-                   vocab_size=statistics["vocab_size"], size_bytes=folder_bytes(dest), statistics=statistics)
     ctx.note(f"{result.num_sequences:,} sequences, {result.num_tokens:,} tokens ({result.dtype})")
     ctx.emit(channel, "tokenized", TokenizationDone(dataset_id=dataset_id, tokenization_id=tokenization_id))
-    return {"tokenization_id": tokenization_id, "num_sequences": result.num_sequences,
-            "num_tokens": result.num_tokens}
+    return Completed(
+        result={"tokenization_id": tokenization_id, "num_sequences": result.num_sequences,
+                "num_tokens": result.num_tokens},
+        fields={"num_sequences": result.num_sequences, "num_tokens": result.num_tokens,
+                "vocab_size": statistics["vocab_size"], "size_bytes": folder_bytes(dest), "statistics": statistics})

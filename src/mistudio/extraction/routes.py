@@ -13,9 +13,9 @@ from mistudio.extraction.schemas import (
     ExtractIn,
     ExtractionAccepted,
     ExtractionOut,
-    ExtractionStatusName,
     HookStatistics,
 )
+from mistudio.platform.lifecycle import StatusName
 from mistudio.platform.runtime import Runtime
 
 router = APIRouter(tags=["extraction"], responses=ERROR_RESPONSES)
@@ -55,7 +55,7 @@ def list_model_extractions(
 def list_extractions(
     request: Request,
     model_id: str | None = None,
-    status: ExtractionStatusName | None = None,
+    status: StatusName | None = None,
     page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ExtractionOut]:

@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.envelopes import SAFE_INT, BoundedInt
 from mistudio.platform.events import EventPayload, declare_channel
+from mistudio.platform.lifecycle import StatusName, TrackedOut
 
 HookType = Literal["resid_pre", "resid_post", "mlp_out", "attn_out"]
 StorageDtype = Literal["fp32", "fp16", "bf16"]
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
-ExtractionStatusName = Literal["queued", "running", "completed", "error", "cancelled", "interrupted"]
 
 
 class ExtractIn(BaseModel):
@@ -78,7 +78,7 @@ class HookStatistics(HookStatisticsSummary):
     dim_var: list[float] | None
 
 
-class ExtractionOut(BaseModel):
+class ExtractionOut(TrackedOut):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -100,8 +100,6 @@ class ExtractionOut(BaseModel):
     batch_size: int
     final_batch_size: int | None = Field(description="after any out-of-memory halving")
     dtype: str
-    status: ExtractionStatusName
-    message: str | None
     samples_done: int
     samples_per_second: float | None
     tokens_per_second: float | None
@@ -111,9 +109,7 @@ class ExtractionOut(BaseModel):
     estimate_bytes: int | None
     oom_retries: list[dict[str, int]]
     statistics: dict[str, HookStatisticsSummary] | None
-    resumable: bool
     path: str = Field(description="the folder holding the .npy files and metadata.json")
-    job_id: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
     completed_at: dt.datetime | None
@@ -142,7 +138,7 @@ class ExtractionStatusChanged(EventPayload):
     """`status`: the extraction's row changed status; REST has the rest."""
 
     extraction_id: str
-    status: ExtractionStatusName
+    status: StatusName
     message: str | None
 
 

@@ -1,7 +1,7 @@
 """Use cases of the extraction domain: validate and estimate, start, follow, cancel, resume, list and delete.
 
-The row is the truth: a job that died without updating it (killed, server restart) is reconciled from the job's
-own final status whenever the row is read, so an interrupted extraction shows as `interrupted` and resumable.
+The row is the truth: its status follows its job (`platform.lifecycle`), so one cut off by a restart shows as
+`interrupted` and resumable.
 Activations live in activations/{extraction_id}/ (see `lens.extraction_store`).
 """
 
@@ -22,12 +22,12 @@ from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction import estimate as estimates
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionAccepted, ExtractionOut, HookStatistics
-from mistudio.extraction.tables import Extraction, ExtractionStatus
+from mistudio.extraction.tables import Extraction
 from mistudio.lens import data
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
-from mistudio.platform.jobs import repository as jobs
-from mistudio.platform.jobs.table import Job, JobStatus
+from mistudio.platform.jobs import resources
+from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
 
@@ -137,8 +137,8 @@ def plan(runtime: Runtime, model_id: str, body: ExtractIn) -> Plan:
     from mistudio.lens import quantize
 
     model = models.get_model(runtime, model_id)
-    if model.status != "ready":
-        raise Conflict(f"model {model_id!r} is {model.status}; only ready models can be extracted from",
+    if not model.ready:
+        raise Conflict(f"model {model_id!r} is {models.describe(model)}; only ready models can be extracted from",
                        details={"status": model.status})
     described = models.get_architecture(runtime, model_id)
     architecture, config = described.model_dump(), described.config
@@ -149,7 +149,7 @@ def plan(runtime: Runtime, model_id: str, body: ExtractIn) -> Plan:
                            details={"field": "format"})
     dataset = datasets.get_dataset(runtime, body.dataset_id)
     tokenization = datasets.get_tokenization(runtime, body.dataset_id, body.tokenization_id)
-    if tokenization.status != "ready":
+    if not tokenization.ready:
         raise Conflict(f"tokenization {tokenization.id!r} is {tokenization.status}; wait until it is ready",
                        details={"field": "tokenization_id", "status": tokenization.status})
     _check_tokenizer(runtime, model, tokenization)
@@ -197,20 +197,13 @@ def _load(session: Session, extraction_id: str) -> Extraction:
     extraction = session.get(Extraction, extraction_id)
     if extraction is None:
         raise NotFound(f"extraction {extraction_id!r} not found", details={"id": extraction_id})
-    _reconcile(session, extraction)
     return extraction
-
-
-def _reconcile(session: Session, extraction: Extraction) -> None:
-    ended = jobs.unreported_end(session, extraction.job_id) if extraction.extraction_status.active else None
-    if ended is not None:
-        extraction.status, extraction.message = ended
 
 
 def _out(storage: Storage, extraction: Extraction, schema: type[ExtractionOut] = ExtractionOut) -> Any:
     fields = {name: getattr(extraction, name) for name in ExtractionOut.model_fields if hasattr(extraction, name)}
     rate, left = extraction.samples_per_second, extraction.num_samples - extraction.samples_done
-    running = extraction.status == ExtractionStatus.RUNNING.value
+    running = extraction.status == Status.RUNNING.value
     return schema.model_validate({**fields, "path": str(activations_dir(storage, extraction.id)),
                                   "eta_seconds": left / rate if running and rate else None})
 
@@ -231,8 +224,6 @@ def list_extractions(runtime: Runtime, *, model_id: str | None = None, status: s
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.order_by(Extraction.created_at.desc(), Extraction.id)
                                .offset((page - 1) * limit).limit(limit)).all()
-        for row in rows:
-            _reconcile(session, row)
         return [_out(runtime.storage, row) for row in rows], total
 
 
@@ -247,7 +238,7 @@ def get_statistics(runtime: Runtime, extraction_id: str) -> dict[str, HookStatis
     from mistudio.lens.extraction_store import open_activations
 
     extraction = get_extraction(runtime, extraction_id)
-    if extraction.status != ExtractionStatus.COMPLETED.value:
+    if not extraction.ready:
         raise Conflict(f"extraction {extraction_id!r} is {extraction.status}; statistics are written when it "
                        "completes", details={"status": extraction.status})
     stored = open_activations(activations_dir(runtime.storage, extraction_id)).statistics
@@ -256,13 +247,9 @@ def get_statistics(runtime: Runtime, extraction_id: str) -> dict[str, HookStatis
 
 # --- starting, cancelling, resuming -----------------------------------------------------------------------
 def _running_on_model(session: Session, model_id: str) -> Extraction | None:
-    active = [s.value for s in ExtractionStatus if s.active]
-    for row in session.scalars(select(Extraction).where(Extraction.model_id == model_id,
-                                                        Extraction.status.in_(active))).all():
-        _reconcile(session, row)
-        if row.extraction_status.active:
-            return row
-    return None
+    active = [s.value for s in Status if s.active]
+    return session.scalars(select(Extraction).where(Extraction.model_id == model_id,
+                                                    Extraction.status.in_(active)).limit(1)).first()
 
 
 def _refuse_second(session: Session, model_id: str) -> None:
@@ -283,12 +270,11 @@ def _submit(runtime: Runtime, extraction_id: str) -> ExtractionAccepted:
         row = _load(session, extraction_id)
         params = {"extraction_id": row.id, "model_id": row.model_id, "dataset_id": row.dataset_id,
                   "tokenization_id": row.tokenization_id}
-    job = runtime.runner.submit(EXTRACT_KIND, params)
+        reads = [(models.MODEL_RESOURCE, row.model_id), (datasets.DATASET_RESOURCE, row.dataset_id),
+                 (datasets.TOKENIZATION_RESOURCE, row.tokenization_id)]
+    runtime.runner.submit(EXTRACT_KIND, params, reads=reads, writes=[(Extraction.resource, extraction_id)])
     with session_scope(runtime.sessions) as session:
-        row = _load(session, extraction_id)
-        row.job_id = job.id
-        session.flush()
-        return _out(runtime.storage, row, ExtractionAccepted)
+        return _out(runtime.storage, _load(session, extraction_id), ExtractionAccepted)
 
 
 def start_extraction(runtime: Runtime, model_id: str, body: ExtractIn) -> ExtractionAccepted:
@@ -309,7 +295,7 @@ def start_extraction(runtime: Runtime, model_id: str, body: ExtractIn) -> Extrac
                          layers=checked.layers, hook_types=checked.hook_types, hook_points=checked.hook_points,
                          max_samples=body.max_samples, num_samples=checked.samples, seq_len=checked.seq_len,
                          d_model=d_model, batch_size=body.batch_size, dtype=body.dtype,
-                         status=ExtractionStatus.QUEUED.value, samples_done=0, size_bytes=0, estimate_bytes=needed,
+                         samples_done=0, size_bytes=0, estimate_bytes=needed,
                          oom_retries=[])
         session.add(row)
         session.flush()
@@ -320,16 +306,8 @@ def start_extraction(runtime: Runtime, model_id: str, body: ExtractIn) -> Extrac
 def cancel(runtime: Runtime, extraction_id: str) -> ExtractionOut:
     """Stop a queued or running extraction; completed batches stay on disk and it can be resumed."""
     with session_scope(runtime.sessions) as session:
-        row = _load(session, extraction_id)
-        if not row.extraction_status.active or not row.job_id:
-            raise Conflict(f"extraction {extraction_id!r} is {row.status}: there is nothing to cancel",
-                           details={"status": row.status})
-        job_id = row.job_id
-    job = runtime.runner.cancel(job_id)
-    if job.status == JobStatus.CANCELLED.value:  # it had not started: no job will update the row
-        with session_scope(runtime.sessions) as session:
-            row = _load(session, extraction_id)
-            row.status, row.message = ExtractionStatus.CANCELLED.value, "cancelled before it started"
+        job_id = cancellable_job(_load(session, extraction_id), f"extraction {extraction_id!r}")
+    runtime.runner.cancel(job_id)  # one that had not started ended with its job
     return get_extraction(runtime, extraction_id)
 
 
@@ -341,20 +319,15 @@ def resume(runtime: Runtime, extraction_id: str) -> ExtractionAccepted:
             raise Conflict(f"extraction {extraction_id!r} is {row.status}; only cancelled, interrupted or failed "
                            "extractions can be resumed", details={"status": row.status})
         _refuse_second(session, row.model_id)
-        row.status, row.message = ExtractionStatus.QUEUED.value, None
     return _submit(runtime, extraction_id)
 
 
 # --- delete -----------------------------------------------------------------------------------------------
-def _users(session: Session, extraction: Extraction) -> list[Job]:
-    """Unfinished jobs using this extraction: its own, and any (a training) that names it in its params."""
-    return jobs.unfinished_naming(session, "extraction_id", extraction.id)  # its own job names it too
-
-
 def delete_extraction(runtime: Runtime, extraction_id: str) -> Deleted:
+    """Remove an extraction and its activations; refused while a job writes it (its own) or reads it (a training)."""
     with session_scope(runtime.sessions) as session:
         row = _load(session, extraction_id)
-        users = _users(session, row)
+        users = resources.users(session, [(Extraction.resource, extraction_id)])
         if users:
             job = users[0]
             what = "it is still running" if job.id == row.job_id else f"job {job.id} ({job.kind}) uses it"

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
+from mistudio.platform.lifecycle import TrackedRow
 
 
-class ExtractionStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def active(self) -> bool:
-        return self in (ExtractionStatus.QUEUED, ExtractionStatus.RUNNING)
-
-    @property
-    def resumable(self) -> bool:
-        """Stopped part-way: the completed batches are on disk and the same job can continue from them."""
-        return self in (ExtractionStatus.ERROR, ExtractionStatus.CANCELLED, ExtractionStatus.INTERRUPTED)
-
-
-class Extraction(Base):
+class Extraction(TrackedRow, Base):
     """Model and dataset are referenced by id only (other domains' tables); names are kept for the history."""
 
     __tablename__ = "extractions"
+    resource = "extraction"
+    restart = "resume"  # the completed batches are on disk and the same job continues from them
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255))
@@ -54,8 +38,6 @@ class Extraction(Base):
     batch_size: Mapped[int] = mapped_column(Integer)
     final_batch_size: Mapped[int | None] = mapped_column(Integer)
     dtype: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), index=True, default=ExtractionStatus.QUEUED.value)
-    message: Mapped[str | None] = mapped_column(Text)
     samples_done: Mapped[int] = mapped_column(BigInteger, default=0)
     samples_per_second: Mapped[float | None] = mapped_column(Float)
     tokens_per_second: Mapped[float | None] = mapped_column(Float)
@@ -64,15 +46,6 @@ class Extraction(Base):
     estimate_bytes: Mapped[int | None] = mapped_column(BigInteger)
     oom_retries: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
     statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # per hook point, without per-dim arrays
-    job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-    @property
-    def extraction_status(self) -> ExtractionStatus:
-        return ExtractionStatus(self.status)
-
-    @property
-    def resumable(self) -> bool:
-        return self.extraction_status.resumable

@@ -7,18 +7,22 @@ it finds in the folder. Live progress goes to the `extractions/{id}` channel and
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from mistudio.datasets import service as datasets
 from mistudio.errors import MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import ExtractionProgress, ExtractionStatusChanged
-from mistudio.extraction.tables import Extraction, ExtractionStatus
+from mistudio.extraction.tables import Extraction
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope, utcnow
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import job_kind
+from mistudio.platform.jobs.tracked import Completed, run_tracked
+from mistudio.platform.lifecycle import Status
 
 ROW_WRITE_INTERVAL_S = 2.0
 EVENT_INTERVAL_S = 0.25
@@ -39,11 +43,13 @@ def _read(ctx: JobContext, extraction_id: str) -> dict[str, Any]:
             "hook_points", "num_samples", "batch_size", "dtype", "samples_done")}
 
 
-def _status(ctx: JobContext, extraction_id: str, status: ExtractionStatus, message: str | None,
-            **fields: Any) -> None:
-    ctx.update_row(Extraction, extraction_id, status=status.value, message=message, **fields)
-    ctx.emit(channel(extraction_id), "status", ExtractionStatusChanged(extraction_id=extraction_id,
-                                                                       status=status.value, message=message))
+def _announce(ctx: JobContext, extraction_id: str) -> Callable[[Status, str | None], None]:
+    """Each status change of the row, told on its channel as it happens."""
+    def on_change(status: Status, message: str | None) -> None:
+        ctx.emit(channel(extraction_id), "status", ExtractionStatusChanged(extraction_id=extraction_id,
+                                                                           status=status.value, message=message))
+
+    return on_change
 
 
 class _Reporter:
@@ -79,14 +85,30 @@ class _Reporter:
 @job_kind(service.EXTRACT_KIND, queue="gpu")
 def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Load the model in its format, stream the tokenization, write the activations (resuming if begun)."""
-    from mistudio.lens import data, extraction, quantize
-    from mistudio.lens.extraction_store import PROGRESS_FILE, saved_samples
-
     extraction_id = params["extraction_id"]
     row = _read(ctx, extraction_id)
     dest = service.activations_dir(ctx.storage, extraction_id)
+
+    def on_stop(status: Status) -> dict[str, Any]:
+        # What is done stays on disk, so a stopped extraction is resumable: the row says how far it got.
+        from mistudio.lens.extraction_store import saved_samples
+
+        saved = saved_samples(dest)
+        fields: dict[str, Any] = {"size_bytes": folder_bytes(dest), "samples_done": saved}
+        if status == Status.CANCELLED:
+            fields["message"] = (f"cancelled after {saved:,} of {row['num_samples']:,} samples; resume it to "
+                                 "continue from there")
+        return fields
+
+    return run_tracked(ctx, Extraction, extraction_id, lambda: extract(ctx, extraction_id, row, dest),
+                       on_stop=on_stop, on_change=_announce(ctx, extraction_id))
+
+
+def extract(ctx: JobContext, extraction_id: str, row: dict[str, Any], dest: Path) -> Completed:
+    from mistudio.lens import data, extraction, quantize
+    from mistudio.lens.extraction_store import PROGRESS_FILE
+
     resuming = row["samples_done"] > 0 or (dest / PROGRESS_FILE).is_file()
-    _status(ctx, extraction_id, ExtractionStatus.RUNNING, None)
     try:
         ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
         loaded = quantize.load_model(ctx.storage.model_raw_dir(row["model_id"]), row["format"], row["device"],
@@ -104,32 +126,20 @@ def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                       "dataset_id": row["dataset_id"], "dataset_name": row["dataset_name"],
                       "tokenization_id": row["tokenization_id"]})
     except extraction.ExtractionCancelled:
-        saved = saved_samples(dest)
-        message = f"cancelled after {saved:,} of {row['num_samples']:,} samples; resume it to continue from there"
-        _status(ctx, extraction_id, ExtractionStatus.CANCELLED, message, size_bytes=folder_bytes(dest),
-                samples_done=saved)
-        raise JobCancelled(message) from None
-    except MistudioError as error:
-        _status(ctx, extraction_id, ExtractionStatus.ERROR, error.message, size_bytes=folder_bytes(dest),
-                samples_done=saved_samples(dest))
-        raise
-    except Exception as error:  # a crash in the model code: keep what is done, say what happened, stay resumable
-        _status(ctx, extraction_id, ExtractionStatus.ERROR, f"{type(error).__name__}: {error}",
-                size_bytes=folder_bytes(dest), samples_done=saved_samples(dest))
-        raise
+        raise JobCancelled("cancelled by request") from None
     summary = {point: {key: values[key] for key in _SUMMARY_KEYS} for point, values in result.statistics.items()}
     size = folder_bytes(dest)
     rate = result.samples / result.seconds if result.seconds else None
     tokens = int(sequences.lengths()[:result.samples].sum())
-    _status(ctx, extraction_id, ExtractionStatus.COMPLETED, None, samples_done=result.samples, seq_len=result.seq_len,
-            final_batch_size=result.batch_size, seconds=result.seconds, samples_per_second=rate,
-            tokens_per_second=tokens / result.seconds if result.seconds else None, size_bytes=size,
-            statistics=summary, completed_at=utcnow(),
-            oom_retries=_oom_retries(dest))
     ctx.note(f"stored {result.samples:,} samples × {len(result.hook_points)} hook points ({size:,} bytes) in "
              f"{result.seconds:.1f}s")
-    return {"extraction_id": extraction_id, "samples": result.samples, "size_bytes": size,
-            "seconds": result.seconds}
+    return Completed(
+        result={"extraction_id": extraction_id, "samples": result.samples, "size_bytes": size,
+                "seconds": result.seconds},
+        fields={"samples_done": result.samples, "seq_len": result.seq_len, "final_batch_size": result.batch_size,
+                "seconds": result.seconds, "samples_per_second": rate,
+                "tokens_per_second": tokens / result.seconds if result.seconds else None, "size_bytes": size,
+                "statistics": summary, "completed_at": utcnow(), "oom_retries": _oom_retries(dest)})
 
 
 def _oom_retries(dest: Any) -> list[dict[str, int]]:

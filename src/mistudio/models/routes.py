@@ -21,13 +21,13 @@ from mistudio.models.schemas import (
     ModelFormat,
     ModelOut,
     ModelPatch,
-    ModelStatusName,
     PreviewIn,
     PreviewOut,
     QuantizeIn,
     RetryIn,
     VariantAccepted,
 )
+from mistudio.platform.lifecycle import StatusName
 from mistudio.platform.runtime import Runtime
 
 router = APIRouter(prefix="/models", tags=["models"], responses=ERROR_RESPONSES)
@@ -56,7 +56,8 @@ def import_model(request: Request, body: ImportIn) -> Accepted[ModelAccepted]:
 @router.get("", response_model=Page[ModelOut])
 def list_models(
     request: Request,
-    status: ModelStatusName | None = None,
+    status: StatusName | None = None,
+    ready: Annotated[bool | None, Query(description="true: only usable models (completed and compatible)")] = None,
     family: str | None = None,
     format: Annotated[ModelFormat | None, Query(description="models with a ready variant of this format")] = None,
     search: Annotated[str | None, Query(max_length=200, description="in name and repo id")] = None,
@@ -64,7 +65,8 @@ def list_models(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ModelOut]:
     models, total = service.list_models(
-        _runtime(request), status=status, family=family, fmt=format, search=search, page=page, limit=limit
+        _runtime(request), status=status, ready=ready, family=family, fmt=format, search=search, page=page,
+        limit=limit,
     )
     return Page(data=models, pagination=Pagination(page=page, limit=limit, total=total))
 

@@ -9,13 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.envelopes import omittable
 from mistudio.platform.events import EventPayload, declare_channel
+from mistudio.platform.lifecycle import TrackedOut
 
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
 FitLevel = Literal["green", "yellow", "red"]
-ModelStatusName = Literal[
-    "queued", "downloading", "importing", "ready", "incompatible", "error", "cancelled", "interrupted"
-]
-VariantStatusName = Literal["queued", "loading", "ready", "error", "cancelled", "interrupted"]
 MAX_BUDGET_GB = 1_000_000.0  # a petabyte: above any machine, and bounds the input (no inf, no overflow)
 
 
@@ -101,7 +98,9 @@ class ModelPatch(BaseModel):
     notes: str | None = Field(default=None, max_length=10_000)
 
 
-class VariantOut(BaseModel):
+class VariantOut(TrackedOut):
+    """A format of a model on a device; while its job runs the message says which loading step it is at."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -109,19 +108,18 @@ class VariantOut(BaseModel):
     requested_format: ModelFormat
     format: ModelFormat | None
     device: str
-    status: VariantStatusName
-    message: str | None
     placement: dict[str, Any] | None
     estimate_bytes: int | None
     footprint_bytes: int | None
     steps: list[str]
     sample_output: str | None
-    job_id: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
-class ModelOut(BaseModel):
+class ModelOut(TrackedOut):
+    """A model; its status is its download or import's (`source` says which), its usability is `ready`."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -132,8 +130,7 @@ class ModelOut(BaseModel):
     commit_sha: str | None
     source_path: str | None
     storage_mode: Literal["copy", "link"]
-    status: ModelStatusName
-    status_message: str | None
+    incompatible_reason: str | None = Field(description="set when the files arrived but cannot be loaded: why")
     model_type: str | None
     family: str | None
     parameter_count: int | None
@@ -145,7 +142,6 @@ class ModelOut(BaseModel):
     gated: bool
     trust_remote_code: bool
     notes: str | None
-    job_id: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
     variants: list[VariantOut]

@@ -1,7 +1,7 @@
 """Use cases of the models domain: preview, download, import, quantize, inspect, compare, delete.
 
-The row is the truth; a job that died without updating its model (killed, server restart) is reconciled
-from the job's own final status whenever the model is read, so a model never claims to be downloading
+The row is the truth. Its status follows the job producing it (`platform.lifecycle`): a job that died without
+updating its model (killed, server restart) ends the model with it, so a model never claims to be downloading
 when nothing is.
 """
 
@@ -38,10 +38,11 @@ from mistudio.models.schemas import (
     VariantAccepted,
     VariantOut,
 )
-from mistudio.models.tables import Model, ModelStatus, ModelVariant, VariantStatus
+from mistudio.models.tables import Model, ModelVariant
 from mistudio.platform.db import session_scope, utcnow
-from mistudio.platform.jobs import repository as jobs
-from mistudio.platform.jobs.table import Job, JobStatus
+from mistudio.platform.jobs import resources
+from mistudio.platform.jobs.table import Job
+from mistudio.platform.lifecycle import Resource, Status, cancellable_job
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
 
@@ -49,6 +50,7 @@ DOWNLOAD_KIND = "models.download"
 IMPORT_KIND = "models.import"
 CONVERT_GGUF_KIND = "models.convert_gguf"
 QUANTIZE_KIND = "models.quantize"
+MODEL_RESOURCE = Model.resource  # how other domains' jobs name a model they read
 GGUF_MAGIC = b"GGUF"
 
 
@@ -57,23 +59,7 @@ def _load(session: Session, model_id: str) -> Model:
     model = session.get(Model, model_id, options=[selectinload(Model.variants)])
     if model is None:
         raise NotFound(f"model {model_id!r} not found", details={"id": model_id})
-    _reconcile(session, model)
     return model
-
-
-def _reconcile(session: Session, model: Model) -> None:
-    """Bring a model (and its variants) in line with jobs that ended without updating them."""
-    rows: list[tuple[Model | ModelVariant, bool]] = [(model, model.model_status.active)]
-    rows += [(variant, VariantStatus(variant.status).active) for variant in model.variants]
-    for row, active in rows:
-        ended = jobs.unreported_end(session, row.job_id) if active else None
-        if ended is None:
-            continue
-        row.status, message = ended
-        if isinstance(row, Model):
-            row.status_message = message
-        else:
-            row.message = message
 
 
 def _model_out(model: Model) -> ModelOut:
@@ -88,17 +74,22 @@ def get_model(runtime: Runtime, model_id: str) -> ModelOut:
         return _model_out(_load(session, model_id))
 
 
-def list_models(runtime: Runtime, *, status: str | None = None, family: str | None = None, fmt: str | None = None,
-                search: str | None = None, page: int = 1, limit: int = 50) -> tuple[list[ModelOut], int]:
+def list_models(runtime: Runtime, *, status: str | None = None, ready: bool | None = None, family: str | None = None,
+                fmt: str | None = None, search: str | None = None, page: int = 1,
+                limit: int = 50) -> tuple[list[ModelOut], int]:
+    """Models newest first; `ready` keeps only the usable ones (completed and compatible) or only the others."""
     query = select(Model)
     if status:
         query = query.where(Model.status == status)
+    if ready is not None:
+        usable = (Model.status == Status.COMPLETED.value) & Model.incompatible_reason.is_(None)
+        query = query.where(usable if ready else ~usable)
     if family:
         query = query.where(Model.family == family)
     if fmt:
-        ready = select(ModelVariant.model_id).where(ModelVariant.format == fmt,
-                                                    ModelVariant.status == VariantStatus.READY.value)
-        query = query.where(Model.id.in_(ready))
+        loaded = select(ModelVariant.model_id).where(ModelVariant.format == fmt,
+                                                     ModelVariant.status == Status.COMPLETED.value)
+        query = query.where(Model.id.in_(loaded))
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Model.name).like(pattern), func.lower(Model.repo_id).like(pattern)))
@@ -108,8 +99,6 @@ def list_models(runtime: Runtime, *, status: str | None = None, family: str | No
             query.options(selectinload(Model.variants)).order_by(Model.created_at.desc(), Model.id)
             .offset((page - 1) * limit).limit(limit)
         ).all()
-        for model in rows:
-            _reconcile(session, model)
         return [_model_out(model) for model in rows], total
 
 
@@ -199,10 +188,16 @@ def formats_for_model(runtime: Runtime, model_id: str, *, device: str | None = N
 
 
 def _usable_config(model: Model) -> dict[str, Any]:
-    if model.status != ModelStatus.READY.value or not model.config:
-        reason = f": {model.status_message}" if model.status_message else ""
-        raise Conflict(f"model {model.id!r} is {model.status}{reason}; only ready models can be loaded")
+    if not model.ready or not model.config:
+        raise Conflict(f"model {model.id!r} is {describe(model)}; only ready models can be loaded")
     return model.config
+
+
+def describe(model: Model | ModelOut) -> str:
+    """Its state in a few words for a refusal: "failed: sha256 mismatch", "incompatible: not a causal LM"."""
+    if model.status == Status.COMPLETED.value and model.incompatible_reason:
+        return f"incompatible: {model.incompatible_reason}"
+    return f"{model.status}: {model.message}" if model.message and not model.active else model.status
 
 
 # --- preview and download --------------------------------------------------------------------------------
@@ -267,7 +262,7 @@ def start_download(runtime: Runtime, body: DownloadIn) -> ModelAccepted:
     with session_scope(runtime.sessions) as session:
         model = Model(
             name=body.name or repo_id, source="hub", repo_id=repo_id, revision=body.revision,
-            commit_sha=info.revision, status=ModelStatus.QUEUED.value, download_bytes=info.download_bytes,
+            commit_sha=info.revision, download_bytes=info.download_bytes,
             license=info.license, gated=info.gated, trust_remote_code=body.trust_remote_code, storage_mode="copy",
             variants=[],
         )
@@ -282,22 +277,19 @@ def start_download(runtime: Runtime, body: DownloadIn) -> ModelAccepted:
 def _submit_model_job(runtime: Runtime, model_id: str, kind: str, params: dict[str, Any],
                       token: str | None = None) -> ModelAccepted:
     # Only a token the user typed travels as a secret; one from HF_TOKEN or the login file is read by the job.
-    job = runtime.runner.submit(kind, params, secrets={"hf_token": token} if token else None)
+    job = runtime.runner.submit(kind, params, secrets={"hf_token": token} if token else None,
+                                writes=[(Model.resource, model_id)])
     with session_scope(runtime.sessions) as session:
-        model = _load(session, model_id)
-        model.job_id = job.id
-        session.flush()
-        return ModelAccepted.model_validate({**_model_out(model).model_dump(), "job_id": job.id})
+        return ModelAccepted.model_validate({**_model_out(_load(session, model_id)).model_dump(), "job_id": job.id})
 
 
 def retry(runtime: Runtime, model_id: str, token: str | None = None) -> ModelAccepted:
     """Run a stopped download or import again; files already verified are kept and not fetched again."""
     with session_scope(runtime.sessions) as session:
         model = _load(session, model_id)
-        if model.status not in ("error", "interrupted", "cancelled"):
+        if not model.retryable:
             raise Conflict(f"model {model_id!r} is {model.status}; only failed, interrupted or cancelled "
-                           "downloads and imports can be retried")
-        model.status, model.status_message = ModelStatus.QUEUED.value, None
+                           "downloads and imports can be retried", details={"status": model.status})
         source, repo_id, revision, source_path = model.source, model.repo_id, model.commit_sha, model.source_path
         mode = model.storage_mode
         if source == "hub":
@@ -314,16 +306,12 @@ def retry(runtime: Runtime, model_id: str, token: str | None = None) -> ModelAcc
 def cancel_download(runtime: Runtime, model_id: str) -> ModelOut:
     """Stop the download or import producing this model; partial files are removed."""
     with session_scope(runtime.sessions) as session:
-        model = _load(session, model_id)
-        if not model.model_status.active or not model.job_id:
-            raise Conflict(f"model {model_id!r} is {model.status}: there is no download or import to cancel")
-        job_id = model.job_id
+        job_id = cancellable_job(_load(session, model_id), f"model {model_id!r}")
     job = runtime.runner.cancel(job_id)
-    if job.status == JobStatus.CANCELLED.value:  # it had not started: nothing will clean up but us
+    if job.status == Status.CANCELLED.value:  # it had not started (its row ended with it): no job cleans up but us
         remove_model_files(runtime.storage, model_id)
         with session_scope(runtime.sessions) as session:
-            model = _load(session, model_id)
-            model.status, model.status_message = ModelStatus.CANCELLED.value, "cancelled before it started"
+            _load(session, model_id).size_bytes = 0
     return get_model(runtime, model_id)
 
 
@@ -357,7 +345,7 @@ def start_import(runtime: Runtime, body: ImportIn) -> ModelAccepted:
     with session_scope(runtime.sessions) as session:
         model = Model(name=body.name or (path.stem if source == "gguf" else path.name), source=source,
                       source_path=str(path), storage_mode=body.mode if source == "folder" else "copy",
-                      status=ModelStatus.QUEUED.value, trust_remote_code=body.trust_remote_code, variants=[])
+                      trust_remote_code=body.trust_remote_code, variants=[])
         session.add(model)
         session.flush()
         model_id = model.id
@@ -368,16 +356,17 @@ def start_import(runtime: Runtime, body: ImportIn) -> ModelAccepted:
 
 # --- variants (quantization) ------------------------------------------------------------------------------
 def create_variant(session: Session, model: Model, fmt: str, device: str) -> ModelVariant:
-    """A queued variant row; an existing one of the same format and device is reused only if it failed."""
+    """A variant row to quantize into; an existing one of the same format and device is reused only if it stopped.
+
+    Submitting its job (`submit_variant`) queues it."""
     for variant in model.variants:
         if variant.requested_format == fmt and variant.device == device:
-            if VariantStatus(variant.status) in (VariantStatus.READY, VariantStatus.QUEUED, VariantStatus.LOADING):
+            if not variant.retryable:
                 raise Conflict(f"model {model.id!r} already has a {fmt} variant on {device} "
                                f"({variant.status}, id {variant.id})", details={"variant_id": variant.id})
-            variant.status, variant.message, variant.steps = VariantStatus.QUEUED.value, None, []
+            variant.steps = []
             return variant
-    variant = ModelVariant(model_id=model.id, requested_format=fmt, device=device,
-                           status=VariantStatus.QUEUED.value, steps=[])
+    variant = ModelVariant(model_id=model.id, requested_format=fmt, device=device, steps=[])
     model.variants.append(variant)
     session.flush()
     return variant
@@ -394,30 +383,28 @@ def start_quantize(runtime: Runtime, model_id: str, body: QuantizeIn) -> Variant
         model = _load(session, model_id)
         _usable_config(model)
         variant_id = create_variant(session, model, body.format, device).id
-    job = runtime.runner.submit(QUANTIZE_KIND, {"model_id": model_id, "variant_id": variant_id})
+    params, declared = variant_job(model_id, variant_id)
+    job_id = runtime.runner.submit(QUANTIZE_KIND, params, **declared).id
     with session_scope(runtime.sessions) as session:
         variant = session.get(ModelVariant, variant_id)
-        assert variant is not None
-        variant.job_id = job.id
-        session.flush()
-        return VariantAccepted.model_validate({**VariantOut.model_validate(variant).model_dump(), "job_id": job.id})
+        if variant is None:
+            raise NotFound(f"variant {variant_id!r} was deleted as its job was queued", details={"id": variant_id})
+        return VariantAccepted.model_validate({**VariantOut.model_validate(variant).model_dump(), "job_id": job_id})
+
+
+def variant_job(model_id: str, variant_id: str) -> tuple[dict[str, Any], dict[str, list[Resource]]]:
+    """Params and resources of the quantize job that builds a variant (it reads the model's files)."""
+    return ({"model_id": model_id, "variant_id": variant_id},
+            {"reads": [(Model.resource, model_id)], "writes": [(ModelVariant.resource, variant_id)]})
 
 
 # --- delete -----------------------------------------------------------------------------------------------
-def _running_job(session: Session, job_id: str | None) -> Job | None:
-    job = session.get(Job, job_id) if job_id else None
-    return job if job is not None and not job.job_status.finished else None
-
-
 def delete_model(runtime: Runtime, model_id: str) -> DeleteOut:
-    """Remove a model, its variants and its files; refused while a job is using it."""
+    """Remove a model, its variants and its files; refused while a job reads or writes any of them."""
     with session_scope(runtime.sessions) as session:
         model = _load(session, model_id)
-        for job in [_running_job(session, job_id) for job_id in [model.job_id, *(v.job_id for v in model.variants)]
-                    ] + jobs.unfinished_naming(session, "model_id", model_id):  # extractions too
-            if job is not None:
-                raise Conflict(f"model {model_id!r} is in use by job {job.id} ({job.kind}, {job.status}); "
-                               "cancel it first or wait for it to finish", details={"job_id": job.id})
+        resources.refuse_if_used(session, f"model {model_id!r}", [(Model.resource, model_id),
+                                                        *((ModelVariant.resource, v.id) for v in model.variants)])
         variants = len(model.variants)
         session.delete(model)
     return DeleteOut(id=model_id, bytes_freed=remove_model_files(runtime.storage, model_id),
@@ -429,10 +416,7 @@ def delete_variant(runtime: Runtime, model_id: str, variant_id: str) -> DeleteOu
         variant = session.get(ModelVariant, variant_id)
         if variant is None or variant.model_id != model_id:
             raise NotFound(f"variant {variant_id!r} of model {model_id!r} not found", details={"id": variant_id})
-        job = _running_job(session, variant.job_id)
-        if job is not None:
-            raise Conflict(f"variant {variant_id!r} is being built by job {job.id}; cancel it first",
-                           details={"job_id": job.id})
+        resources.refuse_if_used(session, f"variant {variant_id!r}", [(ModelVariant.resource, variant_id)])
         session.delete(variant)
     # Variants are load recipes over the raw files: deleting one frees no disk.
     return DeleteOut(id=variant_id, bytes_freed=0, variants_removed=1)

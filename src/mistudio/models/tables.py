@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
+from mistudio.platform.lifecycle import TrackedRow
 
 
-class ModelStatus(enum.StrEnum):
-    QUEUED = "queued"
-    DOWNLOADING = "downloading"
-    IMPORTING = "importing"
-    READY = "ready"
-    INCOMPATIBLE = "incompatible"  # stored with the reason; not a causal LM or a family we do not support
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
+class Model(TrackedRow, Base):
+    """A model's files and what was read from them; its download or import is tracked by the lifecycle columns."""
 
-    @property
-    def active(self) -> bool:
-        return self in (ModelStatus.QUEUED, ModelStatus.DOWNLOADING, ModelStatus.IMPORTING)
-
-
-class VariantStatus(enum.StrEnum):
-    QUEUED = "queued"
-    LOADING = "loading"
-    READY = "ready"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def active(self) -> bool:
-        return self in (VariantStatus.QUEUED, VariantStatus.LOADING)
-
-
-class Model(Base):
     __tablename__ = "models"
+    resource = "model"
+    restart = "retry"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), index=True)
@@ -51,8 +27,8 @@ class Model(Base):
     commit_sha: Mapped[str | None] = mapped_column(String(64))  # what the hub resolved it to
     source_path: Mapped[str | None] = mapped_column(Text)  # where an import came from (for display only)
     storage_mode: Mapped[str] = mapped_column(String(8), default="copy")  # "copy" or "link" (imports)
-    status: Mapped[str] = mapped_column(String(16), index=True, default=ModelStatus.QUEUED.value)
-    status_message: Mapped[str | None] = mapped_column(Text)  # the error or the incompatibility reason
+    # Set when the files arrived but are not a causal LM of a family we support: kept, shown, never loaded.
+    incompatible_reason: Mapped[str | None] = mapped_column(Text)
     model_type: Mapped[str | None] = mapped_column(String(64))
     family: Mapped[str | None] = mapped_column(String(64), index=True)
     parameter_count: Mapped[int | None] = mapped_column(BigInteger)
@@ -64,7 +40,6 @@ class Model(Base):
     gated: Mapped[bool] = mapped_column(Boolean, default=False)
     trust_remote_code: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    job_id: Mapped[str | None] = mapped_column(String(32))  # the job that is producing / produced the files
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -73,11 +48,12 @@ class Model(Base):
     )
 
     @property
-    def model_status(self) -> ModelStatus:
-        return ModelStatus(self.status)
+    def ready(self) -> bool:
+        """Downloaded or imported, and compatible: it can be loaded, tokenized with and extracted from."""
+        return super().ready and self.incompatible_reason is None
 
 
-class ModelVariant(Base):
+class ModelVariant(TrackedRow, Base):
     """One format of a model on one device: a verified way to load it, with the memory it really took.
 
     Variants are built from the model's raw files at load time (no second copy of the weights); the row
@@ -85,6 +61,8 @@ class ModelVariant(Base):
     """
 
     __tablename__ = "model_variants"
+    resource = "model_variant"
+    restart = "retry"  # quantizing the same format on the same device again reuses a stopped variant
     __table_args__ = (UniqueConstraint("model_id", "requested_format", "device", name="uq_variant_format_device"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -92,14 +70,11 @@ class ModelVariant(Base):
     requested_format: Mapped[str] = mapped_column(String(8))
     format: Mapped[str | None] = mapped_column(String(8))  # what it got (fallbacks can change it)
     device: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=VariantStatus.QUEUED.value)
-    message: Mapped[str | None] = mapped_column(Text)
     placement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     estimate_bytes: Mapped[int | None] = mapped_column(BigInteger)
     footprint_bytes: Mapped[int | None] = mapped_column(BigInteger)  # measured after loading
     steps: Mapped[list[str]] = mapped_column(JSON, default=list)  # what the load did, fallbacks included
     sample_output: Mapped[str | None] = mapped_column(Text)  # a short generation proving it works
-    job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

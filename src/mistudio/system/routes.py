@@ -35,11 +35,13 @@ async def get_health(request: Request) -> Item[HealthOut]:
 def list_jobs(
     request: Request,
     status: Annotated[list[str], Query(description="filter by status; repeat for several")] = [],  # noqa: B006
+    active: Annotated[bool | None, Query(description="true: queued or running; false: finished")] = None,
     kind: str | None = None,
     page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobOut]:
-    jobs, total = service.list_jobs(_runtime(request), statuses=status, kind=kind, page=page, limit=limit)
+    jobs, total = service.list_jobs(_runtime(request), statuses=status, active=active, kind=kind, page=page,
+                                    limit=limit)
     return Page(data=jobs, pagination=Pagination(page=page, limit=limit, total=total))
 
 

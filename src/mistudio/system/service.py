@@ -89,10 +89,12 @@ def device_health(device_setting: str) -> DeviceHealth:
 
 
 def list_jobs(
-    runtime: Runtime, *, statuses: Sequence[str] = (), kind: str | None = None, page: int = 1, limit: int = 50
+    runtime: Runtime, *, statuses: Sequence[str] = (), active: bool | None = None, kind: str | None = None,
+    page: int = 1, limit: int = 50,
 ) -> tuple[list[JobOut], int]:
     with session_scope(runtime.sessions) as session:
-        jobs, total = repository.list_jobs(session, statuses=statuses, kind=kind, page=page, limit=limit)
+        jobs, total = repository.list_jobs(session, statuses=statuses, active=active, kind=kind, page=page,
+                                           limit=limit)
         return [JobOut.model_validate(job) for job in jobs], total
 
 

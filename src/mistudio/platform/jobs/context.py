@@ -6,10 +6,11 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
@@ -19,6 +20,7 @@ from mistudio.platform.events import event_data
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import JobStatus
+from mistudio.platform.lifecycle import Resource, Status
 from mistudio.platform.storage import Storage
 
 # A job row is written at most this often; the last value is always flushed.
@@ -56,6 +58,7 @@ class JobContext:
         self._lock = threading.Lock()
         self._pending: tuple[float | None, str | None] | None = None
         self._last_write = 0.0
+        self._tracked: tuple[Any, str] | None = None  # the row progress is mirrored onto (see `track`)
         self._flusher = threading.Thread(target=self._flush_periodically, daemon=True)
         self._closed = threading.Event()
         self._flusher.start()
@@ -117,7 +120,8 @@ class JobContext:
     def storage(self) -> Storage:
         return Storage(home=self.studio_settings().home.expanduser())
 
-    def submit(self, kind: str, params: dict[str, Any]) -> str:
+    def submit(self, kind: str, params: dict[str, Any], *, reads: Sequence[Resource] = (),
+               writes: Sequence[Resource] = ()) -> str:
         """Queue a follow-up job (e.g. quantize after download) on this job's runner; returns its id.
 
         Follow-ups carry no secrets: anything needing a token must be done by the job that has it.
@@ -126,7 +130,14 @@ class JobContext:
 
         if self.settings is None:
             raise RuntimeError("this JobContext was built without settings, so it cannot submit jobs")
-        return make_runner(self.settings, self._sessions, self._send_event).submit(kind, params).id
+        runner = make_runner(self.settings, self._sessions, self._send_event)
+        return runner.submit(kind, params, reads=reads, writes=writes).id
+
+    def track(self, table: type[Any] | None, row_id: str | None = None) -> None:
+        """Mirror progress and its message onto this row while it is running (None: stop), so the row alone
+        renders right after a page reload. `lifecycle.run_tracked` does this for the row a body produces."""
+        self.flush()  # what was reported before belongs to the previous row (or none)
+        self._tracked = (table, row_id) if table is not None and row_id is not None else None
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float, message: str) -> Iterator[None]:
@@ -179,7 +190,15 @@ class JobContext:
                 job.message = message
             session.flush()
             data = job_event_data(job)
+            if self._tracked is not None:
+                self._mirror(session, fraction, message)
         self._publish_job(data)
+
+    def _mirror(self, session: Session, fraction: float | None, message: str | None) -> None:
+        table, row_id = self._tracked  # type: ignore[misc]
+        values = {key: value for key, value in (("progress", fraction), ("message", message)) if value is not None}
+        # Only a running row: a late flush must not write a progress line over its ending.
+        session.execute(update(table).where(table.id == row_id, table.status == Status.RUNNING.value).values(**values))
 
     def close(self) -> None:
         self._closed.set()

@@ -181,7 +181,7 @@ def child_main(
         job = repository.get_job(session, job_id)
         kind_name, params = job.kind, dict(job.params)
     ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets, settings=settings)
-    status, message, error, result = JobStatus.SUCCEEDED, "done", None, None
+    status, message, error, result = JobStatus.COMPLETED, "done", None, None
     try:
         register_job_modules(job_modules)
         load_job_modules(settings.job_modules)

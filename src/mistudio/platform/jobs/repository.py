@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.platform.db import utcnow
+from mistudio.platform.jobs import resources
 from mistudio.platform.jobs.table import Job, JobStatus
+from mistudio.platform.lifecycle import Resource
 
 # Keys that would put a credential at rest in the jobs table; secrets travel separately.
 # Whole words of a key ("hf_token", "api_key"), so "tokenization_id" or "max_tokens" are not taken for secrets.
@@ -31,7 +33,17 @@ def _check_no_secrets(params: Any, path: str = "params") -> None:
             _check_no_secrets(value, f"{path}[{index}]")
 
 
-def create_job(session: Session, *, kind: str, queue: str, params: dict[str, Any], runner: str) -> Job:
+def create_job(
+    session: Session,
+    *,
+    kind: str,
+    queue: str,
+    params: dict[str, Any],
+    runner: str,
+    reads: Sequence[Resource] = (),
+    writes: Sequence[Resource] = (),
+) -> Job:
+    """A queued job; the tracked rows it `writes` are queued under it in the same transaction."""
     _check_no_secrets(params)
     job = Job(
         kind=kind,
@@ -39,12 +51,15 @@ def create_job(session: Session, *, kind: str, queue: str, params: dict[str, Any
         status=JobStatus.QUEUED.value,
         progress=0.0,
         params=params,
+        reads=resources.stored(reads),
+        writes=resources.stored(writes),
         log=[],
         cancel_requested=False,
         runner=runner,
     )
     session.add(job)
     session.flush()
+    resources.queue_written_rows(session, job)
     return job
 
 
@@ -59,11 +74,12 @@ def list_jobs(
     session: Session,
     *,
     statuses: Sequence[str] = (),
+    active: bool | None = None,
     kind: str | None = None,
     page: int = 1,
     limit: int = 50,
 ) -> tuple[list[Job], int]:
-    """Jobs newest first, filtered; returns (page of jobs, total matching)."""
+    """Jobs newest first, filtered (`active`: only unfinished, or only finished ones); returns (page, total)."""
     unknown = [s for s in statuses if s not in JobStatus._value2member_map_]
     if unknown:
         raise InvalidInput(
@@ -73,6 +89,9 @@ def list_jobs(
     query = select(Job)
     if statuses:
         query = query.where(Job.status.in_(statuses))
+    if active is not None:
+        unfinished = Job.status.in_([status.value for status in JobStatus if status.active])
+        query = query.where(unfinished if active else ~unfinished)
     if kind:
         query = query.where(Job.kind == kind)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -105,6 +124,7 @@ def request_cancel(session: Session, job_id: str) -> Job:
         ).rowcount
         if claimed:
             session.refresh(job)
+            resources.settle_written_rows(session, job)
             return job
         session.refresh(job)
     job.cancel_requested = True
@@ -147,9 +167,10 @@ def finish(
         job.error = error
     if result is not None:
         job.result = result
-    if status == JobStatus.SUCCEEDED:
+    if status == JobStatus.COMPLETED:
         job.progress = 1.0
     session.flush()
+    resources.settle_written_rows(session, job)
     return job
 
 
@@ -178,23 +199,3 @@ def running_jobs_on_host(session: Session, host: str, runner: str) -> list[Job]:
 
 def is_cancel_requested(session: Session, job_id: str) -> bool:
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
-
-
-# What a domain row (a model, a dataset, ...) still marked as in progress becomes when its job ended otherwise.
-_ENDED_AS = {JobStatus.FAILED: "error", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "interrupted"}
-
-
-def unreported_end(session: Session, job_id: str | None) -> tuple[str, str | None] | None:
-    """How a row's job really ended when it did not say so itself (killed, server restart): the row's new status
-    ("error", "cancelled" or "interrupted") and the job's message; None while it runs or once it succeeded."""
-    job = session.get(Job, job_id) if job_id else None
-    if job is None or not job.job_status.finished or job.job_status == JobStatus.SUCCEEDED:
-        return None
-    return _ENDED_AS[job.job_status], job.error or job.message
-
-
-def unfinished_naming(session: Session, key: str, value: str) -> list[Job]:
-    """Unfinished jobs whose params name `value` under `key` (e.g. model_id): jobs of any domain using a resource."""
-    active = [status.value for status in JobStatus if not status.finished]
-    return [job for job in session.scalars(select(Job).where(Job.status.in_(active))).all()
-            if (job.params or {}).get(key) == value]

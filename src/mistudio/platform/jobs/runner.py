@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.process import Publish, publish_job
 from mistudio.platform.jobs.registry import get_job_kind
 from mistudio.platform.jobs.schemas import JobOut, job_event_data
+from mistudio.platform.lifecycle import Resource
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,24 @@ class Runner(ABC):
         self.sessions = sessions
         self.publish = publish
 
-    def submit(self, kind: str, params: dict[str, Any], *, secrets: dict[str, str] | None = None) -> JobOut:
-        """Queue a job of a registered kind. `secrets` (tokens) reach the job but are never stored."""
+    def submit(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        secrets: dict[str, str] | None = None,
+        reads: Sequence[Resource] = (),
+        writes: Sequence[Resource] = (),
+    ) -> JobOut:
+        """Queue a job of a registered kind. `secrets` (tokens) reach the job but are never stored.
+
+        `reads` and `writes` are the resources it uses and produces (`("model", id)`): tracked rows it writes are
+        queued under it now, and ended with it; deleting a resource an unfinished job names is refused.
+        """
         job_kind = get_job_kind(kind)
         with session_scope(self.sessions) as session:
-            job = repository.create_job(session, kind=kind, queue=job_kind.queue, params=params, runner=self.mode)
+            job = repository.create_job(session, kind=kind, queue=job_kind.queue, params=params, runner=self.mode,
+                                        reads=reads, writes=writes)
             out = JobOut.model_validate(job)
         publish_job(self.publish, out.model_dump(mode="json"))
         self._dispatch(out.id, job_kind.queue, secrets or {})

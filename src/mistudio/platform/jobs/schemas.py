@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.platform.events import declare_channel
 from mistudio.platform.jobs.table import Job
+from mistudio.platform.lifecycle import StatusName
 
-JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+
+class JobResource(BaseModel):
+    """Something a job reads or writes: a model, a dataset, an extraction, … by its id."""
+
+    type: str = Field(examples=["model"])
+    id: str
 
 
 class JobLogEntry(BaseModel):
@@ -25,11 +31,14 @@ class JobOut(BaseModel):
     id: str
     kind: str
     queue: str
-    status: JobStatusName
+    status: StatusName
+    active: bool = Field(description="queued or running: it can still be cancelled")
     progress: float
     message: str | None
     error: str | None
     params: dict[str, Any]
+    reads: list[JobResource] = Field(description="what the job uses; deleting any of it is refused until it ends")
+    writes: list[JobResource] = Field(description="what the job produces: rows whose status follows the job's")
     result: dict[str, Any] | None
     log: list[JobLogEntry]
     cancel_requested: bool

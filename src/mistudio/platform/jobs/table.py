@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
+from mistudio.platform.lifecycle import Status
 
-
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def finished(self) -> bool:
-        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+# Jobs and the rows they produce share one vocabulary (`platform.lifecycle`).
+JobStatus = Status
 
 
 class Job(Base):
@@ -36,6 +26,9 @@ class Job(Base):
     message: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never holds secrets
+    # What the job uses and produces, as [{"type": "model", "id": ...}]: "in use" is decided from these.
+    reads: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    writes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # steps a user may want to read
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -51,3 +44,7 @@ class Job(Base):
     @property
     def job_status(self) -> JobStatus:
         return JobStatus(self.status)
+
+    @property
+    def active(self) -> bool:
+        return self.job_status.active
