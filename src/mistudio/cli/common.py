@@ -73,8 +73,10 @@ def read_settings(**overrides: Any) -> Settings:
 
 def open_runtime(current: Settings | None = None) -> Runtime:
     """The database, runner and storage the services need; a bad setting is one line."""
-    from mistudio.platform.runtime import Runtime  # the database stack loads only for commands that use it
+    from mistudio.domains import register_domains  # the database stack loads only for commands that use it
+    from mistudio.platform.runtime import Runtime
 
+    register_domains()  # the CLI is a composition root too: the jobs it runs itself need the domains' kinds
     return guarded(lambda: Runtime.open(current or read_settings()))
 
 
