@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import typer
 
-from mistudio.cli import core, datasets, extraction, jobs, models, templates
+from mistudio.cli import core, datasets, extraction, generate, jobs, models, templates
 
 app = typer.Typer(help="miStudio: a local-first studio for mechanistic interpretability.", no_args_is_help=True)
 for command in core.COMMANDS:
     app.command()(command)
+app.command("generate")(generate.generate)
 app.add_typer(core.db_app, name="db")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(models.models_app, name="models")

@@ -5,6 +5,9 @@ import type {
   DeleteResult,
   DownloadRequest,
   FormatsInfo,
+  GenerateAccepted,
+  GenerateRequest,
+  GenerateStop,
   ImportRequest,
   Model,
   ModelAccepted,
@@ -55,6 +58,11 @@ export function makeModelsApi(client: ApiClient) {
       client.del("/api/v1/models/{model_id}/variants/{variant_id}", { path: { model_id: id, variant_id: variantId } }),
     compare: (a: string, b: string, signal?: AbortSignal): Promise<ModelComparison> =>
       client.get("/api/v1/models/compare", { query: { a, b }, signal }),
+    /** Starts a generation in the model host; its tokens stream on the returned channel. */
+    generate: (id: string, body: GenerateRequest): Promise<GenerateAccepted> =>
+      client.post("/api/v1/models/{model_id}/generate", { path: { model_id: id }, body }),
+    stopGeneration: (id: string, requestId: string): Promise<GenerateStop> =>
+      client.del("/api/v1/models/{model_id}/generate/{request_id}", { path: { model_id: id, request_id: requestId } }),
   };
 }
 

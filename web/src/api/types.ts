@@ -78,3 +78,11 @@ export const isActiveVariantStatus = (s: VariantStatus): boolean => isOneOf(ACTI
 export type DownloadProgress = EventData<"models/{model_id}/progress", "progress">;
 /** The figures of a Hub download, as model and dataset download events carry them. */
 export type HubDownloadProgress = Omit<DownloadProgress, "model_id">;
+
+// --- Generation (the model host) ---------------------------------------------------------------------
+
+export type GenerateRequest = BodyOf<"/api/v1/models/{model_id}/generate", "post">;
+export type GenerateAccepted = ItemOf<"/api/v1/models/{model_id}/generate", "post">;
+export type GenerateStop = ItemOf<"/api/v1/models/{model_id}/generate/{request_id}", "delete">;
+/** Data of `done` on `models/{model_id}/generate/{request_id}`: the whole text and how it was made. */
+export type GenerateDone = EventData<"models/{model_id}/generate/{request_id}", "done">;

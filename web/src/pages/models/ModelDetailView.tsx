@@ -13,6 +13,7 @@ import { ArchitectureViewer } from "./ArchitectureViewer";
 import { modelSource } from "./ModelCard";
 import { DeleteModelButton, RetryButton } from "./ModelActions";
 import { CancelDownloadButton, ModelProgress } from "./ModelProgress";
+import { PlaygroundPanel } from "./PlaygroundPanel";
 import { VariantsPanel } from "./VariantsPanel";
 import { ExtractionPanel } from "../extraction/ExtractionPanel";
 
@@ -77,7 +78,7 @@ function OverviewPanel({ model }: { model: Model }) {
   );
 }
 
-export const MODEL_TABS = ["overview", "extraction"] as const;
+export const MODEL_TABS = ["overview", "extraction", "playground"] as const;
 export type ModelTab = (typeof MODEL_TABS)[number];
 
 /** /models/:id?tab=… — everything about one model: status, metadata, variants, architecture; and its extractions. */
@@ -130,6 +131,10 @@ export function ModelDetailView({ id }: { id: string }) {
       {tab === "extraction" && model.status === "ready" ? (
         <div role="tabpanel" data-testid="model-panel-extraction">
           <ExtractionPanel model={model} />
+        </div>
+      ) : tab === "playground" && model.status === "ready" ? (
+        <div role="tabpanel" data-testid="model-panel-playground">
+          <PlaygroundPanel model={model} />
         </div>
       ) : (
         <OverviewPanel model={model} />
