@@ -134,7 +134,7 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
 
     def uploaded_tables_ready() -> bool:
         listed = {d["name"]: d for d in studio.client.get("/api/v1/datasets").json()["data"]}
-        return all(listed[name]["status"] == "ready" and listed[name]["num_rows"] == 40
+        return all(listed[name]["status"] == "completed" and listed[name]["num_rows"] == 40
                    for name in ("reviews.csv", "reviews.parquet"))
 
     wait_until(uploaded_tables_ready, timeout=60, what="the uploaded .csv and .parquet to be imported")
@@ -149,13 +149,13 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     dialog.get_by_test_id("upload-cancel").click()
 
     for card in (txt_card, jsonl_card):
-        expect(card).to_have_attribute("data-status", "ready", timeout=30_000)
+        expect(card).to_have_attribute("data-status", "completed", timeout=30_000)
     txt_id, jsonl_id = txt_card.get_attribute("data-dataset-id"), jsonl_card.get_attribute("data-dataset-id")
     expect(txt_card.get_by_test_id(f"dataset-rows-{txt_id}")).to_have_text("120")
     expect(jsonl_card.get_by_test_id(f"dataset-rows-{jsonl_id}")).to_have_text("40")
-    if example.get_attribute("data-status") != "ready":
+    if example.get_attribute("data-status") != "completed":
         shot("4-example-importing", example)
-    expect(example).to_have_attribute("data-status", "ready", timeout=60_000)
+    expect(example).to_have_attribute("data-status", "completed", timeout=60_000)
     shot("5-list-ready")
 
     # The list filters by name.
@@ -167,7 +167,7 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     # Detail: overview, then samples with full-text search.
     page.get_by_test_id(f"dataset-open-{example_id}").click()
     detail = page.get_by_test_id("dataset-detail")
-    expect(detail).to_have_attribute("data-status", "ready")
+    expect(detail).to_have_attribute("data-status", "completed")
     expect(page.get_by_test_id("dataset-splits")).to_contain_text("train")
     shot("6-overview")
 
@@ -182,7 +182,7 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     shot("7-samples-search")
 
     # Tokenization: pick the model, watch the preview follow the settings, start it and watch it finish.
-    wait_until(lambda: studio.client.get(f"/api/v1/models/{model_id}").json()["data"]["status"] == "ready",
+    wait_until(lambda: studio.client.get(f"/api/v1/models/{model_id}").json()["data"]["ready"],
                timeout=60, interval=0.5, what="the tiny llama to be imported")
     page.get_by_test_id("dataset-tab-tokenization").click()
     page.get_by_test_id("tokenize-model").select_option(model_id)
@@ -198,8 +198,8 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
     page.get_by_test_id("tokenize-start").click()
     row = page.locator("[data-testid^='tokenization-row-']").first
     expect(row).to_be_visible()
-    expect(row).to_have_attribute("data-status", re.compile("queued|running|ready"))
-    if row.get_attribute("data-status") != "ready":
+    expect(row).to_have_attribute("data-status", re.compile("queued|running|completed"))
+    if row.get_attribute("data-status") != "completed":
         expect(row.locator("[data-testid$='-rows']")).to_be_visible(timeout=20_000)  # live rows done / total
         shot("9-tokenizing", row)
     try:
@@ -215,8 +215,8 @@ def test_example_uploads_samples_tokenization_and_statistics(  # type: ignore[no
         refused = page.get_by_test_id("toast").filter(has_text="in use and was not deleted")
         expect(refused).to_contain_text("cancel it first")
         shot("9b-delete-refused", toasts=True)
-        expect(detail).to_have_attribute("data-status", "ready")
-    expect(row).to_have_attribute("data-status", "ready", timeout=90_000)
+        expect(detail).to_have_attribute("data-status", "completed")
+    expect(row).to_have_attribute("data-status", "completed", timeout=90_000)
     expect(row).to_contain_text(re.compile(r"\d{1,3}(,\d{3})+"))  # sequences and tokens, counted
     # The same settings again would be refused by the server: the form says so before.
     expect(page.get_by_test_id("tokenize-duplicate")).to_contain_text("Already tokenized")

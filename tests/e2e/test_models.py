@@ -83,12 +83,12 @@ def test_preview_download_inspect_and_delete_a_model(  # type: ignore[no-untyped
     expect(model_card.get_by_test_id(f"model-cancel-{model_id}")).to_be_visible()
     shot("3-downloading", model_card)
 
-    expect(model_card).to_have_attribute("data-status", "ready", timeout=30_000)
+    expect(model_card).to_have_attribute("data-status", "completed", timeout=30_000)
     expect(model_card.get_by_test_id(f"model-progress-{model_id}")).to_have_count(0)
     shot("4-ready", model_card)
 
     model_card.get_by_test_id(f"model-open-{model_id}").click()
-    expect(page.get_by_test_id("model-detail")).to_have_attribute("data-status", "ready")
+    expect(page.get_by_test_id("model-detail")).to_have_attribute("data-status", "completed")
 
     # Load it as a variant: the format picker shows estimates, the variant its measured footprint.
     page.get_by_test_id("quantize-open").click()
@@ -100,7 +100,7 @@ def test_preview_download_inspect_and_delete_a_model(  # type: ignore[no-untyped
     variants = page.get_by_test_id("variants-table")
     variant_row = variants.locator("[data-testid^='variant-row-']").first
     expect(variant_row).to_contain_text("FP32")
-    expect(variant_row.locator("[data-status]").first).to_have_attribute("data-status", "ready", timeout=30_000)
+    expect(variant_row.locator("[data-status]").first).to_have_attribute("data-status", "completed", timeout=30_000)
     expect(variant_row).to_contain_text(re.compile(r"\d+(\.\d+)? KB"))
     shot("6-variant-ready", page.get_by_test_id("variants-panel"))
 
@@ -149,9 +149,11 @@ def test_import_from_disk_flags_an_incompatible_model_and_compares_two(  # type:
         for family in ("llama", "gpt2", "bert")
     }
     for family in ("llama", "gpt2"):
-        expect(cards[family]).to_have_attribute("data-status", "ready", timeout=30_000)
+        expect(cards[family]).to_have_attribute("data-status", "completed", timeout=30_000)
     bert = cards["bert"]
-    expect(bert).to_have_attribute("data-status", "incompatible", timeout=30_000)
+    # Its import completed; the badge says what that brought: files that cannot be loaded.
+    expect(bert).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(bert.locator("[data-testid^='model-status-']")).to_have_attribute("data-status", "incompatible")
     reason = bert.locator("[data-testid^='model-message-']")
     expect(reason).to_contain_text(re.compile("causal", re.I))  # says why: not a causal LM
     page.screenshot(path=str(test_output_dir / "models-imported.png"))
@@ -184,7 +186,7 @@ def test_a_download_survives_a_reload_is_cancelled_and_retried(  # type: ignore[
     # REST alone renders it after a reload: still downloading, with its progress and its cancel button.
     page.reload()
     card = page.get_by_test_id(f"model-card-{model_id}")
-    expect(card).to_have_attribute("data-status", "downloading")
+    expect(card).to_have_attribute("data-status", "running")
     expect(card.get_by_test_id(f"model-progress-{model_id}")).to_be_visible()
     card.get_by_test_id(f"model-cancel-{model_id}").click()
     page.get_by_test_id("confirm-dialog-confirm").click()
@@ -194,6 +196,6 @@ def test_a_download_survives_a_reload_is_cancelled_and_retried(  # type: ignore[
 
     hf_env.hub.throttle(None)
     card.get_by_test_id(f"model-retry-{model_id}").click()
-    expect(card).to_have_attribute("data-status", "ready", timeout=30_000)
+    expect(card).to_have_attribute("data-status", "completed", timeout=30_000)
     page.screenshot(path=str(test_output_dir / "models-retried.png"))
     assert page.console_errors == []  # type: ignore[attr-defined]

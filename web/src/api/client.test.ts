@@ -38,7 +38,7 @@ describe("api client", () => {
 
   it("throws an ApiError carrying the error envelope", async () => {
     const { ep } = clientWith(
-      jsonResponse({ error: { code: "conflict", message: "job already finished", details: { status: "succeeded" } } }, 409),
+      jsonResponse({ error: { code: "conflict", message: "job already finished", details: { status: "completed" } } }, 409),
     );
     const err = await ep.cancelJob("x").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
@@ -46,7 +46,7 @@ describe("api client", () => {
       status: 409,
       code: "conflict",
       message: "job already finished",
-      details: { status: "succeeded" },
+      details: { status: "completed" },
     });
   });
 

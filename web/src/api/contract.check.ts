@@ -19,8 +19,13 @@ import type {
   ModelStatus,
   Pagination,
   Preview,
+  Status,
   Variant,
+  VariantStatus,
 } from "./types";
+import type { STATUSES } from "./types";
+import type { Dataset, DatasetStatus, TokenizationStatus } from "./datasets";
+import type { Extraction, ExtractionStatus } from "./extraction";
 import { api } from "./client";
 import type { ChannelPattern, EventData, EventName } from "./events";
 
@@ -39,7 +44,25 @@ export type JobContract = [
   Expect<Has<Job, "created_at", string>>,
   Expect<Has<Job, "started_at", string | null>>,
   Expect<Has<Job, "finished_at", string | null>>,
-  Expect<Equal<JobStatus, "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted">>,
+  Expect<Equal<JobStatus, "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted">>,
+  Expect<Has<Job, "active", boolean>>,
+  Expect<Has<Job, "writes", { type: string; id: string }[]>>,
+  Expect<Has<Job, "reads", { type: string; id: string }[]>>,
+];
+
+// One vocabulary for jobs and every row a job produces; the filters' list is exactly it.
+type Lifecycle = { status: Status; message: string | null; progress: number; job_id: string | null; active: boolean; resumable: boolean; retryable: boolean; ready: boolean };
+export type LifecycleContract = [
+  Expect<Equal<(typeof STATUSES)[number], Status>>,
+  Expect<Equal<ModelStatus, Status>>,
+  Expect<Equal<VariantStatus, Status>>,
+  Expect<Equal<DatasetStatus, Status>>,
+  Expect<Equal<TokenizationStatus, Status>>,
+  Expect<Equal<ExtractionStatus, Status>>,
+  Expect<Equal<Pick<Model, keyof Lifecycle>, Lifecycle>>,
+  Expect<Equal<Pick<Variant, keyof Lifecycle>, Lifecycle>>,
+  Expect<Equal<Pick<Dataset, keyof Lifecycle>, Lifecycle>>,
+  Expect<Equal<Pick<Extraction, keyof Lifecycle>, Lifecycle>>,
 ];
 
 export type HealthContract = [
@@ -61,12 +84,11 @@ export type PageContract = [
 ];
 
 export type ModelContract = [
-  Expect<Equal<ModelStatus, "queued" | "downloading" | "importing" | "ready" | "incompatible" | "error" | "cancelled" | "interrupted">>,
   Expect<Equal<ModelFormat, "fp32" | "fp16" | "bf16" | "q8" | "q4" | "q2">>,
   Expect<Equal<FitLevel, "green" | "yellow" | "red">>,
   Expect<Has<Model, "size_bytes", number>>,
   Expect<Has<Model, "parameter_count", number | null>>,
-  Expect<Has<Model, "status_message", string | null>>,
+  Expect<Has<Model, "incompatible_reason", string | null>>,
   Expect<Has<Model, "job_id", string | null>>,
   Expect<Has<Model, "variants", Variant[]>>,
   Expect<Has<ModelAccepted, "job_id", string>>,

@@ -3,7 +3,6 @@
  * schema: REST types via the routes that return them, WebSocket payloads via its `WsChannels`.
  */
 import { api, ApiError, errorFromBody, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
-import { isOneOf } from "../lib/oneOf";
 import type { components } from "./schema";
 import { eventOn, tagged, type ChannelPattern, type EventName, type Tagged, type WsMessage } from "./events";
 
@@ -40,21 +39,8 @@ export type SampleDetail = ItemOf<"/api/v1/datasets/{dataset_id}/samples/{index}
 /** The multipart form of POST /datasets/upload, without the files themselves. */
 export type UploadFields = Omit<components["schemas"]["Body_upload_dataset_api_v1_datasets_upload_post"], "files">;
 
-export const DATASET_STATUSES = [
-  "queued",
-  "downloading",
-  "importing",
-  "ready",
-  "error",
-  "cancelled",
-  "interrupted",
-] as const satisfies readonly DatasetStatus[];
 export const DATASET_SOURCES = ["hub", "import", "upload", "example"] as const satisfies readonly DatasetSource[];
 export const SOURCE_FORMATS = ["txt", "jsonl", "csv", "parquet"] as const satisfies readonly SourceFormat[];
-/** Statuses a dataset is still being produced in (a download or import job works on it). */
-export const ACTIVE_DATASET_STATUSES = ["queued", "downloading", "importing"] as const satisfies readonly DatasetStatus[];
-export const RETRYABLE_DATASET_STATUSES = ["error", "interrupted", "cancelled"] as const satisfies readonly DatasetStatus[];
-export const ACTIVE_TOKENIZATION_STATUSES = ["queued", "running"] as const satisfies readonly TokenizationStatus[];
 /** What the server uses when a setting is not given (TokenizeSettingsIn's defaults). */
 export const DEFAULT_TOKENIZE_SETTINGS: TokenizeSettings = {
   max_length: 512,
@@ -64,10 +50,6 @@ export const DEFAULT_TOKENIZE_SETTINGS: TokenizeSettings = {
   min_length: 1,
   add_special_tokens: true,
 };
-
-export const isActiveDatasetStatus = (s: DatasetStatus): boolean => isOneOf(ACTIVE_DATASET_STATUSES, s);
-export const isRetryableDatasetStatus = (s: DatasetStatus): boolean => isOneOf(RETRYABLE_DATASET_STATUSES, s);
-export const isActiveTokenizationStatus = (s: TokenizationStatus): boolean => isOneOf(ACTIVE_TOKENIZATION_STATUSES, s);
 
 // --- WebSocket payloads (channel `datasets/{dataset_id}/progress`, typed from the schema) -------------------
 

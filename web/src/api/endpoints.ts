@@ -4,6 +4,8 @@ import type { Health, Job, JobPage, JobStatus } from "./types";
 
 export interface ListJobsQuery {
   status?: JobStatus[];
+  /** true: queued or running; false: finished. */
+  active?: boolean;
   kind?: string;
   page?: number;
   limit?: number;

@@ -18,8 +18,8 @@ describe("extraction API helpers", () => {
   it("finds the extraction of a channel and of a job", () => {
     expect(extractionIdOfChannel("extractions/e1")).toBe("e1");
     expect(extractionIdOfChannel("datasets/d1/progress")).toBeNull();
-    expect(extractionIdOfJob({ kind: "extraction.extract", params: { extraction_id: "e1" } })).toBe("e1");
-    expect(extractionIdOfJob({ kind: "datasets.tokenize", params: { extraction_id: "e1" } })).toBeNull();
+    expect(extractionIdOfJob({ writes: [{ type: "extraction", id: "e1" }] })).toBe("e1");
+    expect(extractionIdOfJob({ writes: [{ type: "tokenization", id: "e1" }] })).toBeNull();
   });
 
   it("turns edges and counts into bins, or none when they do not match", () => {

@@ -3,8 +3,8 @@
  * REST types via the routes that return them, WebSocket payloads via its `WsChannels`.
  */
 import { api, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
-import { isOneOf } from "../lib/oneOf";
 import { eventOn, tagged, type ChannelPattern, type EventName, type Tagged, type WsMessage } from "./events";
+import { writtenIdOfJob } from "./resources";
 import type { Job } from "./types";
 
 // --- types (from the schema) ----------------------------------------------------------------------------
@@ -32,17 +32,9 @@ export const HOOK_TYPE_LABELS: Record<HookType, string> = {
   mlp_out: "MLP output",
   attn_out: "attention output",
 };
-export const ACTIVE_EXTRACTION_STATUSES = ["queued", "running"] as const satisfies readonly ExtractionStatus[];
-export const isActiveExtractionStatus = (s: ExtractionStatus): boolean => isOneOf(ACTIVE_EXTRACTION_STATUSES, s);
-
-/** The job kind of an extraction (mistudio.extraction.service.EXTRACT_KIND). */
-export const EXTRACT_JOB_KIND = "extraction.extract";
-
-/** The extraction a job works on, or null for a job of another kind. */
-export function extractionIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
-  if (job.kind !== EXTRACT_JOB_KIND) return null;
-  const id = (job.params as Record<string, unknown> | null)?.extraction_id;
-  return typeof id === "string" ? id : null;
+/** The extraction a job produces (as its declared `writes` say), or null for a job that produces none. */
+export function extractionIdOfJob(job: Pick<Job, "writes">): string | null {
+  return writtenIdOfJob(job, "extraction");
 }
 
 /** A histogram of activation values as bins: [start, end) with the count of values in it. */

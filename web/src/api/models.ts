@@ -24,6 +24,8 @@ import type {
 
 export interface ListModelsQuery {
   status?: ModelStatus;
+  /** true: only models that can be used (completed and compatible). */
+  ready?: boolean;
   family?: string;
   format?: ModelFormat;
   search?: string;

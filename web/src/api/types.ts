@@ -2,29 +2,22 @@
  * Domain types, all derived from the generated OpenAPI schema via the routes that return them.
  * (No hand-written copies of server models: regenerate with `npm run gen:api`.)
  */
-import { isOneOf } from "../lib/oneOf";
 import type { BodyOf, ItemOf, PageOf } from "./client";
 import type { EventData } from "./events";
 
 export type Health = ItemOf<"/api/v1/health">;
 export type Job = ItemOf<"/api/v1/jobs/{job_id}">;
-export type JobStatus = Job["status"];
+/**
+ * The one lifecycle vocabulary: a job and every row a job produces (model, variant, dataset, tokenization,
+ * extraction) share it. What a status means (active, resumable, retryable, ready) the server says in flags.
+ */
+export type Status = Job["status"];
+export type JobStatus = Status;
 export type JobPage = PageOf<"/api/v1/jobs">;
 export type Pagination = JobPage["pagination"];
 
-/** Statuses a job can still change from. */
-export const ACTIVE_STATUSES = ["queued", "running"] as const satisfies readonly JobStatus[];
-/** Every status, in display order. */
-export const ALL_STATUSES = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "cancelled",
-  "interrupted",
-] as const satisfies readonly JobStatus[];
-
-export const isActiveStatus = (s: JobStatus): boolean => isOneOf(ACTIVE_STATUSES, s);
+/** Every status in display order, for the status filters (contract.check.ts keeps it equal to the schema's). */
+export const STATUSES = ["queued", "running", "completed", "failed", "cancelled", "interrupted"] as const satisfies readonly Status[];
 
 export type { WsMessage } from "./events";
 
@@ -54,25 +47,10 @@ export type QuantizeRequest = BodyOf<"/api/v1/models/{model_id}/variants", "post
 
 /** Every format, smallest last, in the order the server lists them. */
 export const MODEL_FORMATS = ["fp32", "fp16", "bf16", "q8", "q4", "q2"] as const satisfies readonly ModelFormat[];
-export const MODEL_STATUSES = [
-  "queued",
-  "downloading",
-  "importing",
-  "ready",
-  "incompatible",
-  "error",
-  "cancelled",
-  "interrupted",
-] as const satisfies readonly ModelStatus[];
-/** Statuses a model is still being produced in (a download or import job is working on it). */
-export const ACTIVE_MODEL_STATUSES = ["queued", "downloading", "importing"] as const satisfies readonly ModelStatus[];
-/** Statuses a download can be started again from. */
-export const RETRYABLE_MODEL_STATUSES = ["error", "interrupted", "cancelled"] as const satisfies readonly ModelStatus[];
-export const ACTIVE_VARIANT_STATUSES = ["queued", "loading"] as const satisfies readonly VariantStatus[];
 
-export const isActiveModelStatus = (s: ModelStatus): boolean => isOneOf(ACTIVE_MODEL_STATUSES, s);
-export const isRetryableModelStatus = (s: ModelStatus): boolean => isOneOf(RETRYABLE_MODEL_STATUSES, s);
-export const isActiveVariantStatus = (s: VariantStatus): boolean => isOneOf(ACTIVE_VARIANT_STATUSES, s);
+/** What a model's badge says: its lifecycle status, or "incompatible" for files that arrived but cannot be loaded. */
+export const modelStatusLabel = (m: Pick<Model, "status" | "incompatible_reason">): Status | "incompatible" =>
+  m.status === "completed" && m.incompatible_reason ? "incompatible" : m.status;
 
 /** Data of the `progress` event on the WebSocket channel `models/{model_id}/progress`. */
 export type DownloadProgress = EventData<"models/{model_id}/progress", "progress">;

@@ -4,7 +4,7 @@ import { ArrowLeft } from "lucide-react";
 import { Link } from "../lib/router";
 import { useConnection } from "../stores/live";
 import { reportError } from "../stores/toasts";
-import { StatusBadge, type Status } from "./StatusBadge";
+import { StatusBadge, type BadgeStatus } from "./StatusBadge";
 
 /**
  * Fetch item `id` now, when `id` changes and on every (re)connect. `missing`: the last fetch found it gone
@@ -67,7 +67,7 @@ export function DetailHeader({
 }: {
   /** `{noun}-detail-back`, `-detail-name` and `-detail-status` are the test ids. */
   noun: string;
-  item: { name: string; status: Status };
+  item: { name: string; status: BadgeStatus };
   source: string;
   actions: ReactNode;
   children?: ReactNode;

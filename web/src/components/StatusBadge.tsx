@@ -1,29 +1,22 @@
-import type { DatasetStatus, TokenizationStatus } from "../api/datasets";
-import type { ExtractionStatus } from "../api/extraction";
-import type { JobStatus, ModelStatus, VariantStatus } from "../api/types";
+import type { Status } from "../api/types";
 import { cn } from "../lib/cn";
 
-export type Status = JobStatus | ModelStatus | VariantStatus | DatasetStatus | TokenizationStatus | ExtractionStatus;
+/** A lifecycle status, or "incompatible" for a model whose files arrived but cannot be loaded. */
+export type BadgeStatus = Status | "incompatible";
 
 /** One colour per status, whatever has it: grey waiting, sky working, green done, amber attention, red failed. */
-const STYLES: Record<Status, string> = {
+const STYLES: Record<BadgeStatus, string> = {
   queued: "bg-zinc-800 text-zinc-300 border-zinc-700",
   running: "bg-sky-950 text-sky-300 border-sky-800",
-  downloading: "bg-sky-950 text-sky-300 border-sky-800",
-  importing: "bg-sky-950 text-sky-300 border-sky-800",
-  loading: "bg-sky-950 text-sky-300 border-sky-800",
-  ready: "bg-emerald-950 text-emerald-300 border-emerald-800",
-  succeeded: "bg-emerald-950 text-emerald-300 border-emerald-800",
   completed: "bg-emerald-950 text-emerald-300 border-emerald-800",
   incompatible: "bg-amber-950 text-amber-300 border-amber-800",
-  error: "bg-red-950 text-red-300 border-red-800",
   failed: "bg-red-950 text-red-300 border-red-800",
   cancelled: "bg-zinc-800 text-zinc-400 border-zinc-700",
   interrupted: "bg-amber-950 text-amber-300 border-amber-800",
 };
 
 /** A status (of a job, model, variant, dataset, tokenization or extraction) as a small coloured badge. */
-export function StatusBadge({ status, className, "data-testid": testId }: { status: Status; className?: string; "data-testid"?: string }) {
+export function StatusBadge({ status, className, "data-testid": testId }: { status: BadgeStatus; className?: string; "data-testid"?: string }) {
   return (
     <span
       data-status={status}

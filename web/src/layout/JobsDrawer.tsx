@@ -1,7 +1,6 @@
 import { useEffect, useMemo, useRef } from "react";
 import { X } from "lucide-react";
 import type { Job } from "../api/types";
-import { isActiveStatus } from "../api/types";
 import { Button } from "../components/Button";
 import { CancelJobButton } from "../components/CancelJobButton";
 import { ProgressBar } from "../components/ProgressBar";
@@ -14,7 +13,7 @@ import { sortedActive } from "../stores/jobsReducer";
 import { useConnection } from "../stores/live";
 
 export function JobRow({ job, now }: { job: Job; now: number }) {
-  const active = isActiveStatus(job.status);
+  const active = job.active;
   return (
     <li
       data-testid={`job-row-${job.id}`}

@@ -4,7 +4,7 @@ import { isApiError, type ApiError } from "../api/client";
 import { endpoints } from "../api/endpoints";
 import { eventOn, type WsMessage } from "../api/events";
 import type { Job, JobPage, JobStatus } from "../api/types";
-import { ALL_STATUSES, isActiveStatus } from "../api/types";
+import { STATUSES } from "../api/types";
 import { oneOf } from "../lib/oneOf";
 import { Button } from "../components/Button";
 import { CancelJobButton } from "../components/CancelJobButton";
@@ -24,14 +24,14 @@ export const PAGE_SIZE = 25;
 const jobOf = (msg: WsMessage): Job | null => eventOn("jobs", ["job.updated"], msg)?.data ?? null;
 
 function parseStatus(v: string | null): JobStatus | null {
-  return oneOf(ALL_STATUSES, v) ?? null;
+  return oneOf(STATUSES, v) ?? null;
 }
 
 function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const epoch = useConnection((s) => s.epoch);
-  const now = useNow(1000, job !== null && isActiveStatus(job.status));
+  const now = useNow(1000, job !== null && job.active);
 
   useEffect(() => {
     const ctrl = new AbortController();
@@ -78,12 +78,12 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
           <div className="flex items-center gap-2">
             <StatusBadge status={job.status} />
             <span className="font-mono text-sm text-zinc-100">{job.kind}</span>
-            <span className="ml-auto">{isActiveStatus(job.status) && <CancelJobButton job={job} testId="job-detail-cancel" />}</span>
+            <span className="ml-auto">{job.active && <CancelJobButton job={job} testId="job-detail-cancel" />}</span>
           </div>
           <div className="font-mono text-[11px] break-all text-zinc-500">
             {job.id} · queue {job.queue} · runner {job.runner}
           </div>
-          {isActiveStatus(job.status) && (
+          {job.active && (
             <ProgressBar value={job.progress} indeterminate={job.status === "queued"} label="Job progress" data-testid="job-detail-progress" />
           )}
           {job.message && <p className="text-zinc-300">{job.message}</p>}
@@ -218,9 +218,9 @@ export default function JobsPage() {
         header: "Progress",
         render: (j) => (
           <ProgressBar
-            value={j.status === "succeeded" ? 1 : j.progress}
+            value={j.status === "completed" ? 1 : j.progress}
             indeterminate={j.status === "queued"}
-            tone={j.status === "failed" ? "red" : j.status === "succeeded" ? "emerald" : isActiveStatus(j.status) ? "sky" : "zinc"}
+            tone={j.status === "failed" ? "red" : j.status === "completed" ? "emerald" : j.active ? "sky" : "zinc"}
             label={`Progress of ${j.kind}`}
           />
         ),
@@ -261,7 +261,7 @@ export default function JobsPage() {
               className="h-7 rounded border border-zinc-700 bg-zinc-900 px-1.5 text-xs text-zinc-200"
             >
               <option value="">all</option>
-              {ALL_STATUSES.map((s) => (
+              {STATUSES.map((s) => (
                 <option key={s} value={s}>
                   {s}
                 </option>

@@ -35,9 +35,9 @@ beforeEach(() => {
 describe("datasets store", () => {
   it("loads the list with the current filters", async () => {
     api.list.mockResolvedValue({ items: [makeDataset({ id: "a" })], pagination: { page: 1, limit: 24, total: 1 } });
-    useDatasets.getState().setQuery({ status: "ready", source: "upload", search: "imdb" });
+    useDatasets.getState().setQuery({ status: "completed", source: "upload", search: "imdb" });
     await useDatasets.getState().fetchList();
-    expect(api.list).toHaveBeenCalledWith(expect.objectContaining({ status: "ready", source: "upload", search: "imdb", page: 1 }), undefined);
+    expect(api.list).toHaveBeenCalledWith(expect.objectContaining({ status: "completed", source: "upload", search: "imdb", page: 1 }), undefined);
     expect(useDatasets.getState().listIds).toEqual(["a"]);
     expect(useDatasets.getState().listLoaded).toBe(true);
   });
@@ -120,7 +120,7 @@ describe("datasets live wiring", () => {
     vi.useFakeTimers();
     const socket = new FakeSocket();
     const stop = startDatasetsLive(socket);
-    useDatasets.getState().upsert(makeDataset({ id: "a", status: "importing" }), { prepend: true });
+    useDatasets.getState().upsert(makeDataset({ id: "a", status: "running" }), { prepend: true });
     useDatasets.getState().upsert(makeDataset({ id: "b" }), { prepend: true });
     useDatasets.getState().upsert(makeDataset({ id: "c", tokenizations: [makeTokenization({ id: "tc", dataset_id: "c", status: "running" })] }), { prepend: true });
     expect(socket.channels.sort()).toEqual(["datasets/a/progress", "datasets/c/progress"]);
@@ -130,7 +130,7 @@ describe("datasets live wiring", () => {
     socket.emit({ channel: "datasets/c/progress", event: "tokenize", data: { dataset_id: "c", tokenization_id: "tc", rows_done: 3, rows_total: 6, sequences: 3, tokens: 30 } });
     expect(useDatasets.getState().tokenizeProgress.tc?.rows_done).toBe(3);
 
-    useDatasets.getState().upsert(makeDataset({ id: "a", status: "ready" }));
+    useDatasets.getState().upsert(makeDataset({ id: "a", status: "completed" }));
     expect(socket.channels).toEqual(["datasets/c/progress"]);
     expect(useDatasets.getState().progress.a).toBeUndefined();
     stop();
@@ -142,21 +142,21 @@ describe("datasets live wiring", () => {
     vi.useFakeTimers();
     const socket = new FakeSocket();
     const stop = startDatasetsLive(socket);
-    useDatasets.getState().upsert(makeDataset({ id: "a", status: "importing" }), { prepend: true });
-    api.get.mockResolvedValue(makeDataset({ id: "a", status: "ready" }));
+    useDatasets.getState().upsert(makeDataset({ id: "a", status: "running" }), { prepend: true });
+    api.get.mockResolvedValue(makeDataset({ id: "a", status: "completed" }));
     api.list.mockResolvedValue({ items: [], pagination: { page: 1, limit: 24, total: 0 } });
 
-    const update = (params: Record<string, unknown>, kind = "datasets.import") =>
-      socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ kind, params }) });
-    update({ dataset_id: "a" });
+    const update = (id: string, type = "dataset") =>
+      socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ writes: [{ type, id }] }) });
+    update("a");
     socket.emit({ channel: "datasets/a/progress", event: "ready", data: { dataset_id: "a", splits: { train: 3 } } });
-    update({ dataset_id: "a" }, "models.import");
+    update("a", "model");
     await vi.advanceTimersByTimeAsync(REFETCH_MS + 10);
     expect(api.get).toHaveBeenCalledTimes(1);
     expect(api.get).toHaveBeenCalledWith("a", undefined);
-    expect(useDatasets.getState().datasets.a!.status).toBe("ready");
+    expect(useDatasets.getState().datasets.a!.status).toBe("completed");
 
-    update({ dataset_id: "elsewhere" }, "datasets.download");
+    update("elsewhere");
     await vi.advanceTimersByTimeAsync(REFETCH_MS + 10);
     expect(api.list).toHaveBeenCalledTimes(1);
     stop();

@@ -63,27 +63,27 @@ describe("datasets reducer", () => {
     data = applyDataset(data, makeDataset({ id: "new", status: "queued" }), { prepend: true });
     expect(data.listIds).toEqual(["new", "a"]);
     expect(data.pagination?.total).toBe(2);
-    data = applyDataset(data, makeDataset({ id: "new", status: "importing" }), { prepend: true });
+    data = applyDataset(data, makeDataset({ id: "new", status: "running" }), { prepend: true });
     expect(data.listIds).toEqual(["new", "a"]);
-    expect(data.datasets.new!.status).toBe("importing");
+    expect(data.datasets.new!.status).toBe("running");
     expect(data.pagination?.total).toBe(2);
   });
 
   it("keeps download/import progress while active and drops it once REST says ready", () => {
-    let data = applyDataset(emptyDatasetsData, makeDataset({ status: "downloading" }));
+    let data = applyDataset(emptyDatasetsData, makeDataset({ status: "running" }));
     data = applyEvent(data, download());
     expect(data.progress.d1).toMatchObject({ kind: "download", bytes_done: 100 });
     data = applyEvent(data, imported());
-    expect(data.datasets.d1!.status).toBe("importing"); // rows arriving prove the import stage
+    expect(data.datasets.d1!.status).toBe("running");
     expect(data.progress.d1).toMatchObject({ kind: "import", rows: 5000 });
-    data = applyDataset(data, makeDataset({ status: "ready" }));
+    data = applyDataset(data, makeDataset({ status: "completed" }));
     expect(data.progress.d1).toBeUndefined();
   });
 
-  it("shows a queued dataset as downloading once its bytes arrive, and ignores late events", () => {
+  it("shows a queued dataset as running once its bytes arrive, and ignores late events", () => {
     let data = applyEvent(applyDataset(emptyDatasetsData, makeDataset({ status: "queued" })), download());
-    expect(data.datasets.d1!.status).toBe("downloading");
-    data = applyDataset(data, makeDataset({ status: "ready" }));
+    expect(data.datasets.d1!.status).toBe("running");
+    data = applyDataset(data, makeDataset({ status: "completed" }));
     const after = applyEvent(data, download({ bytes_done: 400 }));
     expect(after).toBe(data);
   });
@@ -93,7 +93,7 @@ describe("datasets reducer", () => {
     let data = applyEvent(applyDataset(emptyDatasetsData, running), tokenize());
     expect(data.tokenizeProgress.t1?.rows_done).toBe(250);
     expect(data.datasets.d1!.tokenizations[0]!.status).toBe("running");
-    data = applyDataset(data, makeDataset({ tokenizations: [makeTokenization({ status: "ready" })] }));
+    data = applyDataset(data, makeDataset({ tokenizations: [makeTokenization({ status: "completed" })] }));
     expect(data.tokenizeProgress.t1).toBeUndefined();
     expect(applyEvent(data, tokenize({ rows_done: 1000 }))).toBe(data); // late event for a ready tokenization
   });
@@ -106,7 +106,7 @@ describe("datasets reducer", () => {
   });
 
   it("removes a dataset with its progress and count", () => {
-    let data = applyList(emptyDatasetsData, [makeDataset({ id: "d1", status: "importing" }), makeDataset({ id: "b" })], { page: 1, limit: 24, total: 2 });
+    let data = applyList(emptyDatasetsData, [makeDataset({ id: "d1", status: "running" }), makeDataset({ id: "b" })], { page: 1, limit: 24, total: 2 });
     data = applyEvent(data, imported());
     data = removeDataset(data, "d1");
     expect(data.listIds).toEqual(["b"]);
@@ -115,10 +115,13 @@ describe("datasets reducer", () => {
     expect(data.datasets.d1).toBeUndefined();
   });
 
-  it("finds the dataset of a datasets.* job and of a progress channel", () => {
-    expect(datasetIdOfJob(makeJob({ kind: "datasets.tokenize", params: { dataset_id: "d1", tokenization_id: "t1" } }))).toBe("d1");
-    expect(datasetIdOfJob(makeJob({ kind: "models.download", params: { dataset_id: "d1" } }))).toBeNull();
-    expect(datasetIdOfJob(makeJob({ kind: "datasets.import", params: {} }))).toBeNull();
+  it("finds the dataset a job produces from what it declares, and of a progress channel", () => {
+    const tokenize = makeJob({ reads: [{ type: "dataset", id: "d1" }, { type: "model", id: "m1" }], writes: [{ type: "tokenization", id: "t1" }] });
+    expect(datasetIdOfJob(tokenize)).toBe("d1");
+    expect(datasetIdOfJob(makeJob({ kind: "anything.import", writes: [{ type: "dataset", id: "d2" }] }))).toBe("d2");
+    // An extraction reads a dataset but produces none of the datasets store's rows.
+    expect(datasetIdOfJob(makeJob({ reads: [{ type: "dataset", id: "d1" }], writes: [{ type: "extraction", id: "e1" }] }))).toBeNull();
+    expect(datasetIdOfJob(makeJob({ kind: "datasets.import", params: { dataset_id: "d1" } }))).toBeNull();
     expect(datasetIdOfProgressChannel(progressChannel("abc"))).toBe("abc");
     expect(datasetIdOfProgressChannel("models/abc/progress")).toBeNull();
   });

@@ -8,8 +8,8 @@
  */
 import type { Job, Pagination } from "../api/types";
 import type { Dataset, DatasetDownloadEvent, DatasetEvent, DatasetImportEvent, TokenizeEvent } from "../api/datasets";
-import { isActiveDatasetStatus, isActiveTokenizationStatus } from "../api/datasets";
-import { idOfProgressChannel, itemIdOfJob, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
+import { readIdOfJob, writtenIdOfJob } from "../api/resources";
+import { idOfProgressChannel, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
 
 export type DatasetProgress = DatasetDownloadEvent | DatasetImportEvent;
 
@@ -27,11 +27,11 @@ export const emptyDatasetsData: DatasetsData = { datasets: {}, listIds: [], pagi
 
 /** Drop the progress of a dataset (and of its tokenizations) that REST shows finished. */
 function pruneProgress(data: DatasetsData, dataset: Dataset): Pick<DatasetsData, "progress" | "tokenizeProgress"> {
-  const progress = isActiveDatasetStatus(dataset.status) ? data.progress : withoutKey(data.progress, dataset.id);
+  const progress = dataset.active ? data.progress : withoutKey(data.progress, dataset.id);
   let tokenizeProgress = data.tokenizeProgress;
   const known = new Set(dataset.tokenizations.map((t) => t.id));
   for (const t of dataset.tokenizations) {
-    if (!isActiveTokenizationStatus(t.status)) tokenizeProgress = withoutKey(tokenizeProgress, t.id);
+    if (!t.active) tokenizeProgress = withoutKey(tokenizeProgress, t.id);
   }
   // Tokenizations deleted since the last event: their progress goes too.
   for (const [tid, event] of Object.entries(tokenizeProgress)) {
@@ -74,20 +74,20 @@ export function removeDataset(data: DatasetsData, id: string): DatasetsData {
 }
 
 /**
- * A live event. Bytes or rows arriving prove a queued dataset is downloading/importing (before the next REST
- * read says so); rows of a tokenization prove it runs. Events for work REST already shows finished are ignored.
+ * A live event. Bytes or rows arriving prove a queued dataset (or tokenization) is running, before the next REST
+ * read says so. Events for work REST already shows finished are ignored.
  */
 export function applyEvent(data: DatasetsData, event: DatasetEvent): DatasetsData {
   const dataset = data.datasets[event.dataset_id];
   if (event.kind === "download" || event.kind === "import") {
-    if (dataset && !isActiveDatasetStatus(dataset.status)) return data;
-    const status = event.kind === "download" ? ("downloading" as const) : ("importing" as const);
-    const datasets = dataset && dataset.status !== status ? { ...data.datasets, [dataset.id]: { ...dataset, status } } : data.datasets;
+    if (dataset && !dataset.active) return data;
+    const datasets =
+      dataset && dataset.status === "queued" ? { ...data.datasets, [dataset.id]: { ...dataset, status: "running" as const } } : data.datasets;
     return { ...data, datasets, progress: { ...data.progress, [event.dataset_id]: event } };
   }
   if (event.kind === "tokenize") {
     const tokenization = dataset?.tokenizations.find((t) => t.id === event.tokenization_id);
-    if (tokenization && !isActiveTokenizationStatus(tokenization.status)) return data;
+    if (tokenization && !tokenization.active) return data;
     let datasets = data.datasets;
     if (dataset && tokenization && tokenization.status === "queued") {
       const tokenizations = dataset.tokenizations.map((t) => (t.id === tokenization.id ? { ...t, status: "running" as const } : t));
@@ -98,9 +98,9 @@ export function applyEvent(data: DatasetsData, event: DatasetEvent): DatasetsDat
   return data; // ready / tokenized: the store refetches, REST brings the new state
 }
 
-/** The dataset a `datasets.*` job works on (its params carry `dataset_id`), or null for any other job. */
-export function datasetIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
-  return itemIdOfJob(job, "datasets", "dataset_id");
+/** The dataset a job produces: its download or import, or (for a tokenization) the dataset it reads. */
+export function datasetIdOfJob(job: Pick<Job, "reads" | "writes">): string | null {
+  return writtenIdOfJob(job, "dataset") ?? (writtenIdOfJob(job, "tokenization") ? readIdOfJob(job, "dataset") : null);
 }
 
 /** `datasets/{id}/progress` → id (null for any other channel). */
@@ -114,7 +114,7 @@ export function progressChannel(id: string): string {
 
 /** Does anything still run on this dataset (its own download/import, or a tokenization)? */
 export function hasActiveWork(dataset: Dataset): boolean {
-  return isActiveDatasetStatus(dataset.status) || dataset.tokenizations.some((t) => isActiveTokenizationStatus(t.status));
+  return dataset.active || dataset.tokenizations.some((t) => t.active);
 }
 
 /** Fraction done of a download/import: from the live event when there is one, else the job's own progress. */

@@ -12,7 +12,6 @@ import {
   extractionChannel,
   extractionIdOfChannel,
   extractionIdOfJob,
-  isActiveExtractionStatus,
   parseExtractionEvent,
   type Extraction,
   type ExtractionAccepted,
@@ -57,7 +56,7 @@ interface ExtractionState extends ExtractionData {
 export function applyExtraction(s: ExtractionData, e: Extraction): Partial<ExtractionData> {
   const ids = s.byModel[e.model_id] ?? [];
   const progress = { ...s.progress };
-  if (!isActiveExtractionStatus(e.status)) delete progress[e.id];
+  if (!e.active) delete progress[e.id];
   return {
     extractions: { ...s.extractions, [e.id]: e },
     byModel: ids.includes(e.id) ? s.byModel : { ...s.byModel, [e.model_id]: [e.id, ...ids] },
@@ -127,7 +126,7 @@ export const useExtractions = create<ExtractionState>()((set, get) => {
       if (event?.kind !== "progress") return;
       const id = event.extraction_id;
       const known = get().extractions[id];
-      if (known && !isActiveExtractionStatus(known.status)) return;
+      if (known && !known.active) return;
       set({ progress: { ...get().progress, [id]: event } });
     },
 
@@ -166,7 +165,7 @@ export function startExtractionsLive(socket: LiveSocketLike): () => void {
     store: useExtractions,
     items: (s) => s.extractions,
     idOfJob: extractionIdOfJob,
-    isActive: (e) => isActiveExtractionStatus(e.status),
+    isActive: (e) => e.active,
     progressChannel: extractionChannel,
     fetchItem: (id) => useExtractions.getState().fetchExtraction(id),
     // A job of an extraction this tab does not know: reload the histories it shows.

@@ -29,32 +29,32 @@ beforeEach(() => {
 describe("jobs store", () => {
   it("resync asks REST for active and finished jobs and replaces the state", async () => {
     useJobs.getState().applyUpdate(makeJob({ id: "stale" }));
-    listJobs.mockImplementation(async (q: { status: string[] }) =>
-      q.status.includes("running") ? page([makeJob({ id: "a" })]) : page([makeJob({ id: "b", status: "succeeded" })]),
+    listJobs.mockImplementation(async (q: { active: boolean }) =>
+      q.active ? page([makeJob({ id: "a" })]) : page([makeJob({ id: "b", status: "completed" })]),
     );
     await useJobs.getState().resync();
     const s = useJobs.getState();
     expect(Object.keys(s.active)).toEqual(["a"]);
     expect(s.recent.map((j) => j.id)).toEqual(["b"]);
     expect(s.synced).toBe(true);
-    expect(listJobs).toHaveBeenCalledWith(expect.objectContaining({ status: ["queued", "running"] }));
+    expect(listJobs).toHaveBeenCalledWith(expect.objectContaining({ active: true }));
   });
 
   it("replays events that arrive while a resync is in flight", async () => {
     const active = deferred<JobPage>();
-    listJobs.mockImplementation((q: { status: string[] }) =>
-      q.status.includes("running") ? active.promise : Promise.resolve(page([])),
+    listJobs.mockImplementation((q: { active: boolean }) =>
+      q.active ? active.promise : Promise.resolve(page([])),
     );
     const sync = useJobs.getState().resync();
     // Arrives after the snapshot was taken server-side but before the response is applied.
-    useJobs.getState().applyUpdate(makeJob({ id: "a", status: "succeeded", progress: 1 }));
+    useJobs.getState().applyUpdate(makeJob({ id: "a", status: "completed", progress: 1 }));
     active.resolve(page([makeJob({ id: "a", progress: 0.9 })]));
     await sync;
     const s = useJobs.getState();
     expect(s.active).toEqual({});
-    expect(s.recent.map((j) => [j.id, j.status])).toEqual([["a", "succeeded"]]);
+    expect(s.recent.map((j) => [j.id, j.status])).toEqual([["a", "completed"]]);
     // One toast, not two.
-    expect(useToasts.getState().toasts.filter((t) => t.title.startsWith("Job succeeded"))).toHaveLength(1);
+    expect(useToasts.getState().toasts.filter((t) => t.title.startsWith("Job completed"))).toHaveLength(1);
   });
 
   it("toasts a job failure with its error", () => {

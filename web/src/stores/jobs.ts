@@ -1,7 +1,6 @@
 import { create } from "zustand";
 import { endpoints } from "../api/endpoints";
 import type { Job } from "../api/types";
-import { ACTIVE_STATUSES } from "../api/types";
 import { applyJobUpdate, applyResync, emptyJobsData, RECENT_LIMIT, type JobsData } from "./jobsReducer";
 import { reporting, whileMarked } from "./liveResource";
 import { useToasts } from "./toasts";
@@ -27,8 +26,8 @@ export function notifyFinished(job: Job): void {
   const push = useToasts.getState().push;
   const name = `${job.kind} ${job.id.slice(0, 8)}`;
   switch (job.status) {
-    case "succeeded":
-      push({ kind: "success", title: `Job succeeded: ${name}`, message: job.message ?? undefined });
+    case "completed":
+      push({ kind: "success", title: `Job completed: ${name}`, message: job.message ?? undefined });
       break;
     case "failed":
       push({ kind: "error", title: `Job failed: ${name}`, message: job.error ?? job.message ?? undefined });
@@ -64,8 +63,8 @@ export const useJobs = create<JobsState>()((set, get) => ({
     set({ syncing: true });
     try {
       const [activePage, recentPage] = await Promise.all([
-        endpoints.listJobs({ status: [...ACTIVE_STATUSES], limit: 200 }),
-        endpoints.listJobs({ status: ["succeeded", "failed", "cancelled", "interrupted"], limit: RECENT_LIMIT }),
+        endpoints.listJobs({ active: true, limit: 200 }),
+        endpoints.listJobs({ active: false, limit: RECENT_LIMIT }),
       ]);
       if (gen !== generation) return; // a newer resync superseded this one
       const pending = buffered ?? [];

@@ -14,7 +14,7 @@ describe("jobs reducer", () => {
 
   it("moves a finished job out of the active list, reporting it once", () => {
     let { data } = applyJobUpdate(emptyJobsData, makeJob({ id: "a" }));
-    const done = makeJob({ id: "a", status: "succeeded", progress: 1, finished_at: "2025-01-01T10:01:00Z" });
+    const done = makeJob({ id: "a", status: "completed", progress: 1, finished_at: "2025-01-01T10:01:00Z" });
     const r1 = applyJobUpdate(data, done);
     data = r1.data;
     expect(data.active).toEqual({});
@@ -35,7 +35,7 @@ describe("jobs reducer", () => {
   it("caps the recent list", () => {
     let data = emptyJobsData;
     for (let i = 0; i < RECENT_LIMIT + 5; i++) {
-      data = applyJobUpdate(data, makeJob({ id: `j${i}`, status: "succeeded" })).data;
+      data = applyJobUpdate(data, makeJob({ id: `j${i}`, status: "completed" })).data;
     }
     expect(data.recent).toHaveLength(RECENT_LIMIT);
     expect(data.recent[0]!.id).toBe(`j${RECENT_LIMIT + 4}`);
@@ -43,7 +43,7 @@ describe("jobs reducer", () => {
 
   it("resync replaces the state with the REST snapshot", () => {
     let { data } = applyJobUpdate(emptyJobsData, makeJob({ id: "gone" }));
-    data = applyJobUpdate(data, makeJob({ id: "old-done", status: "succeeded" })).data;
+    data = applyJobUpdate(data, makeJob({ id: "old-done", status: "completed" })).data;
     const res = applyResync(
       data,
       [makeJob({ id: "x", status: "queued" }), makeJob({ id: "y" })],
@@ -67,7 +67,7 @@ describe("jobs reducer", () => {
       [],
       [
         makeJob({ id: "r", status: "running" }),
-        makeJob({ id: "early", status: "succeeded", finished_at: "2025-01-01T10:00:00Z" }),
+        makeJob({ id: "early", status: "completed", finished_at: "2025-01-01T10:00:00Z" }),
         makeJob({ id: "late", status: "failed", finished_at: "2025-01-01T12:00:00Z" }),
       ],
     );

@@ -6,7 +6,6 @@
  * is ignored, so replaying buffered events after a resync is safe.
  */
 import type { Job } from "../api/types";
-import { isActiveStatus } from "../api/types";
 
 export const RECENT_LIMIT = 10;
 
@@ -25,7 +24,7 @@ export interface UpdateResult {
 
 export function applyJobUpdate(data: JobsData, job: Job): UpdateResult {
   const prevRecent = data.recent.find((j) => j.id === job.id);
-  if (isActiveStatus(job.status)) {
+  if (job.active) {
     if (prevRecent) return { data, finished: null }; // stale: it already finished
     return { data: { ...data, active: { ...data.active, [job.id]: job } }, finished: null };
   }
@@ -44,11 +43,11 @@ export interface ResyncResult {
 /** Replace the state by a REST snapshot (active jobs, and any page of recent jobs). */
 export function applyResync(prev: JobsData, activeJobs: Job[], recentJobs: Job[]): ResyncResult {
   const active: Record<string, Job> = {};
-  for (const j of activeJobs) if (isActiveStatus(j.status)) active[j.id] = j;
+  for (const j of activeJobs) if (j.active) active[j.id] = j;
   const seen = new Set<string>();
   const recent: Job[] = [];
   for (const j of recentJobs) {
-    if (isActiveStatus(j.status) || seen.has(j.id)) continue;
+    if (j.active || seen.has(j.id)) continue;
     seen.add(j.id);
     recent.push(j);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { idOfProgressChannel, itemIdOfJob, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
+import { idOfProgressChannel, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
 
 const page = { listIds: ["a", "b"], pagination: { page: 1, limit: 24, total: 2 } };
 
@@ -22,10 +22,7 @@ describe("list reducer helpers", () => {
     expect(withoutKey(r, "a")).toEqual({});
   });
 
-  it("reads the item of a job and of a progress channel", () => {
-    expect(itemIdOfJob({ kind: "things.make", params: { thing_id: "t1" } }, "things", "thing_id")).toBe("t1");
-    expect(itemIdOfJob({ kind: "thingsx.make", params: { thing_id: "t1" } }, "things", "thing_id")).toBeNull();
-    expect(itemIdOfJob({ kind: "things.make", params: null }, "things", "thing_id")).toBeNull();
+  it("reads the item of a progress channel", () => {
     expect(idOfProgressChannel("things", progressChannelOf("things", "t1"))).toBe("t1");
     expect(idOfProgressChannel("things", "things//progress")).toBeNull();
     expect(idOfProgressChannel("things", "things/t1/progress/x")).toBeNull();

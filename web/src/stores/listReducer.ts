@@ -34,14 +34,6 @@ export function listWithout(page: ListPage, id: string): ListPage {
   };
 }
 
-/** The item a `{prefix}.*` job works on (its params carry `param`), or null for any other job. */
-export function itemIdOfJob(job: { kind: string; params?: unknown }, prefix: string, param: string): string | null {
-  if (!job.kind.startsWith(`${prefix}.`)) return null;
-  const params = job.params as Record<string, unknown> | null | undefined;
-  const id = params?.[param];
-  return typeof id === "string" && id ? id : null;
-}
-
 /** Fraction done from the job's own progress (before the first live event), or null when it has none. */
 export function jobFraction(jobProgress: number | null | undefined): number | null {
   return jobProgress !== null && jobProgress !== undefined && Number.isFinite(jobProgress) ? jobProgress : null;

@@ -33,9 +33,9 @@ beforeEach(() => {
 describe("models store", () => {
   it("loads the list with the current filters", async () => {
     api.list.mockResolvedValue({ items: [makeModel({ id: "a" })], pagination: { page: 1, limit: 24, total: 1 } });
-    useModels.getState().setQuery({ status: "ready", search: "llama" });
+    useModels.getState().setQuery({ status: "completed", search: "llama" });
     await useModels.getState().fetchList();
-    expect(api.list).toHaveBeenCalledWith(expect.objectContaining({ status: "ready", search: "llama", page: 1 }), undefined);
+    expect(api.list).toHaveBeenCalledWith(expect.objectContaining({ status: "completed", search: "llama", page: 1 }), undefined);
     expect(useModels.getState().listIds).toEqual(["a"]);
     expect(useModels.getState().listLoaded).toBe(true);
   });
@@ -83,8 +83,8 @@ describe("models live wiring", () => {
     vi.useFakeTimers();
     const socket = new FakeSocket();
     const stop = startModelsLive(socket);
-    useModels.getState().upsert(makeModel({ id: "a", status: "downloading" }), { prepend: true });
-    useModels.getState().upsert(makeModel({ id: "b", status: "ready" }), { prepend: true });
+    useModels.getState().upsert(makeModel({ id: "a", status: "running" }), { prepend: true });
+    useModels.getState().upsert(makeModel({ id: "b", status: "completed" }), { prepend: true });
     expect(socket.channels).toEqual(["models/a/progress"]);
 
     socket.emit({
@@ -94,7 +94,7 @@ describe("models live wiring", () => {
     });
     expect(useModels.getState().progress.a?.bytes_done).toBe(5);
 
-    useModels.getState().upsert(makeModel({ id: "a", status: "ready" }));
+    useModels.getState().upsert(makeModel({ id: "a", status: "completed" }));
     expect(socket.channels).toEqual([]);
     expect(useModels.getState().progress.a).toBeUndefined();
     stop();
@@ -105,21 +105,21 @@ describe("models live wiring", () => {
     vi.useFakeTimers();
     const socket = new FakeSocket();
     const stop = startModelsLive(socket);
-    useModels.getState().upsert(makeModel({ id: "a", status: "downloading" }), { prepend: true });
-    api.get.mockResolvedValue(makeModel({ id: "a", status: "ready" }));
+    useModels.getState().upsert(makeModel({ id: "a", status: "running" }), { prepend: true });
+    api.get.mockResolvedValue(makeModel({ id: "a", status: "completed" }));
     api.list.mockResolvedValue({ items: [], pagination: { page: 1, limit: 24, total: 0 } });
 
-    const update = (params: Record<string, unknown>, kind = "models.download") =>
-      socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ kind, params }) });
-    update({ model_id: "a" });
-    update({ model_id: "a" });
-    update({ model_id: "a" }, "demo.sleep");
+    const update = (id: string, type = "model") =>
+      socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ writes: [{ type, id }] }) });
+    update("a");
+    update("a");
+    update("a", "extraction");
     await vi.advanceTimersByTimeAsync(REFETCH_MS + 10);
     expect(api.get).toHaveBeenCalledTimes(1);
     expect(api.get).toHaveBeenCalledWith("a", undefined);
-    expect(useModels.getState().models.a!.status).toBe("ready");
+    expect(useModels.getState().models.a!.status).toBe("completed");
 
-    update({ model_id: "elsewhere" }, "models.import");
+    update("elsewhere");
     await vi.advanceTimersByTimeAsync(REFETCH_MS + 10);
     expect(api.list).toHaveBeenCalledTimes(1);
     stop();

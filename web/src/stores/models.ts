@@ -19,7 +19,6 @@ import type {
   WsMessage,
 } from "../api/types";
 import { eventOn } from "../api/events";
-import { isActiveModelStatus } from "../api/types";
 import { initialListState, reportFreed, reporting, resourceActions, startLiveResource, whileMarked, type ListState, type LiveSocketLike } from "./liveResource";
 import {
   applyList,
@@ -144,7 +143,7 @@ export function startModelsLive(socket: LiveSocketLike): () => void {
     store: useModels,
     items: (s) => s.models,
     idOfJob: modelIdOfJob,
-    isActive: (m) => isActiveModelStatus(m.status), // still being produced
+    isActive: (m) => m.active, // still being produced
     progressChannel,
     fetchItem: (id) => useModels.getState().fetchModel(id),
     fetchList: () => useModels.getState().fetchList(),

@@ -40,27 +40,27 @@ describe("models reducer", () => {
     expect(data.listIds).toEqual(["new", "a"]);
     expect(data.pagination?.total).toBe(2);
     // A refetch of a known model updates it in place.
-    data = applyModel(data, makeModel({ id: "new", status: "downloading" }), { prepend: true });
+    data = applyModel(data, makeModel({ id: "new", status: "running" }), { prepend: true });
     expect(data.listIds).toEqual(["new", "a"]);
-    expect(data.models.new!.status).toBe("downloading");
+    expect(data.models.new!.status).toBe("running");
     expect(data.pagination?.total).toBe(2);
   });
 
   it("keeps progress while a model downloads and drops it once REST says it finished", () => {
-    let data = applyModel(emptyModelsData, makeModel({ status: "downloading" }));
+    let data = applyModel(emptyModelsData, makeModel({ status: "running" }));
     data = applyProgress(data, progress());
     expect(data.progress.m1?.bytes_done).toBe(100);
-    data = applyModel(data, makeModel({ status: "ready" }));
+    data = applyModel(data, makeModel({ status: "completed" }));
     expect(data.progress.m1).toBeUndefined();
   });
 
-  it("shows a queued model as downloading once its bytes arrive", () => {
+  it("shows a queued model as running once its bytes arrive", () => {
     const data = applyProgress(applyModel(emptyModelsData, makeModel({ status: "queued" })), progress());
-    expect(data.models.m1!.status).toBe("downloading");
+    expect(data.models.m1!.status).toBe("running");
   });
 
   it("ignores a late progress event for a model that already finished", () => {
-    const data = applyModel(emptyModelsData, makeModel({ status: "ready" }));
+    const data = applyModel(emptyModelsData, makeModel({ status: "completed" }));
     expect(applyProgress(data, progress())).toBe(data);
   });
 
@@ -70,7 +70,7 @@ describe("models reducer", () => {
   });
 
   it("removes a deleted model from the list, the map, the count and the progress", () => {
-    let data = applyList(emptyModelsData, [makeModel({ id: "a", status: "downloading" }), makeModel({ id: "b" })], {
+    let data = applyList(emptyModelsData, [makeModel({ id: "a", status: "running" }), makeModel({ id: "b" })], {
       page: 1,
       limit: 24,
       total: 2,
@@ -83,11 +83,13 @@ describe("models reducer", () => {
     expect(data.pagination?.total).toBe(1);
   });
 
-  it("finds the model of a models.* job and of a progress channel", () => {
-    expect(modelIdOfJob(makeJob({ kind: "models.download", params: { model_id: "m9", repo_id: "x/y" } }))).toBe("m9");
-    expect(modelIdOfJob(makeJob({ kind: "models.quantize", params: { model_id: "m9", variant_id: "v" } }))).toBe("m9");
-    expect(modelIdOfJob(makeJob({ kind: "demo.sleep", params: { model_id: "m9" } }))).toBeNull();
-    expect(modelIdOfJob(makeJob({ kind: "models.download", params: {} }))).toBeNull();
+  it("finds the model a job produces from what it declares (not its kind or params), and of a progress channel", () => {
+    expect(modelIdOfJob(makeJob({ kind: "models.download", writes: [{ type: "model", id: "m9" }] }))).toBe("m9");
+    const quantize = makeJob({ reads: [{ type: "model", id: "m9" }], writes: [{ type: "model_variant", id: "v" }] });
+    expect(modelIdOfJob(quantize)).toBe("m9");
+    // An extraction reads the model but produces none of the models store's rows.
+    expect(modelIdOfJob(makeJob({ reads: [{ type: "model", id: "m9" }], writes: [{ type: "extraction", id: "e" }] }))).toBeNull();
+    expect(modelIdOfJob(makeJob({ kind: "models.download", params: { model_id: "m9" } }))).toBeNull();
     expect(modelIdOfProgressChannel("models/m9/progress")).toBe("m9");
     expect(modelIdOfProgressChannel("models/m9/other")).toBeNull();
     expect(modelIdOfProgressChannel("jobs")).toBeNull();

@@ -6,9 +6,9 @@
  * models that are still being produced; it is dropped as soon as REST says the model left that state,
  * and a late event for a finished model is ignored, so REST always wins.
  */
+import { readIdOfJob, writtenIdOfJob } from "../api/resources";
 import type { DownloadProgress, Job, Model, Pagination } from "../api/types";
-import { isActiveModelStatus } from "../api/types";
-import { idOfProgressChannel, itemIdOfJob, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
+import { idOfProgressChannel, jobFraction, listWith, listWithout, progressChannelOf, withoutKey } from "./listReducer";
 
 export interface ModelsData {
   models: Record<string, Model>;
@@ -25,13 +25,13 @@ export function applyList(data: ModelsData, items: Model[], pagination: Paginati
   const models = { ...data.models };
   for (const m of items) models[m.id] = m;
   next = { ...next, models };
-  for (const m of items) if (!isActiveModelStatus(m.status)) next = { ...next, progress: withoutKey(next.progress, m.id) };
+  for (const m of items) if (!m.active) next = { ...next, progress: withoutKey(next.progress, m.id) };
   return next;
 }
 
 /** A fresh copy of one model (REST answer); `prepend` puts a new one at the top of the list. */
 export function applyModel(data: ModelsData, model: Model, opts: { prepend?: boolean } = {}): ModelsData {
-  const progress = isActiveModelStatus(model.status) ? data.progress : withoutKey(data.progress, model.id);
+  const progress = model.active ? data.progress : withoutKey(data.progress, model.id);
   return { models: { ...data.models, [model.id]: model }, ...listWith(data, model.id, opts.prepend), progress };
 }
 
@@ -40,20 +40,18 @@ export function removeModel(data: ModelsData, id: string): ModelsData {
 }
 
 /** A live progress event; ignored for a model REST already shows finished (a late event). Bytes
- * arriving prove a queued model is downloading, before the next REST read says so. */
+ * arriving prove a queued model is running, before the next REST read says so. */
 export function applyProgress(data: ModelsData, event: DownloadProgress): ModelsData {
   const model = data.models[event.model_id];
-  if (model && !isActiveModelStatus(model.status)) return data;
+  if (model && !model.active) return data;
   const models =
-    model && model.status === "queued"
-      ? { ...data.models, [model.id]: { ...model, status: "downloading" as const } }
-      : data.models;
+    model && model.status === "queued" ? { ...data.models, [model.id]: { ...model, status: "running" as const } } : data.models;
   return { ...data, models, progress: { ...data.progress, [event.model_id]: event } };
 }
 
-/** The model a `models.*` job works on (its params carry `model_id`), or null for any other job. */
-export function modelIdOfJob(job: Pick<Job, "kind" | "params">): string | null {
-  return itemIdOfJob(job, "models", "model_id");
+/** The model a job produces: its download or import, or (for a variant it builds) the model it reads. */
+export function modelIdOfJob(job: Pick<Job, "reads" | "writes">): string | null {
+  return writtenIdOfJob(job, "model") ?? (writtenIdOfJob(job, "model_variant") ? readIdOfJob(job, "model") : null);
 }
 
 /** `models/{id}/progress` → id (null for any other channel). */

@@ -1,15 +1,42 @@
-import type { Health, Job, Model, Preview, Variant } from "../api/types";
+import type { Health, Job, Model, Preview, Status, Variant } from "../api/types";
+
+export interface LifecycleFlags {
+  status: Status;
+  active: boolean;
+  resumable: boolean;
+  retryable: boolean;
+  ready: boolean;
+}
+
+/**
+ * The flags the server sends with a status, for test data only (the app itself never works them out):
+ * `restart` is how the row's kind starts again (models, datasets, variants, tokenizations retry; extractions resume).
+ */
+export function lifecycle(status: Status, restart: "retry" | "resume" | null = "retry"): LifecycleFlags {
+  const stopped = status === "failed" || status === "cancelled" || status === "interrupted";
+  return {
+    status,
+    active: status === "queued" || status === "running",
+    resumable: restart === "resume" && stopped,
+    retryable: restart === "retry" && stopped,
+    ready: status === "completed",
+  };
+}
 
 export function makeJob(over: Partial<Job> = {}): Job {
+  const { status, active } = lifecycle(over.status ?? "running");
   return {
     id: "job-1",
     kind: "demo.sleep",
     queue: "default",
-    status: "running",
+    status,
+    active,
     progress: 0.42,
     message: "step 42 of 100",
     error: null,
     params: { steps: 100 },
+    reads: [],
+    writes: [],
     result: null,
     log: [],
     cancel_requested: false,
@@ -39,6 +66,7 @@ export function jsonResponse(body: unknown, status = 200): Response {
 }
 
 export function makeModel(over: Partial<Model> = {}): Model {
+  const flags = lifecycle(over.status ?? "completed");
   return {
     id: "m1",
     name: "tiny/llama",
@@ -48,8 +76,11 @@ export function makeModel(over: Partial<Model> = {}): Model {
     commit_sha: "abc123",
     source_path: null,
     storage_mode: "copy",
-    status: "ready",
-    status_message: null,
+    ...flags,
+    ready: flags.ready && !over.incompatible_reason,
+    message: null,
+    progress: flags.ready ? 1 : 0,
+    incompatible_reason: null,
     model_type: "llama",
     family: "llama",
     parameter_count: 139_584,
@@ -70,14 +101,16 @@ export function makeModel(over: Partial<Model> = {}): Model {
 }
 
 export function makeVariant(over: Partial<Variant> = {}): Variant {
+  const flags = lifecycle(over.status ?? "completed");
   return {
     id: "v1",
     model_id: "m1",
     requested_format: "fp16",
     format: "fp16",
     device: "cpu",
-    status: "ready",
+    ...flags,
     message: null,
+    progress: flags.ready ? 1 : 0,
     placement: { device: "cpu" },
     estimate_bytes: 300_000,
     footprint_bytes: 280_000,

@@ -1,7 +1,6 @@
 import type { ReactNode } from "react";
 import { AlertTriangle, FileText } from "lucide-react";
 import type { Dataset } from "../../api/datasets";
-import { isActiveDatasetStatus, isRetryableDatasetStatus } from "../../api/datasets";
 import { StatusBadge } from "../../components/StatusBadge";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount, formatInteger } from "../../lib/format";
@@ -21,10 +20,10 @@ function Stat({ label, children, title }: { label: string; children: ReactNode; 
 
 /** One dataset in the list: what it is, where it stands, and what can be done with it. */
 export function DatasetCard({ dataset }: { dataset: Dataset }) {
-  const active = isActiveDatasetStatus(dataset.status);
-  const problem = dataset.status === "error" || dataset.status === "interrupted";
+  const active = dataset.active;
+  const problem = active || dataset.ready ? null : dataset.message; // how its download or import stopped
   const splits = Object.keys(dataset.splits);
-  const ready = dataset.tokenizations.filter((t) => t.status === "ready").length;
+  const ready = dataset.tokenizations.filter((t) => t.ready).length;
   return (
     <article
       className="flex flex-col gap-2 rounded-md border border-zinc-800 bg-zinc-900/60 p-3"
@@ -49,28 +48,28 @@ export function DatasetCard({ dataset }: { dataset: Dataset }) {
 
       <dl className="grid grid-cols-4 gap-2">
         <Stat label="Rows" title={formatInteger(dataset.num_rows)}>
-          <span data-testid={`dataset-rows-${dataset.id}`}>{dataset.status === "ready" ? formatCount(dataset.num_rows) : "—"}</span>
+          <span data-testid={`dataset-rows-${dataset.id}`}>{dataset.ready ? formatCount(dataset.num_rows) : "—"}</span>
         </Stat>
         <Stat label="Splits" title={splits.join(", ")}>
           {splits.length ? splits.join(", ") : "—"}
         </Stat>
-        <Stat label="On disk">{dataset.status === "ready" ? formatBytes(dataset.total_bytes) : "—"}</Stat>
+        <Stat label="On disk">{dataset.ready ? formatBytes(dataset.total_bytes) : "—"}</Stat>
         <Stat label="Tokenized">{dataset.tokenizations.length ? `${ready}/${dataset.tokenizations.length}` : "—"}</Stat>
       </dl>
 
       {active && <DatasetProgress dataset={dataset} />}
 
-      {problem && dataset.status_message && (
+      {problem && (
         <p
           className={cn(
             "flex gap-1.5 rounded px-2 py-1 text-xs break-words",
-            dataset.status === "error" ? "bg-red-950/50 text-red-200" : "bg-amber-950/40 text-amber-200",
+            dataset.status === "failed" ? "bg-red-950/50 text-red-200" : "bg-amber-950/40 text-amber-200",
           )}
-          role={dataset.status === "error" ? "alert" : undefined}
+          role={dataset.status === "failed" ? "alert" : undefined}
           data-testid={`dataset-message-${dataset.id}`}
         >
           <AlertTriangle className="mt-0.5 size-3.5 shrink-0" aria-hidden />
-          <span className="min-w-0">{dataset.status_message}</span>
+          <span className="min-w-0">{problem}</span>
         </p>
       )}
 
@@ -80,10 +79,10 @@ export function DatasetCard({ dataset }: { dataset: Dataset }) {
           data-testid={`dataset-open-${dataset.id}`}
           className="inline-flex h-6 items-center gap-1 rounded border border-zinc-700 bg-zinc-800 px-2 text-xs font-medium text-zinc-100 hover:bg-zinc-700"
         >
-          <FileText className="size-3" aria-hidden /> {dataset.status === "ready" ? "Open" : "Details"}
+          <FileText className="size-3" aria-hidden /> {dataset.ready ? "Open" : "Details"}
         </Link>
         {active && <CancelDatasetButton dataset={dataset} />}
-        {isRetryableDatasetStatus(dataset.status) && <RetryDatasetButton dataset={dataset} />}
+        {dataset.retryable && <RetryDatasetButton dataset={dataset} />}
         <span className="ml-auto" />
         {!active && <DeleteDatasetButton dataset={dataset} label={false} />}
       </footer>

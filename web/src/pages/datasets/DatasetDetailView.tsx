@@ -1,6 +1,5 @@
 import { lazy, Suspense } from "react";
 import { AlertTriangle } from "lucide-react";
-import { isActiveDatasetStatus, isRetryableDatasetStatus } from "../../api/datasets";
 import { Card } from "../../components/Card";
 import { ReadyTabs } from "../../components/ReadyTabs";
 import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
@@ -32,10 +31,9 @@ export function DatasetDetailView({ id }: { id: string }) {
 
   if (!dataset) return <ItemPlaceholder noun="dataset" id={id} missing={missing} loaded={loaded} />;
 
-  const active = isActiveDatasetStatus(dataset.status);
-  const ready = dataset.status === "ready";
+  const { active, ready } = dataset;
   const splits = Object.keys(dataset.splits);
-  const readyTokenizations = dataset.tokenizations.filter((t) => t.status === "ready").length;
+  const readyTokenizations = dataset.tokenizations.filter((t) => t.ready).length;
   return (
     <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="dataset-detail" data-dataset-id={dataset.id} data-status={dataset.status}>
       <DetailHeader
@@ -45,7 +43,7 @@ export function DatasetDetailView({ id }: { id: string }) {
         actions={
           <>
             {active && <CancelDatasetButton dataset={dataset} />}
-            {isRetryableDatasetStatus(dataset.status) && <RetryDatasetButton dataset={dataset} />}
+            {dataset.retryable && <RetryDatasetButton dataset={dataset} />}
             {!active && <DeleteDatasetButton dataset={dataset} onDeleted={() => navigate("/datasets")} />}
           </>
         }
@@ -59,19 +57,19 @@ export function DatasetDetailView({ id }: { id: string }) {
       </DetailHeader>
 
       {active && (
-        <Card title={dataset.status === "downloading" ? "Download" : "Import"}>
+        <Card title={dataset.source === "hub" ? "Download" : "Import"}>
           <DatasetProgress dataset={dataset} />
         </Card>
       )}
 
-      {dataset.status_message && !active && !ready && (
+      {dataset.message && !active && !ready && (
         <p
           className="flex gap-2 rounded border border-amber-900 bg-amber-950/40 px-3 py-2 text-sm break-words text-amber-100"
-          role={dataset.status === "error" ? "alert" : undefined}
+          role={dataset.status === "failed" ? "alert" : undefined}
           data-testid="dataset-detail-message"
         >
           <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
-          {dataset.status_message}
+          {dataset.message}
         </p>
       )}
 

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { BookOpen, FolderInput, Loader2, Upload } from "lucide-react";
 import type { ExampleInfo } from "../../api/datasets";
-import { DATASET_SOURCES, DATASET_STATUSES, datasetsApi } from "../../api/datasets";
+import { DATASET_SOURCES, datasetsApi } from "../../api/datasets";
+import { STATUSES } from "../../api/types";
 import { Button } from "../../components/Button";
 import { EmptyList, listParams, ListSection, PageHeader, RefreshButton, SearchFilter, SelectFilter, useListLoader } from "../../components/ListView";
 import { oneOf } from "../../lib/oneOf";
@@ -48,7 +49,7 @@ function AddExampleButton({ compact = false }: { compact?: boolean }) {
 /** /datasets: add text (Hub, upload, server path, example), and every dataset as a card (filters in the URL). */
 export function DatasetsListView() {
   const { search } = useLocation();
-  const status = oneOf(DATASET_STATUSES, search.get("status"));
+  const status = oneOf(STATUSES, search.get("status"));
   const source = oneOf(DATASET_SOURCES, search.get("source"));
   const { text, page } = listParams(search);
 
@@ -100,7 +101,7 @@ export function DatasetsListView() {
         filters={
           <>
             <SearchFilter text={text} label="Search datasets" testId="datasets-search" />
-            <SelectFilter label="Status" param="status" value={status} options={DATASET_STATUSES} testId="datasets-status-filter" />
+            <SelectFilter label="Status" param="status" value={status} options={STATUSES} testId="datasets-status-filter" />
             <SelectFilter label="Source" param="source" value={source} options={DATASET_SOURCES} testId="datasets-source-filter" />
             <RefreshButton label="Refresh the dataset list" loading={listLoading} onClick={refresh} testId="datasets-refresh" />
           </>

@@ -93,7 +93,7 @@ export function OverviewTab({ dataset }: { dataset: Dataset }) {
           {dataset.tokenizations.length === 0 ? (
             <p className="text-xs text-zinc-500">
               None yet.{" "}
-              {dataset.status === "ready" && (
+              {dataset.ready && (
                 <Link href={`/datasets/${dataset.id}?tab=tokenization`} className="text-sky-300 hover:underline">
                   Tokenize it with a model's tokenizer
                 </Link>
@@ -112,7 +112,7 @@ export function OverviewTab({ dataset }: { dataset: Dataset }) {
                       {formatInteger(t.num_sequences)} seq · {formatInteger(t.num_tokens)} tokens
                     </span>
                   )}
-                  {t.status === "ready" && (
+                  {t.ready && (
                     <Link href={`/datasets/${dataset.id}?tab=statistics&tokenization=${t.id}`} className="text-sky-300 hover:underline">
                       statistics
                     </Link>

@@ -31,7 +31,7 @@ function Highlighted({ text, query }: { text: string; query: string }) {
 
 /** One row opened: its full text, and that row run through a chosen tokenization's tokenizer and settings. */
 function SampleDetailPanel({ dataset, index, split, query }: { dataset: Dataset; index: number; split: string; query: string }) {
-  const ready = dataset.tokenizations.filter((t) => t.status === "ready");
+  const ready = dataset.tokenizations.filter((t) => t.ready);
   const [tokenizationId, setTokenizationId] = useState<string>(ready[0]?.id ?? "");
   const [detail, setDetail] = useState<SampleDetail | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -103,7 +103,7 @@ export function StatisticsView({ stats }: { stats: TokenizationStatistics }) {
 /** Statistics tab: pick a ready tokenization, see its lengths, vocabulary use and most frequent tokens. */
 export function StatisticsTab({ dataset }: { dataset: Dataset }) {
   const { search } = useLocation();
-  const ready = dataset.tokenizations.filter((t) => t.status === "ready" && t.statistics);
+  const ready = dataset.tokenizations.filter((t) => t.ready && t.statistics);
   const wanted = search.get("tokenization");
   const chosen = ready.find((t) => t.id === wanted) ?? ready[ready.length - 1];
 

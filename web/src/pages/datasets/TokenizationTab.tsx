@@ -6,7 +6,6 @@ import type { Model } from "../../api/types";
 import {
   DEFAULT_TOKENIZE_SETTINGS,
   datasetsApi,
-  isActiveTokenizationStatus,
   type Dataset,
   type Tokenization,
   type TokenizePreview,
@@ -41,7 +40,7 @@ function useReadyModels(): { models: Model[]; loading: boolean; error: string | 
   useEffect(() => {
     const ctrl = new AbortController();
     modelsApi
-      .list({ status: "ready", limit: 200 }, ctrl.signal)
+      .list({ ready: true, limit: 200 }, ctrl.signal)
       .then((page) => {
         if (!ctrl.signal.aborted) setModels(page.items);
       })
@@ -144,7 +143,7 @@ function TokenizeForm({ dataset }: { dataset: Dataset }) {
   // The server refuses a second tokenization with the same model, split and settings (409): say so first.
   const duplicate = settings
     ? dataset.tokenizations.find(
-        (t) => t.model_id === modelId && t.split === split && t.status !== "error" && t.status !== "cancelled" && t.status !== "interrupted" && sameSettings(t.settings, settings),
+        (t) => t.model_id === modelId && t.split === split && !t.retryable && sameSettings(t.settings, settings),
       )
     : undefined;
 
@@ -343,11 +342,11 @@ function TokenizationActions({ dataset, tokenization }: { dataset: Dataset; toke
   const pending = useDatasets((s) => s.pending[dataset.id]);
   const cancel = useDatasets((s) => s.cancelTokenization);
   const remove = useDatasets((s) => s.deleteTokenization);
-  const active = isActiveTokenizationStatus(tokenization.status);
+  const active = tokenization.active;
   const busy = pending === `cancel-tokenization:${tokenization.id}` || pending === `delete-tokenization:${tokenization.id}`;
   return (
     <span className="flex justify-end gap-1">
-      {tokenization.status === "ready" && (
+      {tokenization.ready && (
         <Link
           href={`/datasets/${dataset.id}?tab=statistics&tokenization=${tokenization.id}`}
           className="inline-flex h-6 items-center gap-1 rounded border border-zinc-700 bg-zinc-800 px-2 text-xs font-medium text-zinc-100 hover:bg-zinc-700"
@@ -425,7 +424,7 @@ export function TokenizationsTable({ dataset }: { dataset: Dataset }) {
                   <td className="px-2 py-1.5 font-mono text-zinc-300">{t.split}</td>
                   <td className="px-2 py-1.5 font-mono text-zinc-400">{describeSettings(t.settings)}</td>
                   <td className="px-2 py-1.5">
-                    {isActiveTokenizationStatus(t.status) ? (
+                    {t.active ? (
                       <div className="flex items-center gap-2">
                         <StatusBadge status={t.status} />
                         <TokenizationProgress tokenization={t} />
@@ -433,13 +432,13 @@ export function TokenizationsTable({ dataset }: { dataset: Dataset }) {
                     ) : (
                       <div className="space-y-0.5">
                         <StatusBadge status={t.status} data-testid={`tokenization-status-${t.id}`} />
-                        {t.message && t.status !== "ready" && <p className="max-w-72 text-[11px] break-words text-red-300">{t.message}</p>}
+                        {t.message && !t.ready && <p className="max-w-72 text-[11px] break-words text-red-300">{t.message}</p>}
                       </div>
                     )}
                   </td>
                   <td className="px-2 py-1.5 text-right font-mono text-zinc-200">{formatInteger(t.num_sequences)}</td>
                   <td className="px-2 py-1.5 text-right font-mono text-zinc-200">{formatInteger(t.num_tokens)}</td>
-                  <td className="px-2 py-1.5 text-right font-mono text-zinc-400">{t.status === "ready" ? formatBytes(t.size_bytes) : "—"}</td>
+                  <td className="px-2 py-1.5 text-right font-mono text-zinc-400">{t.ready ? formatBytes(t.size_bytes) : "—"}</td>
                   <td className="px-2 py-1.5 font-mono whitespace-nowrap text-zinc-500">{formatTimestamp(t.created_at, true)}</td>
                   <td className="px-2 py-1.5">
                     <TokenizationActions dataset={dataset} tokenization={t} />

@@ -1,5 +1,6 @@
 /** Test data for the Datasets section's unit tests (typed by the generated schema). */
 import type { Dataset, Tokenization, TokenizationStatistics, TokenizePreview } from "../../api/datasets";
+import { lifecycle } from "../../test/fixtures";
 
 export function makeStatistics(over: Partial<TokenizationStatistics> = {}): TokenizationStatistics {
   return {
@@ -29,6 +30,7 @@ export function makeStatistics(over: Partial<TokenizationStatistics> = {}): Toke
 }
 
 export function makeTokenization(over: Partial<Tokenization> = {}): Tokenization {
+  const flags = lifecycle(over.status ?? "completed");
   return {
     id: "t1",
     dataset_id: "d1",
@@ -36,8 +38,9 @@ export function makeTokenization(over: Partial<Tokenization> = {}): Tokenization
     tokenizer_name: "tiny-llama",
     split: "train",
     settings: { max_length: 128, packing: false, bos_per_sequence: true, stride: 0, min_length: 1, add_special_tokens: true },
-    status: "ready",
+    ...flags,
     message: null,
+    progress: flags.ready ? 1 : 0,
     num_sequences: 1200,
     num_tokens: 153_600,
     vocab_size: 512,
@@ -51,6 +54,7 @@ export function makeTokenization(over: Partial<Tokenization> = {}): Tokenization
 }
 
 export function makeDataset(over: Partial<Dataset> = {}): Dataset {
+  const flags = lifecycle(over.status ?? "completed");
   return {
     id: "d1",
     name: "Shakespeare's works",
@@ -64,8 +68,9 @@ export function makeDataset(over: Partial<Dataset> = {}): Dataset {
     source_format: "txt",
     text_column: null,
     txt_mode: "line",
-    status: "ready",
-    status_message: null,
+    ...flags,
+    message: null,
+    progress: flags.ready ? 1 : 0,
     splits: { train: 1000, test: 200 },
     num_rows: 1200,
     size_bytes: 1_000_000,

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useState } from "react";
 import { Loader2, Trash2, X } from "lucide-react";
 import { messageOf } from "../../api/client";
-import { isActiveExtractionStatus, type Extraction } from "../../api/extraction";
+import type { Extraction } from "../../api/extraction";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
 import { DetailList, DetailRow, JobDetailRow } from "../../components/Details";
@@ -98,7 +98,7 @@ function DeleteExtraction({ extraction, onDeleted }: { extraction: Extraction; o
 /** One extraction: status, live progress, metadata and path, statistics charts once completed, and delete. */
 export function ExtractionDetail({ extraction, onClose, onDeleted }: { extraction: Extraction; onClose: () => void; onDeleted: (bytesFreed: number) => void }) {
   const e = extraction;
-  const active = isActiveExtractionStatus(e.status);
+  const active = e.active;
   return (
     <Card
       title={
@@ -122,14 +122,14 @@ export function ExtractionDetail({ extraction, onClose, onDeleted }: { extractio
     >
       <div className="space-y-4">
         {active && <ExtractionProgress extraction={e} />}
-        {e.message && e.status !== "completed" && (
+        {e.message && !active && !e.ready && (
           <p className="rounded border border-amber-900 bg-amber-950/40 px-2 py-1 text-xs break-words text-amber-100" data-testid="extraction-detail-message">
             {e.message}
             {e.resumable && " — the batches done are kept: Resume continues from there."}
           </p>
         )}
         <Metadata e={e} />
-        {e.status === "completed" ? (
+        {e.ready ? (
           <Suspense fallback={<p className="text-xs text-zinc-500">Loading the charts…</p>}>
             <ExtractionStatistics extraction={e} />
           </Suspense>

@@ -1,4 +1,4 @@
-import { isActiveExtractionStatus, type Extraction } from "../../api/extraction";
+import type { Extraction } from "../../api/extraction";
 import { Card } from "../../components/Card";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Table, type Column } from "../../components/Table";
@@ -20,7 +20,7 @@ const COLUMNS: Column<Extraction>[] = [
     key: "status",
     header: "Status",
     render: (e) =>
-      isActiveExtractionStatus(e.status) ? (
+      e.active ? (
         <div className="flex min-w-56 items-center gap-2">
           <StatusBadge status={e.status} data-testid={`extraction-status-${e.id}`} />
           <div className="flex-1">
@@ -46,7 +46,7 @@ const COLUMNS: Column<Extraction>[] = [
     className: "text-right",
     render: (e) => (
       <span className="font-mono text-zinc-200">
-        {e.status === "completed" ? formatInteger(e.samples_done) : `${formatInteger(e.samples_done)} / ${formatInteger(e.num_samples)}`}
+        {e.ready ? formatInteger(e.samples_done) : `${formatInteger(e.samples_done)} / ${formatInteger(e.num_samples)}`}
       </span>
     ),
   },

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { CheckCircle2 } from "lucide-react";
 import { messageOf } from "../../api/client";
-import { isActiveExtractionStatus, type Extraction } from "../../api/extraction";
+import type { Extraction } from "../../api/extraction";
 import { modelsApi } from "../../api/models";
 import type { Architecture, FormatsInfo, Model } from "../../api/types";
 import { Card } from "../../components/Card";
@@ -62,7 +62,7 @@ export function ExtractionPanel({ model }: { model: Model }) {
   const { search } = useLocation();
   const selectedId = search.get("extraction");
   const selected = items.find((e) => e.id === selectedId) ?? null;
-  const running = items.filter((e) => isActiveExtractionStatus(e.status));
+  const running = items.filter((e) => e.active);
   const [deleted, setDeleted] = useState<{ name: string; bytes: number } | null>(null);
 
   return (

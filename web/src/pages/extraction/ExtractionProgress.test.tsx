@@ -76,9 +76,9 @@ describe("ExtractionProgress", () => {
     act(() => useExtractions.setState({ extractions: { e1: makeExtraction({ status: "queued", samples_done: 0 }) }, byModel: { m1: ["e1"] } }));
     stop = startExtractionsLive(socket);
     extraction.get.mockResolvedValue(makeExtraction({ status: "running", samples_done: 0 }));
-    const job = makeJob({ id: "job-e1", kind: "extraction.extract", params: { extraction_id: "e1" } });
+    const job = makeJob({ id: "job-e1", writes: [{ type: "extraction", id: "e1" }] });
     act(() => socket.emit({ channel: "jobs", event: "job.updated", data: job }));
-    act(() => socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ kind: "datasets.tokenize", params: {} }) }));
+    act(() => socket.emit({ channel: "jobs", event: "job.updated", data: makeJob({ writes: [{ type: "tokenization", id: "t1" }] }) }));
     await act(async () => {
       await vi.advanceTimersByTimeAsync(REFETCH_MS + 10);
     });

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Loader2, Play, Square } from "lucide-react";
-import { isActiveExtractionStatus, type Extraction, type ExtractionProgressEvent } from "../../api/extraction";
+import type { Extraction, ExtractionProgressEvent } from "../../api/extraction";
 import { Button } from "../../components/Button";
 import { ConfirmDialog } from "../../components/Modal";
 import { ProgressBar } from "../../components/ProgressBar";
@@ -66,7 +66,7 @@ export function ExtractionActions({ extraction }: { extraction: Extraction }) {
   const pending = useExtractions((s) => s.pending[extraction.id]);
   const cancel = useExtractions((s) => s.cancel);
   const resume = useExtractions((s) => s.resume);
-  if (isActiveExtractionStatus(extraction.status)) {
+  if (extraction.active) {
     return (
       <>
         <Button size="sm" variant="danger" disabled={pending === "cancel"} onClick={() => setConfirming(true)} data-testid={`extraction-cancel-${extraction.id}`}>

@@ -14,7 +14,7 @@ export function useReadyDatasets(): { datasets: Dataset[]; loading: boolean; err
   useEffect(() => {
     const ctrl = new AbortController();
     datasetsApi
-      .list({ status: "ready", limit: 200 }, ctrl.signal)
+      .list({ status: "completed", limit: 200 }, ctrl.signal)
       .then((page) => !ctrl.signal.aborted && setDatasets(page.items))
       .catch((e) => !ctrl.signal.aborted && setError(messageOf(e)))
       .finally(() => !ctrl.signal.aborted && setLoading(false));
@@ -25,14 +25,14 @@ export function useReadyDatasets(): { datasets: Dataset[]; loading: boolean; err
 
 /** A dataset's ready tokenizations, those made with this model's tokenizer first. */
 export function usableTokenizations(dataset: Dataset | undefined, modelId: string): Tokenization[] {
-  const ready = (dataset?.tokenizations ?? []).filter((t) => t.status === "ready");
+  const ready = (dataset?.tokenizations ?? []).filter((t) => t.ready);
   return [...ready.filter((t) => t.model_id === modelId), ...ready.filter((t) => t.model_id !== modelId)];
 }
 
 /** The first dataset with a ready tokenization of this model (else any ready one), and that tokenization. */
 export function defaultSource(datasets: Dataset[], modelId: string): { datasetId: string; tokenizationId: string } {
-  const ours = datasets.find((d) => d.tokenizations.some((t) => t.status === "ready" && t.model_id === modelId));
-  const dataset = ours ?? datasets.find((d) => d.tokenizations.some((t) => t.status === "ready")) ?? datasets[0];
+  const ours = datasets.find((d) => d.tokenizations.some((t) => t.ready && t.model_id === modelId));
+  const dataset = ours ?? datasets.find((d) => d.tokenizations.some((t) => t.ready)) ?? datasets[0];
   return { datasetId: dataset?.id ?? "", tokenizationId: usableTokenizations(dataset, modelId)[0]?.id ?? "" };
 }
 

@@ -1,6 +1,7 @@
 /** Test data for the Extraction unit tests (typed by the generated schema). */
 import type { Extraction, ExtractionEstimate, HookStatisticsSummary } from "../../api/extraction";
 import type { ExtractionTemplate } from "../../api/templates";
+import { lifecycle } from "../../test/fixtures";
 
 export function makeHookSummary(over: Partial<HookStatisticsSummary> = {}): HookStatisticsSummary {
   return {
@@ -16,6 +17,7 @@ export function makeHookSummary(over: Partial<HookStatisticsSummary> = {}): Hook
 }
 
 export function makeExtraction(over: Partial<Extraction> = {}): Extraction {
+  const flags = lifecycle(over.status ?? "completed", "resume");
   return {
     id: "e1",
     name: "resid_post_layers0-1_64samples_Shakespeare",
@@ -36,8 +38,9 @@ export function makeExtraction(over: Partial<Extraction> = {}): Extraction {
     batch_size: 16,
     final_batch_size: 16,
     dtype: "fp32",
-    status: "completed",
+    ...flags,
     message: null,
+    progress: flags.ready ? 1 : 0,
     samples_done: 64,
     samples_per_second: 32,
     tokens_per_second: 2048,
@@ -46,7 +49,6 @@ export function makeExtraction(over: Partial<Extraction> = {}): Extraction {
     estimate_bytes: 2_101_248,
     oom_retries: [],
     statistics: { "blocks.0.resid_post": makeHookSummary(), "blocks.1.resid_post": makeHookSummary({ mean_norm: 20 }) },
-    resumable: false,
     path: "/data/activations/e1",
     job_id: "job-e1",
     created_at: "2025-01-01T10:00:00Z",

@@ -16,7 +16,7 @@ beforeEach(() => {
 
 describe("ModelCard", () => {
   it("shows live download progress with bytes, speed and ETA, and a cancel button", () => {
-    const model = makeModel({ id: "m1", status: "downloading", size_bytes: 0 });
+    const model = makeModel({ id: "m1", status: "running", size_bytes: 0 });
     act(() => {
       useModels.getState().upsert(model);
       useModels.getState().onMessage({
@@ -36,7 +36,7 @@ describe("ModelCard", () => {
 
   it("shows the error and offers a retry", async () => {
     const user = userEvent.setup();
-    const model = makeModel({ id: "m1", status: "error", status_message: "sha256 mismatch in model.safetensors" });
+    const model = makeModel({ id: "m1", status: "failed", message: "sha256 mismatch in model.safetensors" });
     api.retry.mockResolvedValue(makeModel({ id: "m1", status: "queued" }));
     render(<ModelCard model={model} />);
     expect(screen.getByTestId("model-message-m1")).toHaveTextContent("sha256 mismatch");

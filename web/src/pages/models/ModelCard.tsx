@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { AlertTriangle, Layers, Microscope } from "lucide-react";
 import type { Model } from "../../api/types";
-import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
+import { modelStatusLabel } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount } from "../../lib/format";
@@ -26,8 +26,9 @@ function Stat({ label, children }: { label: string; children: ReactNode }) {
 
 /** One model in the list: what it is, where it stands, and what can be done with it. */
 export function ModelCard({ model }: { model: Model }) {
-  const active = isActiveModelStatus(model.status);
-  const problem = model.status === "error" || model.status === "incompatible" || model.status === "interrupted";
+  const active = model.active;
+  // Why it cannot be used: files that cannot be loaded, or how its download or import stopped.
+  const problem = model.incompatible_reason ?? (active ? null : model.message);
   return (
     <article
       className="flex flex-col gap-2 rounded-md border border-zinc-800 bg-zinc-900/60 p-3"
@@ -47,7 +48,7 @@ export function ModelCard({ model }: { model: Model }) {
             {modelSource(model)}
           </p>
         </div>
-        <StatusBadge status={model.status} data-testid={`model-status-${model.id}`} />
+        <StatusBadge status={modelStatusLabel(model)} data-testid={`model-status-${model.id}`} />
       </header>
 
       <dl className="grid grid-cols-4 gap-2">
@@ -59,17 +60,17 @@ export function ModelCard({ model }: { model: Model }) {
 
       {active && <ModelProgress model={model} />}
 
-      {problem && model.status_message && (
+      {problem && (
         <p
           className={cn(
             "flex gap-1.5 rounded px-2 py-1 text-xs break-words",
-            model.status === "error" ? "bg-red-950/50 text-red-200" : "bg-amber-950/40 text-amber-200",
+            model.status === "failed" ? "bg-red-950/50 text-red-200" : "bg-amber-950/40 text-amber-200",
           )}
-          role={model.status === "error" ? "alert" : undefined}
+          role={model.status === "failed" ? "alert" : undefined}
           data-testid={`model-message-${model.id}`}
         >
           <AlertTriangle className="mt-0.5 size-3.5 shrink-0" aria-hidden />
-          <span className="min-w-0">{model.status_message}</span>
+          <span className="min-w-0">{problem}</span>
         </p>
       )}
 
@@ -105,9 +106,9 @@ export function ModelCard({ model }: { model: Model }) {
           data-testid={`model-open-${model.id}`}
           className="inline-flex h-6 items-center gap-1 rounded border border-zinc-700 bg-zinc-800 px-2 text-xs font-medium text-zinc-100 hover:bg-zinc-700"
         >
-          <Microscope className="size-3" aria-hidden /> {model.status === "ready" ? "Architecture" : "Details"}
+          <Microscope className="size-3" aria-hidden /> {model.ready ? "Architecture" : "Details"}
         </Link>
-        {model.status === "ready" && (
+        {model.ready && (
           <Link
             href={`/models/${model.id}?tab=extraction`}
             data-testid={`model-extract-${model.id}`}
@@ -117,7 +118,7 @@ export function ModelCard({ model }: { model: Model }) {
           </Link>
         )}
         {active && <CancelDownloadButton model={model} />}
-        {isRetryableModelStatus(model.status) && <RetryButton model={model} />}
+        {model.retryable && <RetryButton model={model} />}
         <span className="ml-auto" />
         {!active && <DeleteModelButton model={model} />}
       </footer>

@@ -1,6 +1,6 @@
 import { AlertTriangle } from "lucide-react";
 import type { Model } from "../../api/types";
-import { isActiveModelStatus, isRetryableModelStatus } from "../../api/types";
+import { modelStatusLabel } from "../../api/types";
 import { Card } from "../../components/Card";
 import { DetailHeader, ItemPlaceholder, useItemFetch } from "../../components/DetailPage";
 import { DetailList, DetailRow, JobDetailRow, RenameNotesForm } from "../../components/Details";
@@ -34,7 +34,7 @@ function EditForm({ model }: { model: Model }) {
 
 /** The Overview tab: about and rename, variants, architecture. */
 function OverviewPanel({ model }: { model: Model }) {
-  const active = isActiveModelStatus(model.status);
+  const active = model.active;
   return (
     <div role="tabpanel" className="space-y-4" data-testid="model-panel-overview">
       <div className="grid items-start gap-4 lg:grid-cols-[minmax(300px,380px)_1fr]">
@@ -65,7 +65,7 @@ function OverviewPanel({ model }: { model: Model }) {
         <VariantsPanel model={model} />
       </div>
 
-      {model.status === "ready" || model.status === "incompatible" ? (
+      {model.status === "completed" ? ( // an incompatible model shows why it has no architecture
         <ArchitectureViewer modelId={model.id} refreshKey={model.updated_at} />
       ) : (
         <Card title="Architecture">
@@ -91,48 +91,50 @@ export function ModelDetailView({ id }: { id: string }) {
 
   if (!model) return <ItemPlaceholder noun="model" id={id} missing={missing} loaded={loaded} />;
 
-  const active = isActiveModelStatus(model.status);
+  const active = model.active;
+  // Why it cannot be used: files that cannot be loaded, or how its download or import stopped.
+  const problem = model.incompatible_reason ?? (active ? null : model.message);
   return (
     <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="model-detail" data-model-id={model.id} data-status={model.status}>
       <DetailHeader
         noun="model"
-        item={model}
+        item={{ name: model.name, status: modelStatusLabel(model) }}
         source={modelSource(model)}
         actions={
           <>
             {active && <CancelDownloadButton model={model} />}
-            {isRetryableModelStatus(model.status) && <RetryButton model={model} />}
+            {model.retryable && <RetryButton model={model} />}
             {!active && <DeleteModelButton model={model} onDeleted={() => navigate("/models")} />}
           </>
         }
       />
 
       {active && (
-        <Card title={model.status === "importing" ? "Import" : "Download"}>
+        <Card title={model.source === "hub" ? "Download" : "Import"}>
           <ModelProgress model={model} />
         </Card>
       )}
 
-      {model.status_message && !active && model.status !== "ready" && (
+      {problem && (
         <p
           className="flex gap-2 rounded border border-amber-900 bg-amber-950/40 px-3 py-2 text-sm text-amber-100"
-          role={model.status === "error" ? "alert" : undefined}
+          role={model.status === "failed" ? "alert" : undefined}
           data-testid="model-detail-message"
         >
           <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
-          {model.status_message}
+          {problem}
         </p>
       )}
 
-      <ReadyTabs tabs={MODEL_TABS} tab={tab} ready={model.status === "ready"} noun="model"
+      <ReadyTabs tabs={MODEL_TABS} tab={tab} ready={model.ready} noun="model"
         // Leaving the tab drops its query (the extraction shown), so a link to the page opens its overview.
         onSelect={(t) => setQuery({ tab: t === "overview" ? null : t, extraction: null }, { replace: true })} />
 
-      {tab === "extraction" && model.status === "ready" ? (
+      {tab === "extraction" && model.ready ? (
         <div role="tabpanel" data-testid="model-panel-extraction">
           <ExtractionPanel model={model} />
         </div>
-      ) : tab === "playground" && model.status === "ready" ? (
+      ) : tab === "playground" && model.ready ? (
         <div role="tabpanel" data-testid="model-panel-playground">
           <PlaygroundPanel model={model} />
         </div>

@@ -25,7 +25,7 @@ export function CancelDownloadButton({ model }: { model: Model }) {
   return (
     <CancelWorkButton
       name={model.name}
-      verb={model.status === "importing" ? "import" : "download"}
+      verb={model.source === "hub" ? "download" : "import"}
       pending={pending}
       testId={`model-cancel-${model.id}`}
       onCancel={() => void cancel(model.id)}

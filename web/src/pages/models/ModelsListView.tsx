@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 import { FolderInput, GitCompare } from "lucide-react";
-import { MODEL_STATUSES } from "../../api/types";
+import { STATUSES } from "../../api/types";
 import { Button } from "../../components/Button";
 import { EmptyList, listParams, ListSection, PageHeader, RefreshButton, SearchFilter, SelectFilter, useListLoader } from "../../components/ListView";
 import { oneOf } from "../../lib/oneOf";
@@ -13,7 +13,7 @@ import { ModelCard } from "./ModelCard";
 /** /models: the download form, the import dialog and every model as a card (filters live in the URL). */
 export function ModelsListView() {
   const { search } = useLocation();
-  const status = oneOf(MODEL_STATUSES, search.get("status"));
+  const status = oneOf(STATUSES, search.get("status"));
   const family = search.get("family") || undefined;
   const { text, page } = listParams(search);
 
@@ -73,7 +73,7 @@ export function ModelsListView() {
         filters={
           <>
             <SearchFilter text={text} label="Search models" testId="models-search" />
-            <SelectFilter label="Status" param="status" value={status} options={MODEL_STATUSES} testId="models-status-filter" />
+            <SelectFilter label="Status" param="status" value={status} options={STATUSES} testId="models-status-filter" />
             <SelectFilter label="Family" param="family" value={family} options={families} testId="models-family-filter" />
             <RefreshButton label="Refresh the model list" loading={listLoading} onClick={refresh} testId="models-refresh" />
           </>

@@ -3,7 +3,6 @@ import { Cpu, Loader2, Trash2 } from "lucide-react";
 import { messageOf } from "../../api/client";
 import { modelsApi } from "../../api/models";
 import type { FormatsInfo, Model, ModelFormat, Variant } from "../../api/types";
-import { isActiveVariantStatus } from "../../api/types";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
 import { Field, inputClass } from "../../components/Field";
@@ -19,12 +18,14 @@ import { FormatPicker } from "./FormatPicker";
 
 function VariantStatusCell({ variant }: { variant: Variant }) {
   const job = useJobs((s) => (variant.job_id ? s.active[variant.job_id] : undefined));
-  if (!isActiveVariantStatus(variant.status)) return <StatusBadge status={variant.status} />;
+  if (!variant.active) return <StatusBadge status={variant.status} />;
+  // The live job when this tab follows it; the row's own progress and step after a reload.
+  const message = job?.message ?? variant.message;
   return (
     <div className="w-40 space-y-0.5">
       <StatusBadge status={variant.status} />
-      <ProgressBar value={job?.progress ?? 0} indeterminate={!job || variant.status === "queued"} label={`Loading ${variant.requested_format}`} />
-      {job?.message && <div className="truncate text-[11px] text-zinc-500">{job.message}</div>}
+      <ProgressBar value={job?.progress ?? variant.progress} indeterminate={variant.status === "queued"} label={`Loading ${variant.requested_format}`} />
+      {message && <div className="truncate text-[11px] text-zinc-500">{message}</div>}
     </div>
   );
 }
@@ -39,7 +40,7 @@ function DeleteVariantButton({ model, variant }: { model: Model; variant: Varian
         size="sm"
         variant="ghost"
         aria-label={`Delete the ${variantFormatLabel(variant)} variant on ${variant.device}`}
-        disabled={pending || isActiveVariantStatus(variant.status)}
+        disabled={pending || variant.active}
         onClick={() => setConfirming(true)}
         data-testid={`variant-delete-${variant.id}`}
       >
@@ -96,7 +97,7 @@ function QuantizeDialog({ model, open, onClose }: { model: Model; open: boolean;
   const effectiveDevice = device || info?.device || "";
   const existing: Partial<Record<ModelFormat, string>> = {};
   for (const v of model.variants) {
-    if (v.device === effectiveDevice && v.status !== "error" && v.status !== "cancelled") {
+    if (v.device === effectiveDevice && !v.retryable) {
       existing[v.requested_format] = `already a variant on ${v.device} (${v.status})`;
     }
   }
@@ -186,7 +187,7 @@ export function VariantsPanel({ model }: { model: Model }) {
       className: "max-w-80 whitespace-normal",
       render: (v) => (
         <div className="space-y-0.5 text-[11px]">
-          {v.message && <div className={v.status === "error" ? "text-red-300" : "text-amber-200"}>{v.message}</div>}
+          {v.message && !v.active && <div className={v.status === "failed" ? "text-red-300" : "text-amber-200"}>{v.message}</div>}
           {v.sample_output && (
             <div className="truncate text-zinc-400" title={v.sample_output}>
               sample: <span className="font-mono">{v.sample_output}</span>
@@ -215,8 +216,8 @@ export function VariantsPanel({ model }: { model: Model }) {
         <Button
           size="sm"
           variant="primary"
-          disabled={model.status !== "ready"}
-          title={model.status !== "ready" ? "available once the model is ready" : undefined}
+          disabled={!model.ready}
+          title={!model.ready ? "available once the model is ready" : undefined}
           onClick={() => setQuantizing(true)}
           data-testid="quantize-open"
         >
