@@ -26,7 +26,7 @@ def finished_job(client: TestClient) -> str:
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     with session_scope(runtime.sessions) as session:
         job = repository.create_job(session, kind="test.count", queue="io", params={"n": 1}, runner="local")
-        repository.finish(session, job, JobStatus.SUCCEEDED, result={"count": 1})
+        repository.finish(session, job, JobStatus.COMPLETED, result={"count": 1})
         return job.id
 
 
