@@ -53,6 +53,8 @@ class HookSite:
     reads: Literal["input", "output"]
     layer_index: int
     hook_type: str
+    scale: float = 1.0  # the activation is the module's output × scale (what the layer adds to the residual)
+    residual_inside: bool = False  # the module returns output + its `residual` argument: the hook takes it off
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,9 @@ def resolve_hook_point(model: torch.nn.Module, hook_point: str, layout: ModelLay
     layer_index, hook_type = parse_hook_point(hook_point, layout.num_layers)
     layer_name = f"{layout.layers_path}.{layer_index}"
     block = layout.blocks[layer_index]
+    if hook_type == "resid_pre" and block.resid_pre:
+        name = f"{layer_name}.{block.resid_pre}"
+        return HookSite(hook_point, name, model.get_submodule(name), "output", layer_index, hook_type)
     if hook_type in ("resid_pre", "resid_post"):
         reads: Literal["input", "output"] = "input" if hook_type == "resid_pre" else "output"
         return HookSite(hook_point, layer_name, model.get_submodule(layer_name), reads, layer_index, hook_type)
@@ -137,7 +142,9 @@ def resolve_hook_point(model: torch.nn.Module, hook_point: str, layout: ModelLay
                                f"{layout.family} model has no {kind} sub-block; it has "
                                f"{', '.join(block.hook_types)}", details={"hook_point": hook_point})
     name = f"{layer_name}.{attribute}"
-    return HookSite(hook_point, name, model.get_submodule(name), "output", layer_index, hook_type)
+    scale = block.attn_scale if hook_type == "attn_out" else block.mlp_scale
+    return HookSite(hook_point, name, model.get_submodule(name), "output", layer_index, hook_type,
+                    scale=scale, residual_inside=attribute in block.residual_inside)
 
 
 def _first_tensor(value: Any) -> torch.Tensor:
@@ -157,17 +164,20 @@ class _StopForward(Exception):
     """Raised once every hooked point has run with stop_early: aborts the rest of the forward pass."""
 
 
-def _call_start(kwargs: dict[str, Any]) -> int:
-    """Index in the whole sequence of this forward call's first position (KV-cache length during generate)."""
+def _cache_of(kwargs: dict[str, Any]) -> Any:
+    # transformers 5 passes the KV cache as `cache`; older releases (and some models) as `past_key_values`.
+    return kwargs.get("cache", kwargs.get("past_key_values"))
+
+
+def _filled_length(cache: Any, kwargs: dict[str, Any]) -> int:
+    """How many positions a cache the model has not been called with yet already holds (a reused prefix)."""
     cache_position = kwargs.get("cache_position")
     if isinstance(cache_position, torch.Tensor) and cache_position.numel():
         return int(cache_position.reshape(-1)[0])
-    # transformers 5 passes the KV cache as `cache`; older releases (and some models) as `past_key_values`.
-    for name in ("cache", "past_key_values"):
-        cache = kwargs.get(name)
-        if cache is not None and hasattr(cache, "get_seq_length"):
-            return int(cache.get_seq_length())
-    return 0
+    try:
+        return int(cache.get_seq_length()) if cache is not None and hasattr(cache, "get_seq_length") else 0
+    except ValueError:  # linear-attention caches do not keep a length
+        return 0
 
 
 class Hooks:
@@ -182,6 +192,11 @@ class Hooks:
         self.sites = [resolve_hook_point(model, point, self.layout) for point in self.functions]
         self.handles: list[torch.utils.hooks.RemovableHandle] = []
         self.step, self.start, self.prompt_length, self.fired = 0, 0, 0, set()
+        # The positions of a call: a cache seen in the previous call continues where that call ended, so the count
+        # does not depend on a cache API that linear-attention (state-space) caches lack.
+        self.cache_id: int | None = None
+        self.next_start = 0
+        self.tokens_shape: tuple[int, int] | None = None
 
     def __enter__(self) -> Hooks:
         try:
@@ -190,7 +205,7 @@ class Hooks:
                 if site.reads == "input":
                     self.handles.append(site.module.register_forward_pre_hook(self._input_hook(site), with_kwargs=True))
                 else:
-                    self.handles.append(site.module.register_forward_hook(self._output_hook(site)))
+                    self.handles.append(site.module.register_forward_hook(self._output_hook(site), with_kwargs=True))
         except BaseException:
             self.remove()
             raise
@@ -215,8 +230,14 @@ class Hooks:
         tokens = kwargs.get("input_ids") if kwargs.get("input_ids") is not None else kwargs.get("inputs_embeds")
         if tokens is None and args:
             tokens = args[0]
-        length = int(tokens.shape[1]) if isinstance(tokens, torch.Tensor) and tokens.dim() > 1 else 0
-        self.start = _call_start(kwargs)
+        has_sequence = isinstance(tokens, torch.Tensor) and tokens.dim() > 1
+        length = int(tokens.shape[1]) if has_sequence else 0
+        self.tokens_shape = (int(tokens.shape[0]), length) if has_sequence else None
+        cache = _cache_of(kwargs)
+        continuing = cache is not None and id(cache) == self.cache_id
+        self.start = self.next_start if continuing else _filled_length(cache, kwargs)
+        self.cache_id = id(cache) if cache is not None else None
+        self.next_start = self.start + length
         if self.start == 0:
             self.step = 0
             self.prompt_length = self.fixed_prompt_length if self.fixed_prompt_length is not None else length
@@ -230,14 +251,21 @@ class Hooks:
                            self.prompt_length)
 
     def _apply(self, site: HookSite, activation: torch.Tensor) -> torch.Tensor | None:
-        context, replaced = self._context(site, activation), None
+        # Some MLPs (OPT's fc2, MoE blocks) work on the tokens flattened to [batch * seq, d]: functions always see
+        # [batch, seq, d], and what they return is flattened back.
+        flat = activation.dim() == 2 and self.tokens_shape is not None \
+            and activation.shape[0] == self.tokens_shape[0] * self.tokens_shape[1]
+        seen = activation.view(*self.tokens_shape, -1) if flat and self.tokens_shape else activation
+        context, replaced = self._context(site, seen), None
         for function in self.functions[site.hook_point]:
-            result = function(activation if replaced is None else replaced, context)
+            result = function(seen if replaced is None else replaced, context)
             if result is not None:
                 replaced = result
         self.fired.add(site.hook_point)
         if self.stop_early and len(self.fired) == len(self.sites):
             raise _StopForward
+        if replaced is not None and flat:
+            return replaced.reshape(activation.shape)
         return replaced
 
     def _input_hook(self, site: HookSite) -> Callable[..., Any]:
@@ -251,9 +279,20 @@ class Hooks:
         return hook
 
     def _output_hook(self, site: HookSite) -> Callable[..., Any]:
-        def hook(module: torch.nn.Module, args: tuple, output: Any) -> Any:
-            replaced = self._apply(site, _first_tensor(output))
-            return None if replaced is None else _replace_first(output, replaced)
+        def hook(module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+            produced = _first_tensor(output)
+            residual = (args[1] if len(args) > 1 else kwargs.get("residual")) if site.residual_inside else None
+            # What the sub-block adds to the residual stream: without the residual it already added, times the
+            # layer's branch scale; a replacement is mapped back the same way.
+            added = produced if residual is None else produced - residual
+            if site.scale != 1.0:
+                added = added * site.scale
+            replaced = self._apply(site, added)
+            if replaced is None:
+                return None
+            if site.scale != 1.0:
+                replaced = replaced / site.scale
+            return _replace_first(output, replaced if residual is None else replaced + residual)
 
         return hook
 

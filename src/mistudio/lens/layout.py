@@ -13,13 +13,14 @@ config alone is enough: `layout_for_config`). The rules are structural, not a li
   `get_input_embeddings` / `get_output_embeddings`.
 `FAMILY_QUIRKS` only records what structure cannot tell: display names, checkpoint renames of older releases and
 what `attn_out` / `mlp_out` mean where attention and MLP run in parallel. A layer with no attention (a state-space
-or convolution mixer) or no MLP simply has fewer hook points; a model with no discoverable layer list is refused
-with the reason (`LayoutNotFound`).
+or convolution mixer) or no MLP simply has fewer hook points (a pure state-space model has only resid_pre and
+resid_post); a model with no discoverable layer list is refused with the reason (`LayoutNotFound`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -36,12 +37,21 @@ _MLP_NAMES = ("mlp", "feed_forward", "ffn", "ff", "block_sparse_moe", "moe")
 _ATTENTION_CLASS = re.compile(r"Attention|Attn")
 _MLP_CLASS = re.compile(r"MLP|Mlp|MoE|Moe|FeedForward|FFN|Experts")
 _NORM_CLASS = re.compile(r"Norm")
-# A post-norm on the MLP's output is what tells a post-normed block (Gemma 2's `post_attention_layernorm` is then
-# the attention's post-norm; in Llama the same name is the norm *before* the MLP).
-_MLP_POST_NORMS = ("post_feedforward_layernorm", "post_mlp_layernorm", "post_ffn_norm", "post_norm2")
-_ATTENTION_POST_NORMS = ("post_self_attn_layernorm", "post_attention_layernorm", "post_operator_norm", "post_norm1")
+# Modules that process a sub-block's output before the residual add (post-norms, short convolutions), as pairs:
+# the MLP's, then the attention's it comes with. The MLP's is what tells a post-processed block: Gemma 2's
+# `post_attention_layernorm` then follows the attention, while in Llama the same name is the norm *before* the MLP.
+_POST_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("post_feedforward_layernorm", ("post_attention_layernorm",)),
+    ("post_mlp_layernorm", ("post_self_attn_layernorm", "post_attention_layernorm")),
+    ("post_ffn_norm", ("post_operator_norm",)),
+    ("post_norm2", ("post_norm1",)),
+    ("mlp_sconv", ("attn_sconv",)),
+    ("post_mlp_convolution", ("post_attention_convolution",)),
+)
 _FINAL_NORMS = ("norm", "final_layernorm", "final_layer_norm", "ln_f", "norm_f", "layer_norm", "final_norm",
                 "out_norm", "ln_out", "layernorm")
+# Number attributes of a decoder layer that scale both branches before the residual add.
+_BRANCH_SCALES = ("residual_scale", "residual_multiplier")
 _POSITION_EMBEDDINGS = ("wpe", "embed_positions", "positions_embed", "position_embeddings")
 
 _PRE_NORM_ATTN = "output of the attention module (after its output projection), added as-is to the residual stream"
@@ -109,6 +119,19 @@ class BlockLayout:
     attn_out: str | None  # relative to the layer; None: this layer has no attention (e.g. a state-space mixer)
     mlp_out: str | None
     post_norms: bool = False
+    resid_pre: str | None = None  # a child whose output is resid_pre (RWKV's first layer norms its input first)
+    # A layer may scale each branch before adding it (MiniCPM, Granite, MiniMax) and the residual it adds to
+    # (MiniMax, Beam): resid_post = mlp_residual_scale · (attn_residual_scale · resid_pre + attn_out) + mlp_out,
+    # where attn_out / mlp_out already include their branch scale, as they are what enters the residual stream.
+    attn_scale: float = 1.0
+    mlp_scale: float = 1.0
+    attn_residual_scale: float = 1.0
+    mlp_residual_scale: float = 1.0
+    residual_inside: tuple[str, ...] = ()  # sub-modules that add the residual themselves (BLOOM, MPT)
+
+    @property
+    def scaled_residual(self) -> bool:
+        return (self.attn_residual_scale, self.mlp_residual_scale) != (1.0, 1.0)
 
     @property
     def hook_types(self) -> tuple[str, ...]:
@@ -188,11 +211,50 @@ def _block_layout(layer: Any) -> BlockLayout:
     mlp_out = mlp
     if mlp is None and "fc1" in children and "fc2" in children:  # OPT-style: the MLP's layers sit in the block
         mlp_out = "fc2"
-    mlp_post = next((name for name in _MLP_POST_NORMS if name in children), None)
-    attention_post = next((name for name in _ATTENTION_POST_NORMS if name in children), None) if mlp_post else None
-    return BlockLayout(attention=attention, mlp=mlp,
-                       attn_out=(attention_post or attention) if attention else None,
-                       mlp_out=(mlp_post or mlp_out) if mlp_out else None, post_norms=mlp_post is not None)
+    mlp_post = attention_post = None
+    for mlp_name, attention_names in _POST_MODULES:
+        if mlp_name in children:
+            mlp_post = mlp_name
+            attention_post = next((name for name in attention_names if name in children), None)
+            break
+    attn_out = (attention_post or attention) if attention else None
+    mlp_out = (mlp_post or mlp_out) if mlp_out else None
+    inside = tuple(name for name in (attn_out, mlp_out) if name and _adds_residual(layer.get_submodule(name)))
+    return BlockLayout(attention=attention, mlp=mlp, attn_out=attn_out, mlp_out=mlp_out,
+                       post_norms=mlp_post is not None, resid_pre="pre_ln" if "pre_ln" in children else None,
+                       residual_inside=inside, **_scales(layer))
+
+
+def _number(layer: Any, name: str) -> float | None:
+    value = getattr(layer, name, None)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _scales(layer: Any) -> dict[str, float]:
+    """The branch and residual scales a decoder layer keeps as attributes (see BlockLayout)."""
+    common = next((value for name in _BRANCH_SCALES if (value := _number(layer, name)) is not None), 1.0)
+    scales = {"attn_scale": common, "mlp_scale": common, "attn_residual_scale": 1.0, "mlp_residual_scale": 1.0}
+    for branch in ("attn", "mlp"):
+        # MiniMax: residual · alpha + branch · beta.
+        beta, alpha = _number(layer, f"{branch}_beta_factor"), _number(layer, f"{branch}_alpha_factor")
+        if beta is not None and alpha is not None:
+            scales[f"{branch}_scale"], scales[f"{branch}_residual_scale"] = beta, alpha
+        # Beam / Dory: a depth-scaled add, branch / sqrt(k) + residual · sqrt((k - 1) / k) for the k-th add.
+        index = _number(layer, f"{branch}_residual_add_idx")
+        if index is not None and index >= 1:
+            scales[f"{branch}_scale"] = 1.0 / math.sqrt(index)
+            scales[f"{branch}_residual_scale"] = math.sqrt((index - 1) / index)
+    return scales
+
+
+def _adds_residual(module: Any) -> bool:
+    """A sub-module whose forward takes the residual and returns output + residual (BLOOM's attention, MPT's MLP)."""
+    import inspect
+
+    try:
+        return "residual" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _module_name(model: Any, target: Any) -> str | None:
@@ -238,16 +300,23 @@ def discover_layout(model: Any) -> ModelLayout:
     num_layers = getattr(text, "num_hidden_layers", None)
     layers_path, layers = _find_layers(model, num_layers)
     blocks = tuple(_block_layout(layer) for layer in layers)
-    if not any(block.attn_out or block.mlp_out for block in blocks):
-        raise LayoutNotFound(f"the decoder layers at '{layers_path}' ({type(layers[0]).__name__}) have neither an "
-                             "attention nor an MLP sub-module miStudio recognises")
     model_type = str(getattr(config, "model_type", None) or type(model).__name__)
     quirks = FAMILY_QUIRKS.get(model_type)
     moe = any(re.search(r"MoE|Moe|Experts|Sparse", type(layers[i].get_submodule(b.mlp)).__name__)
               for i, b in enumerate(blocks) if b.mlp)
     post_normed = any(block.post_norms for block in blocks)
-    notes = tuple(f"layer {i} has no {kind}" for i, block in enumerate(blocks)
-                  for kind, module in (("attention", block.attn_out), ("MLP", block.mlp_out)) if module is None)
+    if any(block.scaled_residual for block in blocks):
+        notes_scaled = ("the layers scale the residual stream as they add to it: resid_post = a_mlp · (a_attn · "
+                        "resid_pre + attn_out) + mlp_out, with each layer's a_attn / a_mlp in its BlockLayout",)
+    else:
+        notes_scaled = ()
+    if not any(block.attn_out or block.mlp_out for block in blocks):
+        # A state-space model (Mamba, RWKV-like mixers): its residual stream is still there to read and steer.
+        notes: tuple[str, ...] = (f"the layers ({type(layers[0]).__name__}) have no attention or MLP sub-module "
+                                  "miStudio recognises: only resid_pre and resid_post are offered",)
+    else:
+        notes = tuple(f"layer {i} has no {kind}" for i, block in enumerate(blocks)
+                      for kind, module in (("attention", block.attn_out), ("MLP", block.mlp_out)) if module is None)
     hidden = getattr(text, "hidden_size", None) or getattr(text, "d_model", None) or getattr(text, "n_embd", None)
     return ModelLayout(
         model_type=model_type, family=DISPLAY_NAMES.get(model_type, model_type), layers_path=layers_path,
@@ -257,7 +326,7 @@ def discover_layout(model: Any) -> ModelLayout:
         checkpoint_renames=quirks.checkpoint_renames if quirks else (),
         attn_out_meaning=(quirks and quirks.attn_out_meaning) or (_POST_NORM_ATTN if post_normed else _PRE_NORM_ATTN),
         mlp_out_meaning=(quirks and quirks.mlp_out_meaning) or (_POST_NORM_MLP if post_normed else _PRE_NORM_MLP),
-        notes=notes)
+        notes=notes + notes_scaled)
 
 
 _model_layouts: weakref.WeakKeyDictionary[Any, ModelLayout] = weakref.WeakKeyDictionary()
