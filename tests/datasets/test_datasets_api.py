@@ -20,6 +20,7 @@ from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.process import HOST, mark_orphans_interrupted
 from mistudio.platform.jobs.table import Job
+from mistudio.platform.storage import Storage
 from tests.support.api_fixtures import wait_for_job
 from tests.support.hub_fixtures import HfEnv, TinyModels
 
@@ -61,7 +62,7 @@ def tiny_model(client: TestClient, tiny_models: TinyModels) -> str:
 
 
 def text_dir(settings: Settings, dataset_id: str) -> Path:
-    return settings.home / "datasets" / dataset_id / "text"
+    return Storage.from_settings(settings).dataset_text_dir(dataset_id)
 
 
 # --- getting text in ---------------------------------------------------------------------------------------

@@ -116,9 +116,9 @@ def main() -> None:
     """`python -m mistudio.datasets.examples`: fetch every example corpus now (`make run` does), so adding one
     later works offline."""
     from mistudio.config import load_settings
+    from mistudio.platform.storage import Storage
 
-    settings = load_settings()
-    cache = (settings.examples_dir or settings.home / "examples").expanduser()
+    cache = Storage.from_settings(load_settings()).examples_dir
     for name in EXAMPLES:
         print(f"example dataset {name}: {example_texts(cache, name)}", flush=True)
 

@@ -16,7 +16,6 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mistudio.config import Settings
 from mistudio.datasets import examples
 from mistudio.datasets.schemas import (
     ConfigFiles,
@@ -49,7 +48,6 @@ from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
-from mistudio.platform.storage import Storage
 
 DOWNLOAD_KIND = "datasets.download"
 IMPORT_KIND = "datasets.import"
@@ -59,23 +57,6 @@ DATASET_RESOURCE, TOKENIZATION_RESOURCE = Dataset.resource, Tokenization.resourc
 
 
 # --- where things live ------------------------------------------------------------------------------------
-def text_dir(storage: Storage, dataset_id: str) -> Path:
-    return storage.dataset_dir(dataset_id) / "text"
-
-
-def source_dir(storage: Storage, dataset_id: str) -> Path:
-    """Files the studio itself holds for a dataset: the hub's files, or the browser's uploads."""
-    return storage.dataset_dir(dataset_id) / "source"
-
-
-def tokenization_dir(storage: Storage, dataset_id: str, tokenization_id: str) -> Path:
-    return storage.dataset_dir(dataset_id) / "tokenizations" / tokenization_id
-
-
-def examples_dir(settings: Settings) -> Path:
-    return (settings.examples_dir or settings.home / "examples").expanduser()
-
-
 # --- reading ----------------------------------------------------------------------------------------------
 def _load(session: Session, dataset_id: str) -> Dataset:
     dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.tokenizations)])
@@ -208,7 +189,7 @@ def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]
     dataset_id = _create(runtime, name=name or files[0][0], source="upload", source_format=fmt,
                          text_column=text_column, txt_mode=txt_mode,
                          source_path=", ".join(filename for filename, _ in files)[:2000])
-    folder = source_dir(runtime.storage, dataset_id)
+    folder = runtime.storage.dataset_source_dir(dataset_id)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         for filename, stream in files:
@@ -223,7 +204,7 @@ def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]
 
 
 def list_examples(runtime: Runtime) -> list[ExampleOut]:
-    cache = examples_dir(runtime.settings)
+    cache = runtime.storage.examples_dir
     return [ExampleOut(name=e.name, title=e.title, description=e.description,  # type: ignore[arg-type]
                        available_offline=examples.is_cached(cache, e.folder)) for e in examples.EXAMPLES.values()]
 
@@ -253,7 +234,8 @@ def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> Datase
     if fields["source"] == "example":
         return _accepted(runtime, dataset_id, IMPORT_KIND, {"example": fields["path"].removeprefix("example:")})
     if fields["source"] == "upload":
-        return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(source_dir(runtime.storage, dataset_id))})
+        uploaded = runtime.storage.dataset_source_dir(dataset_id)
+        return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(uploaded)})
     return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": fields["path"]})
 
 
@@ -263,7 +245,7 @@ def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
         job_id = cancellable_job(_load(session, dataset_id), f"dataset {dataset_id!r}")
     job = runtime.runner.cancel(job_id)
     if job.status == Status.CANCELLED.value:  # it had not started (its row ended with it): no job cleans up but us
-        shutil.rmtree(text_dir(runtime.storage, dataset_id), ignore_errors=True)
+        shutil.rmtree(runtime.storage.dataset_text_dir(dataset_id), ignore_errors=True)
     return get_dataset(runtime, dataset_id)
 
 
@@ -304,7 +286,7 @@ def samples(runtime: Runtime, dataset_id: str, *, split: str | None, search: str
     with session_scope(runtime.sessions) as session:
         dataset = _ready(session, dataset_id)
         split = _default_split(dataset, split)
-    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
     offset = (page - 1) * limit
     if search:
         found, total = table.search(search, offset, limit)
@@ -333,7 +315,7 @@ def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str |
         tokenization = _tokenization(session, dataset, tokenization_id) if tokenization_id else None
         model_id = tokenization.model_id if tokenization else None
         settings = dict(tokenization.settings) if tokenization else None
-    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
     if not 0 <= index < table.num_rows:
         raise NotFound(f"split {split!r} of dataset {dataset_id!r} has rows 0..{table.num_rows - 1}, not {index}")
     text = table.rows(index, 1)[0]
@@ -371,7 +353,7 @@ def preview_tokenization(runtime: Runtime, dataset_id: str, body: TokenizePrevie
         split = _default_split(_ready(session, dataset_id), body.split)
     settings = _token_settings(body)
     tokenizer = _tokenizer(runtime, body.model_id)
-    table = data.TextTable.open(text_dir(runtime.storage, dataset_id), split)
+    table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
     result = data.preview_tokenization(table, tokenizer, settings, n=body.samples)
     return TokenizePreviewOut(
         split=split, samples=_tokenized_samples(tokenizer, [s.ids for s in result.samples]),
@@ -438,7 +420,7 @@ def delete_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str)
         resources.refuse_if_used(session, f"tokenization {tokenization_id!r}",
                                  [(Tokenization.resource, tokenization_id)])
         session.delete(tokenization)
-    folder = tokenization_dir(runtime.storage, dataset_id, tokenization_id)
+    folder = runtime.storage.tokenization_dir(dataset_id, tokenization_id)
     freed = models.folder_bytes(folder)
     shutil.rmtree(folder, ignore_errors=True)
     return DeleteOut(id=tokenization_id, bytes_freed=freed)
@@ -450,4 +432,4 @@ def open_tokenized(runtime: Runtime, dataset_id: str, tokenization_id: str) -> d
         tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
         if not tokenization.ready:
             raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}, not ready")
-    return data.TokenizedSequences.open(tokenization_dir(runtime.storage, dataset_id, tokenization_id))
+    return data.TokenizedSequences.open(runtime.storage.tokenization_dir(dataset_id, tokenization_id))

@@ -44,7 +44,7 @@ def _import_files(ctx: JobContext, dataset_id: str, files: list[data.SourceFile]
                   txt_mode: str, stage: tuple[float, float] = (0.0, 1.0)) -> data.ImportResult:
     """Normalize source files into text/{split}.arrow, reporting rows; a failure or cancel keeps no text."""
     start, span = stage
-    dest = service.text_dir(ctx.storage, dataset_id)
+    dest = ctx.storage.dataset_text_dir(dataset_id)
 
     def on_progress(progress: data.ImportProgress) -> None:
         fraction = progress.bytes_read / progress.bytes_total if progress.bytes_total else None
@@ -85,14 +85,14 @@ def _discard_on_cancel(*folders: Path) -> OnStop:
 def run_download(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Fetch a dataset repo's data files (resumable, verified: bytes), then normalize them (rows)."""
     dataset_id = params["dataset_id"]
-    folders = service.source_dir(ctx.storage, dataset_id), service.text_dir(ctx.storage, dataset_id)
+    folders = ctx.storage.dataset_source_dir(dataset_id), ctx.storage.dataset_text_dir(dataset_id)
     return run_tracked(ctx, Dataset, dataset_id, lambda: download(ctx, params),
                        cancelled_by=(hub.DownloadCancelled, data.ImportCancelled), on_stop=_discard_on_cancel(*folders))
 
 
 def download(ctx: JobContext, params: dict[str, Any]) -> Completed:
     dataset_id, repo_id = params["dataset_id"], params["repo_id"]
-    source = service.source_dir(ctx.storage, dataset_id)
+    source = ctx.storage.dataset_source_dir(dataset_id)
     endpoint = ctx.settings.hf_endpoint if ctx.settings else None
     token = ctx.secrets.get("hf_token") or hub.resolve_token(None)
 
@@ -128,7 +128,7 @@ def run_import(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Import text from a file/folder on disk, an upload, or an example corpus (fetched once)."""
     dataset_id = params["dataset_id"]
     return run_tracked(ctx, Dataset, dataset_id, lambda: import_text(ctx, params), cancelled_by=(data.ImportCancelled,),
-                       on_stop=_discard_on_cancel(service.text_dir(ctx.storage, dataset_id)))
+                       on_stop=_discard_on_cancel(ctx.storage.dataset_text_dir(dataset_id)))
 
 
 def import_text(ctx: JobContext, params: dict[str, Any]) -> Completed:
@@ -136,7 +136,7 @@ def import_text(ctx: JobContext, params: dict[str, Any]) -> Completed:
     settings = _read(ctx, dataset_id)
     if "example" in params:
         ctx.progress(None, f"preparing the {params['example']} example corpus")
-        path = examples.example_texts(service.examples_dir(ctx.settings), params["example"])
+        path = examples.example_texts(ctx.storage.examples_dir, params["example"])
     else:
         path = Path(params["path"])
     files = data.discover_files(path, settings["source_format"])
@@ -147,7 +147,7 @@ def import_text(ctx: JobContext, params: dict[str, Any]) -> Completed:
 @job_kind(service.TOKENIZE_KIND, queue="io")
 def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Tokenize one split with a model's tokenizer into tokens.npy/offsets.npy, then compute statistics."""
-    dest = service.tokenization_dir(ctx.storage, params["dataset_id"], params["tokenization_id"])
+    dest = ctx.storage.tokenization_dir(params["dataset_id"], params["tokenization_id"])
 
     def on_stop(status: Status) -> dict[str, Any]:
         shutil.rmtree(dest, ignore_errors=True)  # half a tokenization is of no use: a retry starts it again
@@ -175,7 +175,7 @@ def tokenize(ctx: JobContext, params: dict[str, Any], dest: Path) -> Completed:
                                                        **asdict(progress)))
 
     tokenizer = data.load_tokenizer(ctx.storage.model_raw_dir(model_id))
-    table = data.TextTable.open(service.text_dir(ctx.storage, dataset_id), split)
+    table = data.TextTable.open(ctx.storage.dataset_text_dir(dataset_id), split)
     result = data.tokenize_to_disk(table, tokenizer, data.TokenizeSettings(**stored), dest,
                                    on_progress=on_progress, should_stop=ctx.should_stop)
     ctx.progress(0.96, "computing statistics")

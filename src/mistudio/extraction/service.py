@@ -11,7 +11,6 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,10 +34,6 @@ EXTRACT_KIND = "extraction.extract"
 MAX_BATCH_SIZE = 4096
 # Files that define a tokenizer's vocabulary and merges: equal files mean equal token ids.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "merges.txt", "vocab.txt")
-
-
-def activations_dir(storage: Storage, extraction_id: str) -> Path:
-    return storage.activations_dir(extraction_id)
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -204,7 +199,7 @@ def _out(storage: Storage, extraction: Extraction, schema: type[ExtractionOut] =
     fields = {name: getattr(extraction, name) for name in ExtractionOut.model_fields if hasattr(extraction, name)}
     rate, left = extraction.samples_per_second, extraction.num_samples - extraction.samples_done
     running = extraction.status == Status.RUNNING.value
-    return schema.model_validate({**fields, "path": str(activations_dir(storage, extraction.id)),
+    return schema.model_validate({**fields, "path": str(storage.activations_dir(extraction.id)),
                                   "eta_seconds": left / rate if running and rate else None})
 
 
@@ -241,7 +236,7 @@ def get_statistics(runtime: Runtime, extraction_id: str) -> dict[str, HookStatis
     if not extraction.ready:
         raise Conflict(f"extraction {extraction_id!r} is {extraction.status}; statistics are written when it "
                        "completes", details={"status": extraction.status})
-    stored = open_activations(activations_dir(runtime.storage, extraction_id)).statistics
+    stored = open_activations(runtime.storage.activations_dir(extraction_id)).statistics
     return {point: HookStatistics.model_validate(values) for point, values in stored.items()}
 
 
@@ -334,7 +329,7 @@ def delete_extraction(runtime: Runtime, extraction_id: str) -> Deleted:
             raise Conflict(f"extraction {extraction_id!r} cannot be deleted: {what}; cancel that job first or wait "
                            "for it to finish", details={"job_id": job.id, "kind": job.kind})
         session.delete(row)
-    folder = activations_dir(runtime.storage, extraction_id)
+    folder = runtime.storage.activations_dir(extraction_id)
     freed = models.folder_bytes(folder)
     shutil.rmtree(folder, ignore_errors=True)
     return Deleted(id=extraction_id, bytes_freed=freed)

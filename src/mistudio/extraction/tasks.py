@@ -12,7 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mistudio.datasets import service as datasets
 from mistudio.errors import MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import ExtractionProgress, ExtractionStatusChanged
@@ -87,7 +86,7 @@ def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Load the model in its format, stream the tokenization, write the activations (resuming if begun)."""
     extraction_id = params["extraction_id"]
     row = _read(ctx, extraction_id)
-    dest = service.activations_dir(ctx.storage, extraction_id)
+    dest = ctx.storage.activations_dir(extraction_id)
 
     def on_stop(status: Status) -> dict[str, Any]:
         # What is done stays on disk, so a stopped extraction is resumable: the row says how far it got.
@@ -114,7 +113,7 @@ def extract(ctx: JobContext, extraction_id: str, row: dict[str, Any], dest: Path
         loaded = quantize.load_model(ctx.storage.model_raw_dir(row["model_id"]), row["format"], row["device"],
                                      on_step=ctx.note)
         sequences = data.TokenizedSequences.open(
-            datasets.tokenization_dir(ctx.storage, row["dataset_id"], row["tokenization_id"]))
+            ctx.storage.tokenization_dir(row["dataset_id"], row["tokenization_id"]))
         if resuming:
             ctx.note("resuming from the last completed batch")
         result = extraction.extract(

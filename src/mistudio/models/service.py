@@ -431,7 +431,7 @@ def folder_bytes(folder: Path) -> int:
 
 def remove_model_files(storage: Storage, model_id: str) -> int:
     """Delete everything stored for a model; returns the bytes freed."""
-    folders = [storage.model_raw_dir(model_id), *storage.home.joinpath("models", "quantized").glob(f"{model_id}_*")]
+    folders = [storage.model_raw_dir(model_id), *storage.model_quantized_dirs(model_id)]
     freed = 0
     for folder in folders:
         freed += folder_bytes(folder)

@@ -25,6 +25,14 @@ def safe_id(value: str, what: str = "id") -> str:
 @dataclass(frozen=True)
 class Storage:
     home: Path
+    # MISTUDIO_EXAMPLES_DIR: the example corpora may live outside the home (a cache several homes share).
+    examples: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Storage:
+        """The layout the settings describe (creates nothing: `prepare_home` checks the folder first)."""
+        examples = settings.examples_dir.expanduser() if settings.examples_dir else None
+        return cls(home=settings.home.expanduser(), examples=examples)
 
     @property
     def database_file(self) -> Path:
@@ -36,8 +44,28 @@ class Storage:
     def model_quantized_dir(self, model_id: str, fmt: str) -> Path:
         return self.home / "models" / "quantized" / f"{safe_id(model_id, 'model id')}_{safe_id(fmt, 'format')}"
 
+    def model_quantized_dirs(self, model_id: str) -> list[Path]:
+        """Every quantized folder of a model, whatever its formats (what deleting the model frees)."""
+        return sorted((self.home / "models" / "quantized").glob(f"{safe_id(model_id, 'model id')}_*"))
+
     def dataset_dir(self, dataset_id: str) -> Path:
         return self.home / "datasets" / safe_id(dataset_id, "dataset id")
+
+    def dataset_text_dir(self, dataset_id: str) -> Path:
+        """The imported text (Arrow tables per split) that browsing and tokenizing read."""
+        return self.dataset_dir(dataset_id) / "text"
+
+    def dataset_source_dir(self, dataset_id: str) -> Path:
+        """Files the studio itself holds for a dataset: the hub's files, or the browser's uploads."""
+        return self.dataset_dir(dataset_id) / "source"
+
+    def tokenization_dir(self, dataset_id: str, tokenization_id: str) -> Path:
+        return self.dataset_dir(dataset_id) / "tokenizations" / safe_id(tokenization_id, "tokenization id")
+
+    @property
+    def examples_dir(self) -> Path:
+        """Where example corpora are fetched once: MISTUDIO_EXAMPLES_DIR, or <home>/examples."""
+        return self.examples or self.home / "examples"
 
     def activations_dir(self, extraction_id: str) -> Path:
         return self.home / "activations" / safe_id(extraction_id, "extraction id")
@@ -66,4 +94,4 @@ def prepare_home(settings: Settings) -> Storage:
         ) from exc
     if not os.access(home, os.W_OK | os.X_OK):
         raise SettingsError(f"MISTUDIO_HOME={home} is not writable; set MISTUDIO_HOME to a writable folder")
-    return Storage(home=home)
+    return Storage.from_settings(settings)

@@ -118,7 +118,7 @@ class JobContext:
 
     @property
     def storage(self) -> Storage:
-        return Storage(home=self.studio_settings().home.expanduser())
+        return Storage.from_settings(self.studio_settings())
 
     def submit(self, kind: str, params: dict[str, Any], *, reads: Sequence[Resource] = (),
                writes: Sequence[Resource] = ()) -> str:
