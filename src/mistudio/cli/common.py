@@ -191,7 +191,12 @@ def count(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
 
 
-def styled(status: str, styles: dict[str, str]) -> str:
+# One colour per status of the one lifecycle vocabulary (jobs and every row a job produces).
+STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red", "cancelled": "magenta",
+                "interrupted": "red"}
+
+
+def styled(status: str, styles: dict[str, str] = STATUS_STYLE) -> str:
     return f"[{styles.get(status, 'white')}]{status}[/]"
 
 
@@ -222,7 +227,7 @@ def follow_job(current: Runtime, job_id: str, title: str) -> None:
     with progress_bar() as bar:
         task = bar.add_task(title, total=1.0, message="queued")
         job = system.get_job(current, job_id)
-        while job.status in ("queued", "running"):
+        while job.active:
             bar.update(task, completed=job.progress, message=job.message or job.status)
             time.sleep(0.5)
             job = system.get_job(current, job_id)

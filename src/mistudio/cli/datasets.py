@@ -40,8 +40,6 @@ from mistudio.datasets.schemas import (
 
 datasets_app = typer.Typer(help="Datasets: download, import, tokenize, browse, statistics, delete.",
                            no_args_is_help=True)
-STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red", "cancelled": "magenta",
-                "interrupted": "red"}
 TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow", "black on bright_green", "black on bright_magenta")
 # Without --token the job uses the user's own HF login (HF_TOKEN or `hf auth login`); a token is never stored.
 TokenOption = Annotated[str | None, typer.Option(help="HF token for a gated repo (default: HF_TOKEN / hf login)")]
@@ -66,7 +64,7 @@ def _ids(runtime: Any, dataset_id: str, tokenization_id: str | None = None) -> t
 
 
 def _status(status: str) -> str:
-    return styled(status, STATUS_STYLE)
+    return styled(status)
 
 
 def _print_json(value: BaseModel | dict[str, Any]) -> None:

@@ -31,8 +31,6 @@ from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionOut
 
 extract_app = typer.Typer(help="Activation extraction: estimate, run, follow, resume, inspect, delete.",
                           no_args_is_help=True)
-STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red",
-                "cancelled": "magenta", "interrupted": "red"}
 # Request fields as the user typed them: a service or validation error names the option, not the API field.
 OPTION_OF = {"dataset_id": "--dataset", "tokenization_id": "--tokenization", "layers": "--layers",
              "hook_points": "--hooks", "max_samples": "--max-samples", "batch_size": "--batch-size",
@@ -44,7 +42,7 @@ T = TypeVar("T")
 
 
 def _status(status: str) -> str:
-    return styled(status, STATUS_STYLE)
+    return styled(status)
 
 
 def _inputs(runtime: Any, model_id: str, dataset_id: str, tokenization_id: str) -> tuple[str, str, str]:
@@ -171,7 +169,7 @@ def _stop(runtime: Any, extraction_id: str) -> None:
         pass  # it ended in the meantime: nothing to cancel, its status below says how
     deadline = time.monotonic() + runtime.settings.cancel_grace_seconds + STOP_WAIT_EXTRA_S
     extraction = service.get_extraction(runtime, extraction_id)
-    while extraction.status in ("queued", "running") and time.monotonic() < deadline:
+    while extraction.active and time.monotonic() < deadline:
         time.sleep(0.5)
         extraction = service.get_extraction(runtime, extraction_id)
     err_console.print(f"extraction {extraction_id}: {extraction.status}; {_resume_hint(extraction_id)}",

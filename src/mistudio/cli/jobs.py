@@ -8,18 +8,16 @@ from typing import Annotated
 
 import typer
 
-from mistudio.cli.common import console, guarded, id_table, open_runtime, progress_bar, resolve, shortened
+from mistudio.cli.common import console, guarded, id_table, open_runtime, progress_bar, resolve, shortened, styled
 from mistudio.platform.jobs.schemas import JobOut
 from mistudio.system import service
 
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 JobArgument = Annotated[str, typer.Argument(help="a job id, or a unique prefix of one")]
-STATUS_STYLE = {"queued": "cyan", "running": "yellow", "completed": "green", "failed": "red",
-                "cancelled": "magenta", "interrupted": "red"}
 
 
 def _status(job: JobOut) -> str:
-    return f"[{STATUS_STYLE[job.status]}]{job.status}[/]"
+    return styled(job.status)
 
 
 @jobs_app.command("list")
@@ -80,10 +78,9 @@ def watch(job_id: JobArgument) -> None:
             bar.update(task, completed=state.progress, message=f"{state.status}: {state.message or ''}")
 
         show_state(job)
-        active = job.status in ("queued", "running")
-        if active and not _follow_events(url, job_id, show_state, lambda: service.get_job(runtime, job_id)):
+        if job.active and not _follow_events(url, job_id, show_state, lambda: service.get_job(runtime, job_id)):
             console.print(f"[dim]no server at {url}; following the database instead[/]")
-            while job.status in ("queued", "running"):
+            while job.active:
                 time.sleep(0.5)
                 job = service.get_job(runtime, job_id)
                 show_state(job)
@@ -107,7 +104,7 @@ def _follow_events(url: str, job_id: str, show_state, reload) -> bool:  # type: 
         socket.recv(timeout=5)  # the subscription acknowledgement
         state = reload()  # resync after subscribing, so no change falls between the two
         show_state(state)
-        while state.status in ("queued", "running"):
+        while state.active:
             try:
                 message = json.loads(socket.recv(timeout=5))
             except TimeoutError:
