@@ -117,3 +117,29 @@ def _alive(pid: int) -> bool:
     import psutil
 
     return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+def test_the_host_gives_its_gpu_memory_back_before_each_gpu_job_and_not_for_io_jobs(settings: Settings) -> None:
+    from mistudio.platform.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    asked: list[str | None] = []
+    runtime.host.unload = lambda device_prefix=None: asked.append(device_prefix) or []  # type: ignore[method-assign]
+    runtime.start()
+    try:
+        io_job = runtime.runner.submit("test.count", {"n": 1, "delay": 0})
+        gpu_job = runtime.runner.submit("test.heavy", {"n": 1, "delay": 0})
+        for job in (io_job, gpu_job):
+            wait_until(lambda job=job: _status(runtime, job.id) == "completed",
+                       timeout=120, what=f"job {job.id} to complete")
+    finally:
+        runtime.close()
+    assert asked == ["cuda"]
+
+
+def _status(runtime: Any, job_id: str) -> str:
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs import repository
+
+    with session_scope(runtime.sessions) as session:
+        return repository.get_job(session, job_id).status
