@@ -16,6 +16,7 @@ from mistudio.errors import MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import ExtractionProgress, ExtractionStatusChanged
 from mistudio.extraction.tables import Extraction
+from mistudio.models import service as models
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope, utcnow
 from mistudio.platform.jobs.context import JobCancelled, JobContext
@@ -104,14 +105,16 @@ def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def extract(ctx: JobContext, extraction_id: str, row: dict[str, Any], dest: Path) -> Completed:
-    from mistudio.lens import data, extraction, quantize
+    from mistudio.lens import data, extraction
     from mistudio.lens.extraction_store import PROGRESS_FILE
 
     resuming = row["samples_done"] > 0 or (dest / PROGRESS_FILE).is_file()
     try:
         ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
-        loaded = quantize.load_model(ctx.storage.model_raw_dir(row["model_id"]), row["format"], row["device"],
-                                     on_step=ctx.note)
+        with session_scope(ctx.sessions) as session:
+            spec = models.model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
+                                          row["device"], fallback=False)
+        loaded = models.open_model_for_job(ctx, spec, on_step=ctx.note)
         sequences = data.TokenizedSequences.open(
             ctx.storage.tokenization_dir(row["dataset_id"], row["tokenization_id"]))
         if resuming:

@@ -343,7 +343,7 @@ def _load_offloaded(folder: Path, fmt: str, device: str, *, gpu_free: int, estim
     return loaded
 
 
-def generate_check(loaded: LoadedModel, tokenizer: Any, prompt: str = "The", max_new_tokens: int = 4) -> str:
+def generate_check(loaded: LoadedModel | Any, tokenizer: Any, prompt: str = "The", max_new_tokens: int = 4) -> str:
     """Greedy-generate a few tokens to prove the model runs; returns the continuation text."""
     model = loaded.model
     inputs = tokenizer(prompt, return_tensors="pt").to(model.device)

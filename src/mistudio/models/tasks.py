@@ -13,6 +13,7 @@ from typing import Any
 
 from mistudio.errors import MistudioError
 from mistudio.lens import architecture, hub
+from mistudio.lens.units import human_bytes
 from mistudio.models import service
 from mistudio.models.schemas import ModelDownloadProgress
 from mistudio.models.tables import Model, ModelVariant
@@ -21,7 +22,6 @@ from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
 from mistudio.platform.jobs.tracked import Completed, run_tracked
 from mistudio.platform.lifecycle import Status
-from mistudio.platform.units import human_bytes
 
 ModelBody = Callable[[JobContext, dict[str, Any], Path], Completed]
 
@@ -170,8 +170,6 @@ def run_quantize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
-    from transformers import AutoTokenizer
-
     from mistudio.lens import memory, quantize
 
     model_id, variant_id = params["model_id"], params["variant_id"]
@@ -180,12 +178,9 @@ def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
         model = session.get(Model, model_id)
         if variant is None or model is None:
             raise MistudioError(f"model {model_id!r} or its variant {variant_id!r} no longer exists")
-        fmt, device, config, trust = variant.requested_format, variant.device, model.config, model.trust_remote_code
-    folder = ctx.storage.model_raw_dir(model_id)
+        fmt, device, config = variant.requested_format, variant.device, model.config
+        spec = service.model_open_spec(session, ctx.storage, ctx.settings, model_id, fmt, device)
     split = memory.split_parameters(config or {})
-    free = memory.free_memory_bytes(device)
-    if device.startswith("cuda") and ctx.settings and ctx.settings.max_gpu_memory_gb:
-        free = min(free, int(ctx.settings.max_gpu_memory_gb * 1024**3))
     steps: list[str] = []
 
     def on_step(step: str) -> None:
@@ -193,17 +188,11 @@ def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
         ctx.note(step)
         ctx.progress(None, step)
 
-    timeout = ctx.settings.model_load_timeout_seconds if ctx.settings else 300
     try:
-        with ctx.time_limit(timeout, f"loading the model took more than {timeout:g}s "
-                                     "(MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS); nothing was changed"):
-            loaded = quantize.load_with_fallback(folder, fmt, device, free_bytes=free,
-                                                 estimate=lambda name: memory.estimate_memory(split, name, device),
-                                                 on_step=on_step, trust_remote_code=trust)
+        loaded = service.open_model_for_job(ctx, spec, on_step=on_step)
         ctx.raise_if_cancelled()
         ctx.progress(0.9, "generating a few tokens to check the loaded model")
-        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust)
-        sample = quantize.generate_check(loaded, tokenizer)
+        sample = quantize.generate_check(loaded, loaded.tokenizer)
     except MistudioError:
         ctx.update_row(ModelVariant, variant_id, steps=steps)  # what the load tried is shown with the failure
         raise
