@@ -130,3 +130,40 @@ def test_a_host_killed_mid_generation_fails_clearly_and_the_next_request_starts_
         _, events = _generate(client, model_id, socket, prompt="the river", max_new_tokens=4)
     assert events[-1]["event"] == "done" and events[-1]["data"]["warm"] is False
     assert host.starts == 2 and host.pid != killed_pid
+
+
+NO_TORCH_SCRIPT = """
+import sys, time, uuid
+from fastapi.testclient import TestClient
+from mistudio.api import create_app
+from mistudio.config import Settings
+
+settings = Settings(home=sys.argv[1], log_format="text")
+with TestClient(create_app(settings)) as client, client.websocket_connect("/api/v1/ws") as socket:
+    imported = client.post("/api/v1/models/import", json={"path": sys.argv[2], "mode": "link"}).json()["data"]
+    deadline = time.monotonic() + 300
+    while client.get(f"/api/v1/jobs/{imported['job_id']}").json()["data"]["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.1)
+    request_id = uuid.uuid4().hex
+    socket.send_json({"type": "subscribe", "channels": [f"models/{imported['id']}/generate/{request_id}"]})
+    socket.receive_json()
+    client.post(f"/api/v1/models/{imported['id']}/generate", json={"prompt": "the king", "max_new_tokens": 3,
+                                                                    "request_id": request_id})
+    event = socket.receive_json()
+    while event["event"] == "token":
+        event = socket.receive_json()
+    print(event["event"], "torch imported" if "torch" in sys.modules else "no torch")
+"""
+
+
+def test_the_api_process_never_imports_torch_to_import_a_model_and_generate(tiny_models: TinyModels,
+                                                                            tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tiny_models("llama")
+    result = subprocess.run([sys.executable, "-c", NO_TORCH_SCRIPT, str(tmp_path / "home"), str(folder)],
+                            capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "done no torch", result.stdout
