@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from mistudio.errors import Conflict, InvalidInput, MistudioError, NotFound
 from mistudio.models.generate_schemas import (
     GENERATE_HANDLER,
@@ -109,12 +111,16 @@ def start_generation(runtime: Runtime, model_id: str, body: GenerateIn) -> Gener
             runtime.publish(channel, "token", event_data(channel, "token", token))
 
     def on_done(result: dict[str, Any] | None, error: MistudioError | None) -> None:
-        if error is not None:
-            failed = GenerateError(request_id=request_id, code=error.code, message=error.message)
-            runtime.publish(channel, "error", event_data(channel, "error", failed))
-        else:
-            done = GenerateDone(request_id=request_id, **(result or {}))
-            runtime.publish(channel, "done", event_data(channel, "done", done))
+        if error is None:
+            try:
+                done = GenerateDone(request_id=request_id, **(result or {}))
+            except ValidationError as exc:  # a host of another version: the client must still hear the end
+                error = MistudioError(f"the model host answered something this server cannot read: {exc}")
+            else:
+                runtime.publish(channel, "done", event_data(channel, "done", done))
+                return
+        failed = GenerateError(request_id=request_id, code=error.code, message=error.message)
+        runtime.publish(channel, "error", event_data(channel, "error", failed))
 
     runtime.host.start(GENERATE_HANDLER, payload, what=_what(model_id), on_event=on_event, on_done=on_done,
                        request_id=request_id)
