@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mistudio.errors import Conflict, InvalidInput, MistudioError, NotFound
+from mistudio.models import service
 from mistudio.models.generate_schemas import (
     GENERATE_HANDLER,
     MAX_SEED,
@@ -77,7 +78,9 @@ def plan(runtime: Runtime, model_id: str, body: GenerateIn) -> tuple[GenerateAcc
             raise Conflict(f"model {model_id!r} cannot generate: {reason}; generate with a ready model",
                            details={"status": model.status})
         fmt, device = _choose_variant(model, body, runtime.settings.device)
-        trust, name = model.trust_remote_code, model.name
+        name = model.name
+        # Opened the way the user configured the model, like every job does (the host resolves `auto`).
+        spec = service.model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
     folder = runtime.storage.model_raw_dir(model_id)
     template = has_chat_template(folder)
     if body.use_chat_template and not template:
@@ -89,10 +92,9 @@ def plan(runtime: Runtime, model_id: str, body: GenerateIn) -> tuple[GenerateAcc
     accepted = GenerateAccepted(request_id=request_id, model_id=model_id, format=fmt, device=device,
                                 channel=generate_channel(model_id, request_id), use_chat_template=use_template,
                                 seed=seed)
-    payload = {"model": {"model_id": model_id, "folder": str(folder), "format": fmt, "device": device,
-                         "trust_remote_code": trust},
-               "prompt": body.prompt, "use_chat_template": use_template, "max_new_tokens": body.max_new_tokens,
-               "temperature": body.temperature, "top_p": body.top_p, "seed": seed}
+    payload = {"model": spec, "prompt": body.prompt, "use_chat_template": use_template,
+               "max_new_tokens": body.max_new_tokens, "temperature": body.temperature, "top_p": body.top_p,
+               "seed": seed}
     return accepted, payload
 
 

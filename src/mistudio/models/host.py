@@ -21,7 +21,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from mistudio.errors import InvalidInput
 from mistudio.lens import memory
-from mistudio.lens.model import ModelHandle, open_model
+from mistudio.lens.model import ModelHandle
 from mistudio.models.generate_schemas import GENERATE_HANDLER, OPEN_HANDLER
 from mistudio.platform.host.child import HostContext
 from mistudio.platform.host.registry import host_handler
@@ -44,13 +44,16 @@ def resident_key(spec: dict[str, Any]) -> str:
 
 @contextmanager
 def resident_model(ctx: HostContext, spec: dict[str, Any]) -> Iterator[tuple[ModelHandle, bool]]:
-    """The opened model `spec` names (model_id, folder, format, device, trust_remote_code), loaded if absent;
-    yields (handle, warm). The estimate that makes room comes from the config, before any weight is read."""
+    """The opened model `spec` names (`models.service.model_open_spec`: folder, format, device, trust flag,
+    fallback), loaded if absent; yields (handle, warm). The estimate that makes room comes from the config, before
+    any weight is read."""
     spec = resolve_spec(spec)
     folder = Path(spec["folder"])
 
     def load() -> tuple[ModelHandle, int, str]:
-        handle = open_model(folder, spec["format"], spec["device"], trust_remote_code=spec["trust_remote_code"])
+        from mistudio.models.service import open_model_spec  # the one way a model is opened, jobs and host alike
+
+        handle = open_model_spec(spec)
         return handle, handle.footprint_bytes, handle.device
 
     config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
