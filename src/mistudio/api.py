@@ -20,8 +20,9 @@ from mistudio import __version__
 from mistudio.config import Settings, load_settings
 from mistudio.datasets.routes import router as datasets_router
 from mistudio.domains import register_domains
-from mistudio.errors import MistudioError, PayloadTooLarge
+from mistudio.errors import MistudioError, PayloadTooLarge, status_of
 from mistudio.extraction.routes import router as extraction_router
+from mistudio.lens.errors import LensError
 from mistudio.models.generate_routes import router as generate_router
 from mistudio.models.routes import router as models_router
 from mistudio.platform.events import CHANNELS
@@ -154,6 +155,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MistudioError)
     async def domain_error(_request: Request, exc: MistudioError) -> JSONResponse:
         return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(LensError)
+    async def lens_error(_request: Request, exc: LensError) -> JSONResponse:
+        return error_response(status_of(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,8 +1,14 @@
-"""Domain errors: one class per failure a caller can act on, mapped to HTTP once in api.py."""
+"""Domain errors: one class per failure a caller can act on, mapped to HTTP once in api.py.
+
+lens raises its own errors (`mistudio.lens.errors`), which carry no status: `status_of` gives them theirs, and
+`UserError` catches both kinds wherever a message is shown to the user (job rows, the CLI, the model host).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+import mistudio.lens.errors as lens_errors
 
 
 class MistudioError(Exception):
@@ -62,3 +68,18 @@ class SettingsError(MistudioError):
     """A setting makes start-up impossible; the message names the setting and the fix."""
 
     code = "settings_error"
+
+
+UserError = (MistudioError, lens_errors.LensError)
+
+# Most specific first where classes nest (UnsupportedModel is an InvalidArgument).
+_LENS_STATUS: tuple[tuple[type[lens_errors.LensError], int], ...] = (
+    (lens_errors.InvalidArgument, 400), (lens_errors.AccessDenied, 403), (lens_errors.NotFound, 404),
+    (lens_errors.Conflict, 409), (lens_errors.RateLimited, 429), (lens_errors.NoCapacity, 503))
+
+
+def status_of(error: BaseException) -> int:
+    """The HTTP status of a domain or lens error (500 for anything else)."""
+    if isinstance(error, MistudioError):
+        return error.status_code
+    return next((status for kind, status in _LENS_STATUS if isinstance(error, kind)), 500)

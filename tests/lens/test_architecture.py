@@ -12,7 +12,6 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from mistudio.errors import InvalidInput
 from mistudio.lens.architecture import (
     check_compatibility,
     compare_architectures,
@@ -20,6 +19,7 @@ from mistudio.lens.architecture import (
     describe_architecture,
     read_safetensors_shapes,
 )
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hooks import decoder_layers
 from mistudio.lens.layout import layout_of
 from tests.support.tiny_models import TINY_FAMILIES
@@ -208,14 +208,14 @@ def test_read_safetensors_shapes_is_empty_without_weights(tmp_path: Path) -> Non
 
 def test_read_safetensors_shapes_rejects_a_corrupt_header(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", 10**9) + b"{}")
-    with pytest.raises(InvalidInput, match="model.safetensors is not a valid safetensors file"):
+    with pytest.raises(InvalidArgument, match="model.safetensors is not a valid safetensors file"):
         read_safetensors_shapes(tmp_path)
 
 
 def test_read_safetensors_shapes_names_a_shard_the_index_lists_but_the_folder_lacks(tmp_path: Path) -> None:
     index = {"metadata": {}, "weight_map": {"lm_head.weight": "model-00002-of-00002.safetensors"}}
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
-    with pytest.raises(InvalidInput, match="model-00002-of-00002.safetensors is listed .* but missing"):
+    with pytest.raises(InvalidArgument, match="model-00002-of-00002.safetensors is listed .* but missing"):
         read_safetensors_shapes(tmp_path)
 
 
@@ -252,5 +252,5 @@ def test_compare_lists_hook_points_only_the_deeper_model_has(tiny_models: Any) -
 
 
 def test_describing_an_unsupported_family_raises_invalid_input() -> None:
-    with pytest.raises(InvalidInput, match="model type 'wombat' is not known to the installed transformers"):
+    with pytest.raises(InvalidArgument, match="model type 'wombat' is not known to the installed transformers"):
         describe_architecture({"model_type": "wombat"})

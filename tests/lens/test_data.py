@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mistudio.errors import Conflict, InvalidInput
 from mistudio.lens.data import (
     DataFileError,
     ImportCancelled,
@@ -40,6 +39,7 @@ from mistudio.lens.data import (
     tokenize_batch,
     tokenize_to_disk,
 )
+from mistudio.lens.errors import Conflict, InvalidArgument
 from tests.support.tiny_models import _WORDS as WORDS
 from tests.support.tiny_models import BOS_ID, EOS_ID, tiny_tokenizer
 
@@ -112,7 +112,7 @@ def test_format_of_reads_the_suffix_and_refuses_other_files(tmp_path: Path) -> N
     assert format_of(Path("notes.md"), "txt") == "txt"
     with pytest.raises(DataFileError, match=r"notes\.md.*unsupported file type '\.md'"):
         format_of(Path("notes.md"))
-    with pytest.raises(InvalidInput, match="unknown source format 'xml'"):
+    with pytest.raises(InvalidArgument, match="unknown source format 'xml'"):
         format_of(Path("a.txt"), "xml")
 
 
@@ -128,10 +128,10 @@ def test_discover_files_walks_a_folder_sorted_skipping_hidden_and_other_files(tm
     assert [f.path.name for f in discover_files(tmp_path, "txt")] == ["train.txt"]
     assert discover_files(tmp_path / "a" / "test.jsonl") == [SourceFile(tmp_path / "a" / "test.jsonl", "jsonl",
                                                                           "test")]
-    with pytest.raises(InvalidInput, match="does not exist"):
+    with pytest.raises(InvalidArgument, match="does not exist"):
         discover_files(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InvalidInput, match="holds no supported text files"):
+    with pytest.raises(InvalidArgument, match="holds no supported text files"):
         discover_files(tmp_path / "empty")
 
 
@@ -357,10 +357,10 @@ def test_text_table_pages_rows_and_searches_case_insensitively(tmp_path: Path) -
 
 def test_opening_a_missing_split_names_the_available_ones(tmp_path: Path) -> None:
     imported(tmp_path, ["a"], split="test")
-    with pytest.raises(InvalidInput, match="split 'train' does not exist; available: test") as caught:
+    with pytest.raises(InvalidArgument, match="split 'train' does not exist; available: test") as caught:
         TextTable.open(tmp_path / "text", "train")
     assert caught.value.code == "split_not_found"
-    with pytest.raises(InvalidInput, match="available: none"):
+    with pytest.raises(InvalidArgument, match="available: none"):
         TextTable.open(tmp_path / "nowhere", "../train")
     assert text_splits(tmp_path / "nowhere") == {}
 
@@ -424,7 +424,7 @@ def test_pack_mode_cuts_the_eos_joined_stream_into_the_formula_count(tmp_path: P
     count = 0 if len(stream) < body else (len(stream) - body) // step + 1
     table = imported(tmp_path, SENTENCES)
     if count == 0:
-        with pytest.raises(InvalidInput, match="give no sequence"):
+        with pytest.raises(InvalidArgument, match="give no sequence"):
             tokenize_to_disk(table, tokenizer, settings, tmp_path / "tok")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["source", "text"]
         return
@@ -520,7 +520,8 @@ def test_tokenized_sequences_read_back_through_a_memory_map(tmp_path: Path, toke
         [expected[i:i + 3] for i in range(0, len(expected), 3)]
     with pytest.raises(IndexError, match="out of range"):
         seqs[len(expected)]
-    with pytest.raises(InvalidInput, match="not a finished tokenization: tokens.npy, offsets.npy, meta.json missing"):
+    with pytest.raises(InvalidArgument,
+                       match="not a finished tokenization: tokens.npy, offsets.npy, meta.json missing"):
         TokenizedSequences.open(tmp_path)
 
 
@@ -569,7 +570,7 @@ def test_tokenize_reports_progress_and_refuses_an_existing_destination(tmp_path:
 def test_settings_that_give_no_sequence_are_refused_and_leave_nothing(tmp_path: Path, tokenizer) -> None:
     table = imported(tmp_path, ["a", "b"])
     dest = tmp_path / "tokenizations" / "t1"
-    with pytest.raises(InvalidInput, match="give no sequence from 2 rows"):
+    with pytest.raises(InvalidArgument, match="give no sequence from 2 rows"):
         tokenize_to_disk(table, tokenizer, TokenizeSettings(max_length=8, min_length=5), dest)
     assert left_nothing(dest.parent)
 
@@ -585,20 +586,20 @@ def test_settings_that_give_no_sequence_are_refused_and_leave_nothing(tmp_path: 
     (TokenizeSettings(max_length=1, packing=True), "at least 2"),
 ])
 def test_invalid_settings_are_refused_with_the_allowed_range(settings: TokenizeSettings, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidArgument, match=message):
         settings.validate()
 
 
 def test_a_stride_the_tokenizer_cannot_honour_is_an_error_not_a_crash(tokenizer) -> None:
     # max_length 8 minus the BOS token leaves 7: the Rust tokenizer would panic on stride 7.
-    with pytest.raises(InvalidInput, match="special tokens = 7, not 7"):
+    with pytest.raises(InvalidArgument, match="special tokens = 7, not 7"):
         tokenize_batch(SENTENCES, tokenizer, TokenizeSettings(max_length=8, stride=7))
     assert tokenize_batch(["x"], tokenizer, TokenizeSettings(max_length=8, stride=7, add_special_tokens=False))
 
 
 def test_load_tokenizer_names_a_folder_without_one(tmp_path: Path, tokenizer_dir: Path) -> None:
     assert load_tokenizer(tokenizer_dir).is_fast
-    with pytest.raises(InvalidInput, match=f"no tokenizer can be loaded from {tmp_path}"):
+    with pytest.raises(InvalidArgument, match=f"no tokenizer can be loaded from {tmp_path}"):
         load_tokenizer(tmp_path)
 
 

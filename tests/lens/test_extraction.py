@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from mistudio.errors import InvalidInput
+from mistudio.errors import status_of
 from mistudio.lens.data_tokenize import TokenizedSequences
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.extraction import (
     STORAGE_DTYPES,
     ExtractionCancelled,
@@ -254,7 +255,7 @@ def test_out_of_memory_at_batch_size_one_and_other_errors_are_raised(load_model:
     try:
         with pytest.raises(ExtractionOutOfMemory, match="even with a batch size of 1") as raised:
             extract(model, _sequences(), tmp_path / "a", hook_points=["blocks.0.resid_post"], batch_size=4)
-        assert raised.value.status_code == 503
+        assert status_of(raised.value) == 503
     finally:
         handle.remove()
     handle = layer.register_forward_hook(lambda *a: (_ for _ in ()).throw(ValueError("a bug")))
@@ -298,7 +299,7 @@ def test_bad_input_is_refused_naming_the_field_and_the_allowed_range(load_model:
     model = load_model("llama")
     sequences = _sequences()
 
-    def refused(error: type[Exception], words: list[str], **arguments: Any) -> InvalidInput:
+    def refused(error: type[Exception], words: list[str], **arguments: Any) -> InvalidArgument:
         with pytest.raises(error) as raised:
             extract(model, sequences, tmp_path / "bad", **{"hook_points": ["blocks.0.resid_post"], **arguments})
         assert all(word in raised.value.message for word in words), raised.value.message
@@ -306,17 +307,17 @@ def test_bad_input_is_refused_naming_the_field_and_the_allowed_range(load_model:
 
     refused(InvalidHookPoint, ["layer 5", "layer 0..1"], hook_points=["blocks.5.resid_post"])
     refused(InvalidHookPoint, ["unknown type 'resid_mid'"], hook_points=["blocks.0.resid_mid"])
-    refused(InvalidInput, ["hook_points"], hook_points=[])
+    refused(InvalidArgument, ["hook_points"], hook_points=[])
     for size in (0, 3, -2, 2.0):
-        assert refused(InvalidInput, ["batch_size must be a power of 2"], batch_size=size).details["field"] \
+        assert refused(InvalidArgument, ["batch_size must be a power of 2"], batch_size=size).details["field"] \
             == "batch_size"
-    assert refused(InvalidInput, ["max_samples must be between 1 and 5"], max_samples=6).details == {
+    assert refused(InvalidArgument, ["max_samples must be between 1 and 5"], max_samples=6).details == {
         "field": "max_samples", "min": 1, "max": 5}
-    refused(InvalidInput, ["max_samples must be between 1 and 5"], max_samples=0)
-    refused(InvalidInput, ["dtype must be one of fp32, fp16, bf16"], dtype="int8")
-    refused(InvalidInput, ["metadata keys samples are reserved"], metadata={"samples": 1})
+    refused(InvalidArgument, ["max_samples must be between 1 and 5"], max_samples=0)
+    refused(InvalidArgument, ["dtype must be one of fp32, fp16, bf16"], dtype="int8")
+    refused(InvalidArgument, ["metadata keys samples are reserved"], metadata={"samples": 1})
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").glob("*.npy"))
-    with pytest.raises(InvalidInput, match="no sequences"):
+    with pytest.raises(InvalidArgument, match="no sequences"):
         extract(model, [], tmp_path / "empty", hook_points=["blocks.0.resid_post"])
     assert STORAGE_DTYPES == ("fp32", "fp16", "bf16")
 
@@ -327,9 +328,9 @@ def test_resuming_with_different_arguments_is_refused_saying_which(load_model: C
     with pytest.raises(ExtractionCancelled):
         extract(model, _sequences(), tmp_path, hook_points=["blocks.0.resid_post"], batch_size=2,
                 should_stop=lambda: True)
-    with pytest.raises(InvalidInput, match="different arguments .*batch_size: was 2, now 4"):
+    with pytest.raises(InvalidArgument, match="different arguments .*batch_size: was 2, now 4"):
         extract(model, _sequences(), tmp_path, hook_points=["blocks.0.resid_post"], batch_size=4)
-    with pytest.raises(InvalidInput, match="the token sequences differ"):
+    with pytest.raises(InvalidArgument, match="the token sequences differ"):
         extract(model, _sequences(seed=5), tmp_path, hook_points=["blocks.0.resid_post"], batch_size=2)
     result = extract(model, _sequences(), tmp_path, hook_points=["blocks.0.resid_post"], batch_size=2,
                      metadata={"dataset": "d1"})  # caller metadata is not an argument of the run
@@ -359,7 +360,7 @@ def test_open_activations_is_lazy_and_describes_the_extraction(load_model: Calla
     assert isinstance(bf16, BFloat16Array) and isinstance(bf16.raw, np.memmap) and bf16.raw.dtype == np.uint16
     assert bf16.shape == (5, 9, HIDDEN) and bf16[1:2].dtype == np.float32
     np.testing.assert_allclose(bf16[:3], array, rtol=8e-3, atol=1e-5)
-    with pytest.raises(InvalidInput, match="not an extraction folder"):
+    with pytest.raises(InvalidArgument, match="not an extraction folder"):
         open_activations(tmp_path)
 
 

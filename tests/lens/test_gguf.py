@@ -10,17 +10,17 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.gguf import convert_gguf, is_gguf_file
 
 
 def test_a_file_that_is_not_gguf_is_invalid_input(tmp_path: Path) -> None:
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 a zip, not a model")
-    with pytest.raises(InvalidInput, match="model.gguf is not a GGUF file"):
+    with pytest.raises(InvalidArgument, match="model.gguf is not a GGUF file"):
         convert_gguf(fake, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(InvalidInput, match="missing.gguf is not a file"):
+    with pytest.raises(InvalidArgument, match="missing.gguf is not a file"):
         convert_gguf(tmp_path / "missing.gguf", tmp_path / "out")
 
 
@@ -36,7 +36,7 @@ def test_a_gguf_of_an_unsupported_architecture_is_invalid_input(tmp_path: Path) 
     writer.write_tensors_to_file()
     writer.close()
     assert is_gguf_file(path)
-    with pytest.raises(InvalidInput, match="architecture notanarch is not supported"):
+    with pytest.raises(InvalidArgument, match="architecture notanarch is not supported"):
         convert_gguf(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from mistudio.errors import InvalidInput
+from mistudio.errors import status_of
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hooks import (
     HOOK_TYPES,
     InvalidHookPoint,
@@ -80,7 +81,7 @@ def test_bad_hook_point_names_raise_invalid_hook_point_naming_what_is_allowed(
     with pytest.raises(InvalidHookPoint) as raised:
         resolve_hook_point(load_model("llama"), name)
     assert all(word in raised.value.message for word in words), raised.value.message
-    assert isinstance(raised.value, InvalidInput) and raised.value.status_code == 400
+    assert isinstance(raised.value, InvalidArgument) and status_of(raised.value) == 400
     assert raised.value.details["hook_point"] == name
 
 
@@ -130,4 +131,4 @@ def test_decoder_layers_of_a_model_without_a_layer_list_raise_layout_not_found()
 
     with pytest.raises(LayoutNotFound, match="has no list of decoder layers") as raised:
         decoder_layers(NoLayers())
-    assert isinstance(raised.value, InvalidInput)
+    assert isinstance(raised.value, InvalidArgument)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save as save_safetensors
 
+from mistudio.errors import status_of
 from mistudio.lens.hub import (
     REPO_ID_RULE,
     CorruptedFile,
@@ -68,7 +69,7 @@ def test_a_repo_id_that_is_not_owner_slash_name_is_refused_naming_the_rule(bad: 
         validate_repo_id(bad)
 
     assert REPO_ID_RULE in error.value.message
-    assert error.value.status_code == 400
+    assert status_of(error.value) == 400
 
 
 def test_a_valid_repo_id_is_returned_and_preview_refuses_a_bad_one_before_any_request(hf_env: HfEnv) -> None:
@@ -147,7 +148,7 @@ def test_an_unknown_repo_or_revision_is_reported_as_not_found(hf_env: HfEnv, tin
     with pytest.raises(RepoNotFound) as revision_error:
         preview_repo(repo_id, revision="v9")
 
-    assert repo_error.value.status_code == 404
+    assert status_of(repo_error.value) == 404
     assert "'hub-missing/nothing-here'" in repo_error.value.message and hf_env.url in repo_error.value.message
     assert "revision 'v9'" in revision_error.value.message
 
@@ -191,7 +192,7 @@ def test_a_gated_repo_needs_a_token_and_no_error_message_contains_one(
 
     assert preview.gated and preview.config is None
     for error in (without_token.value, wrong_token.value):
-        assert error.status_code == 403
+        assert status_of(error) == 403
         assert f"accept its licence at {hf_env.url}/{repo_id}" in error.message and "HF_TOKEN" in error.message
         assert hf_env.token not in f"{error.message} {error.details}" and wrong not in f"{error.message} {error}"
     assert (tmp_path / "c" / WEIGHTS).stat().st_size == hf_env.hub.file(repo_id, WEIGHTS).size
@@ -270,7 +271,7 @@ def test_a_later_call_resumes_where_an_interrupted_download_stopped(hf_env: HfEn
     hf_env.hub.clear_requests()
     result = download_repo(repo_id, dest)
 
-    assert error.value.status_code == 503 and "resumes where it stopped" in error.value.message
+    assert status_of(error.value) == 503 and "resumes where it stopped" in error.value.message
     assert 0 < kept < size
     assert [r.range for r in gets(hf_env.hub, repo_id)] == [f"bytes={kept}-"]  # config.json was already done
     assert result.bytes_transferred == size - kept
@@ -370,7 +371,7 @@ def test_a_download_that_cannot_fit_on_disk_is_refused_before_any_transfer(
     with pytest.raises(InsufficientDisk) as error:
         download_repo(repo_id, tmp_path / "m")
 
-    assert error.value.status_code == 400 and error.value.code == "insufficient_disk"
+    assert status_of(error.value) == 400 and error.value.code == "insufficient_disk"
     assert f"GB free at {tmp_path / 'm'}" in error.value.message and gets(hf_env.hub, repo_id) == []
 
 

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mistudio.errors import InvalidInput
+from mistudio.errors import status_of
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hub import (
     DownloadCancelled,
     DownloadProgress,
@@ -246,15 +247,15 @@ def test_an_unknown_config_or_split_is_refused_naming_the_available_ones(hf_env:
                                           "de/train.csv": "text\nhallo\n"})
     preview = preview_dataset_repo(repo_id)
 
-    with pytest.raises(InvalidInput) as no_config:
+    with pytest.raises(InvalidArgument) as no_config:
         select_dataset_files(preview, None, None)
-    with pytest.raises(InvalidInput) as bad_config:
+    with pytest.raises(InvalidArgument) as bad_config:
         select_dataset_files(preview, "es", None)
-    with pytest.raises(InvalidInput) as bad_split:
+    with pytest.raises(InvalidArgument) as bad_split:
         select_dataset_files(preview, "en", "validation")
 
     for error in (no_config.value, bad_config.value):
-        assert "'de'" in error.message and "'en'" in error.message and error.status_code == 400
+        assert "'de'" in error.message and "'en'" in error.message and status_of(error) == 400
     assert "'es'" in bad_config.value.message
     assert "'validation'" in bad_split.value.message and "'train', 'test'" in bad_split.value.message
     assert [f.path for f in select_dataset_files(preview, "en", None)] == ["en/train.csv", "en/test.csv"]
@@ -265,7 +266,7 @@ def test_a_repo_without_data_files_previews_empty_and_cannot_be_selected(hf_env:
     hf_env.hub.add_dataset_repo(repo_id, {"README.md": "# nothing here\n", "script.py": "print(1)\n"})
 
     preview = preview_dataset_repo(repo_id)
-    with pytest.raises(InvalidInput) as error:
+    with pytest.raises(InvalidArgument) as error:
         select_dataset_files(preview, None, None)
 
     assert preview.configs == {} and preview.download_bytes == 0
@@ -283,7 +284,7 @@ def test_an_unknown_dataset_is_not_found_even_when_a_model_has_that_id(hf_env: H
 
     for error, repo_id in ((preview_error.value, "ds-missing/model-only"),
                            (download_error.value, "ds-missing/nothing")):
-        assert error.status_code == 404
+        assert status_of(error) == 404
         assert f"dataset repository '{repo_id}' was not found on {hf_env.url}" in error.message
     assert not (tmp_path / "s").exists()
 
@@ -313,7 +314,7 @@ def test_a_gated_dataset_needs_the_right_token_then_downloads(hf_env: HfEnv, tmp
 
     assert preview.gated and len(chosen) == 2
     for error in (without_token.value, wrong_token.value):
-        assert error.status_code == 403
+        assert status_of(error) == 403
         assert f"accept its licence at {hf_env.url}/datasets/{repo_id}" in error.message
         assert wrong not in error.message and hf_env.token not in error.message
     assert "no token was given" in without_token.value.message

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.memory import (
     DEFAULT_BUDGET_BYTES,
     FORMATS,
@@ -32,7 +32,7 @@ def test_spec_estimate_is_parameters_times_bytes_times_1_2() -> None:
 
 
 def test_spec_estimate_rejects_an_unknown_format() -> None:
-    with pytest.raises(InvalidInput, match="q3"):
+    with pytest.raises(InvalidArgument, match="q3"):
         spec_estimate_bytes(10, "q3")
 
 
@@ -62,9 +62,9 @@ def test_split_parameters_matches_the_real_model(tiny_models) -> None:
 
 
 def test_split_parameters_of_an_unknown_model_type_is_invalid_input() -> None:
-    with pytest.raises(InvalidInput, match="no model_type"):
+    with pytest.raises(InvalidArgument, match="no model_type"):
         split_parameters({"hidden_size": 8})
-    with pytest.raises(InvalidInput, match="not_a_family"):
+    with pytest.raises(InvalidArgument, match="not_a_family"):
         split_parameters({"model_type": "not_a_family"})
 
 
@@ -83,7 +83,7 @@ def test_refined_estimate_shrinks_only_the_quantized_share(tiny_models) -> None:
 def test_free_memory_on_cpu_is_the_available_ram() -> None:
     free = free_memory_bytes("cpu")
     assert 0 < free <= psutil.virtual_memory().total
-    with pytest.raises(InvalidInput, match="tpu"):
+    with pytest.raises(InvalidArgument, match="tpu"):
         free_memory_bytes("tpu")
 
 

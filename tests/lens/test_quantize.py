@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from mistudio.errors import InvalidInput
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.memory import (
     FORMATS,
     estimate_memory,
@@ -102,7 +102,7 @@ def test_bitsandbytes_and_hqq_formats_are_available_on_cpu() -> None:
     assert all(f.available and f.reason is None for f in formats)
     assert {f.format: f.backend for f in formats} == {
         "fp32": "torch", "fp16": "torch", "bf16": "torch", "q8": "bitsandbytes", "q4": "bitsandbytes", "q2": "hqq"}
-    with pytest.raises(InvalidInput, match="q3"):
+    with pytest.raises(InvalidArgument, match="q3"):
         format_availability("q3")
 
 
@@ -134,7 +134,7 @@ def test_quantized_formats_refuse_a_family_with_no_plain_linear_layers(tiny_mode
 
 
 def test_load_model_refuses_a_folder_without_config(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="no config.json"):
+    with pytest.raises(InvalidArgument, match="no config.json"):
         load_model(tmp_path, "fp32")
 
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from mistudio.config import Settings, load_settings
-from mistudio.errors import MistudioError
+from mistudio.errors import UserError, status_of
 from mistudio.platform.units import human_bytes
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ def guarded(action: Callable[[], T]) -> T:
         problem = exc.errors()[0]
         field = str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
         fail(f"MISTUDIO_{field}: {problem['msg']}")
-    except MistudioError as exc:
-        fail(exc.message, 1 if exc.status_code < 500 else 2)
+    except UserError as exc:
+        fail(exc.message, 1 if status_of(exc) < 500 else 2)
     raise AssertionError("unreachable")
 
 

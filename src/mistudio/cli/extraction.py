@@ -25,7 +25,7 @@ from mistudio.cli.common import (
     size,
     styled,
 )
-from mistudio.errors import Conflict, MistudioError
+from mistudio.errors import Conflict, UserError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionOut
 
@@ -84,7 +84,7 @@ def _named(action: Callable[[], T]) -> T:
     def call() -> T:
         try:
             return action()
-        except MistudioError as exc:
+        except UserError as exc:
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             if field in OPTION_OF:
                 exc.message = f"{OPTION_OF[field]}: {exc.message}"

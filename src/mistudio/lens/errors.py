@@ -1,24 +1,28 @@
 """lens's own exceptions: one class per failure a caller can act on, each with a message that says the fix.
 
-A notebook user reads the message; the studio maps each class to an HTTP status at its API edge. For now each
-class also derives from the matching `mistudio.errors` class, so the studio's handlers catch them unchanged.
+They know nothing of HTTP: a notebook user reads the message, and the studio gives each class its status once, at
+its edge (`mistudio.errors.status_of`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mistudio import errors as studio
 
-
-class LensError(studio.MistudioError):
+class LensError(Exception):
     """Base of every lens error; `message` says what happened and how to fix it, `details` is JSON-able context."""
 
+    code = "lens_error"
+
     def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
-        super().__init__(message, details=details, code=code)
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
 
 
-class InvalidArgument(LensError, studio.InvalidInput):
+class InvalidArgument(LensError):
     """An argument (a hook point, a path, a setting) is wrong; the message names the allowed values."""
 
     code = "invalid_input"
@@ -30,25 +34,25 @@ class UnsupportedModel(InvalidArgument):
     code = "unsupported_model"
 
 
-class AccessDenied(LensError, studio.AccessDenied):
+class AccessDenied(LensError):
     """Gated or private: the message tells the user to accept the licence and pass a token."""
 
     code = "access_denied"
 
 
-class NotFound(LensError, studio.NotFound):
+class NotFound(LensError):
     code = "not_found"
 
 
-class Conflict(LensError, studio.Conflict):
+class Conflict(LensError):
     code = "conflict"
 
 
-class RateLimited(LensError, studio.RateLimited):
+class RateLimited(LensError):
     code = "rate_limited"
 
 
-class NoCapacity(LensError, studio.NoCapacity):
+class NoCapacity(LensError):
     """Not enough memory, disk or time for the work asked for."""
 
     code = "no_capacity"

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mistudio.errors import MistudioError
+from mistudio.errors import MistudioError, UserError
 from mistudio.lens import architecture, hub
 from mistudio.lens.units import human_bytes
 from mistudio.models import service
@@ -193,7 +193,7 @@ def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
         ctx.raise_if_cancelled()
         ctx.progress(0.9, "generating a few tokens to check the loaded model")
         sample = quantize.generate_check(loaded, loaded.tokenizer)
-    except MistudioError:
+    except UserError:
         ctx.update_row(ModelVariant, variant_id, steps=steps)  # what the load tried is shown with the failure
         raise
     fields = {"format": loaded.format, "placement": loaded.placement, "footprint_bytes": loaded.footprint_bytes,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction.schemas import HookType, StorageDtype
+from mistudio.lens.errors import InvalidArgument
 from mistudio.platform.db import session_scope
 from mistudio.platform.runtime import Runtime
 from mistudio.templates.schemas import (
@@ -254,7 +255,7 @@ def _validated(index: int, raw: dict[str, Any]) -> ExtractionTemplateIn:
         raise InvalidInput(f"{label}: {path}: {problem['msg']}; nothing was imported",
                            details={"index": index, "name": raw.get("name"), "field": field,
                                     "allowed": ALLOWED.get(field)}) from exc
-    except InvalidInput as exc:
+    except (InvalidInput, InvalidArgument) as exc:
         raise InvalidInput(f"{label}: {exc.message}; nothing was imported",
                            details={"index": index, "name": raw.get("name"), **exc.details}) from exc
     return template

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mistudio.config import Settings
-from mistudio.errors import MistudioError
+from mistudio.errors import MistudioError, UserError, status_of
 from mistudio.platform.host.cache import ResidentCache
 from mistudio.platform.host.registry import get_handler, load_host_modules
 
@@ -107,8 +107,8 @@ class _Host:
                     raise MistudioError("stopped before it started", code="cancelled")
                 result = get_handler(handler_name)(ctx, payload)
                 reply: tuple[Any, ...] = ("result", request_id, result)
-            except MistudioError as exc:
-                reply = ("error", request_id, exc.status_code, exc.code, exc.message, exc.details)
+            except UserError as exc:
+                reply = ("error", request_id, status_of(exc), exc.code, exc.message, exc.details)
             except Exception as exc:  # a handler's bug ends its request with the reason, never the host
                 log.error("host request %s (%s) failed\n%s", request_id, handler_name, traceback.format_exc())
                 reply = ("error", request_id, 500, "internal_error", f"{type(exc).__name__}: {exc}", None)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
-from mistudio.errors import MistudioError
+from mistudio.errors import UserError
 from mistudio.platform.db import make_engine, session_factory, session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.context import JobCancelled, JobContext
@@ -190,7 +190,7 @@ def child_main(
             status, message = JobStatus.CANCELLED, "cancelled"
     except JobCancelled:
         status, message = JobStatus.CANCELLED, "cancelled"
-    except MistudioError as exc:
+    except UserError as exc:
         status, message, error = JobStatus.FAILED, "failed", exc.message
     except Exception as exc:  # a job's bug must end as `failed` with its message, not a silent death
         status, message, error = JobStatus.FAILED, "failed", f"{type(exc).__name__}: {exc}"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mistudio.errors import MistudioError
+from mistudio.errors import UserError
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.lifecycle import Status, TrackedRow
 
@@ -60,7 +60,7 @@ def run_tracked(
     except cancelled_by as exc:
         message = _stop(ctx, table, row_id, on_stop, on_change, Status.CANCELLED, "cancelled by request")
         raise JobCancelled(message) from exc
-    except MistudioError as exc:
+    except UserError as exc:
         _stop(ctx, table, row_id, on_stop, on_change, Status.FAILED, exc.message)
         raise
     except Exception as exc:  # a bug in a body or a library: the row still says what happened
