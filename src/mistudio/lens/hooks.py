@@ -28,7 +28,7 @@ from typing import Any, Literal
 import torch
 
 from mistudio.lens.errors import InvalidArgument
-from mistudio.lens.layout import HOOK_TYPES, ModelLayout, layout_of
+from mistudio.lens.layout import HOOK_TYPES, ModelLayout, decoder_layers, layout_of
 
 __all__ = ["HOOK_TYPES", "HookContext", "HookFunction", "HookSite", "Hooks", "InvalidHookPoint", "Scope",
            "capture_activations", "decoder_layers", "hook_point_names", "parse_hook_point", "resolve_hook_point"]
@@ -116,11 +116,6 @@ def parse_hook_point(name: str, num_layers: int | None = None) -> tuple[int, str
         raise InvalidHookPoint(f"hook point '{name}' names layer {layer_index} but the model has {num_layers} "
                                f"layers; {_allowed(num_layers)}", details=details)
     return layer_index, hook_type
-
-
-def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
-    """The model's decoder layers (one per block), found through its discovered layout."""
-    return model.get_submodule(layout_of(model).layers_path)
 
 
 def resolve_hook_point(model: torch.nn.Module, hook_point: str, layout: ModelLayout | None = None) -> HookSite:

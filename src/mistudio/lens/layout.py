@@ -340,6 +340,11 @@ def layout_of(model: Any) -> ModelLayout:
     return layout
 
 
+def decoder_layers(model: Any) -> Any:
+    """The model's decoder layers (one per block): the one lookup, through its discovered layout."""
+    return model.get_submodule(layout_of(model).layers_path)
+
+
 def layout_for_config(config: dict[str, Any]) -> ModelLayout:
     """The layout of the model a raw config.json describes, from a meta-device build (no memory, no weights)."""
     return _layout_for_config_json(json.dumps(config, sort_keys=True, default=str))

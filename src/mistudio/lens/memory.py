@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from mistudio.lens.errors import InvalidArgument, UnsupportedModel
-from mistudio.lens.layout import LayoutNotFound, layout_of
+from mistudio.lens.layout import LayoutNotFound, decoder_layers
 
 FORMATS = ("fp32", "fp16", "bf16", "q8", "q4", "q2")
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4, "fp16": 2, "bf16": 2, "q8": 1, "q4": 0.5, "q2": 0.25}
@@ -52,18 +52,11 @@ class ParameterSplit:
 
 
 def decoder_blocks(model: nn.Module) -> nn.ModuleList | None:
-    """The model's transformer blocks: from its discovered layout, else the ModuleList holding most parameters."""
+    """The model's transformer blocks (`layout.decoder_layers`); None for a model whose layout is not found."""
     try:
-        return model.get_submodule(layout_of(model).layers_path)
+        return decoder_layers(model)
     except LayoutNotFound:
-        pass
-    best, best_count = None, 0
-    for module in model.modules():
-        if isinstance(module, nn.ModuleList):
-            count = sum(p.numel() for p in module.parameters())
-            if count > best_count:
-                best, best_count = module, count
-    return best
+        return None
 
 
 def is_out_of_memory(error: BaseException) -> bool:
