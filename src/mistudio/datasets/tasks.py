@@ -19,13 +19,13 @@ from mistudio.datasets.schemas import (
 from mistudio.datasets.tables import Dataset, Tokenization
 from mistudio.errors import MistudioError
 from mistudio.lens import data, hub, hub_datasets
+from mistudio.lens.units import human_bytes
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
 from mistudio.platform.jobs.tracked import Completed, OnStop, run_tracked
 from mistudio.platform.lifecycle import Status
-from mistudio.platform.units import human_bytes
 
 
 def _read(ctx: JobContext, dataset_id: str) -> dict[str, Any]:

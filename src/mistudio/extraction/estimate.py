@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from mistudio.extraction.schemas import CalibrationOut
+from mistudio.lens.units import human_bytes
 from mistudio.platform.host.client import ModelHost
-from mistudio.platform.units import human_bytes
 
 ONE_HOUR = 3600.0
-LARGE_STORAGE_BYTES = 50 * 1000**3  # "50 GB", as the warning says
+LARGE_STORAGE_BYTES = 50 * 1024**3  # "50 GB" as the warning prints it (human_bytes counts 1 GB = 1024**3)
 CALIBRATION_SAMPLES = 4
 STORAGE_ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
 

@@ -23,6 +23,7 @@ from mistudio.extraction import estimate as estimates
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionAccepted, ExtractionOut, HookStatistics
 from mistudio.extraction.tables import Extraction
 from mistudio.lens import data
+from mistudio.lens.units import human_bytes
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import resources
@@ -279,7 +280,7 @@ def start_extraction(runtime: Runtime, model_id: str, body: ExtractIn) -> Extrac
     needed = estimates.storage_bytes(checked.samples, checked.seq_len, d_model, len(checked.hook_points), body.dtype)
     free = runtime.storage.disk_usage().free
     if needed > free:
-        raise InvalidInput(f"the activations need {needed / 1024**3:.2f} GiB but {free / 1024**3:.2f} GiB is free on "
+        raise InvalidInput(f"the activations need {human_bytes(needed, 'GB')} but {human_bytes(free, 'GB')} is free on "
                            "the data disk; free some space, extract fewer samples, layers or hook points, or store "
                            "fp16/bf16", details={"needed_bytes": needed, "free_bytes": free})
     with session_scope(runtime.sessions) as session:

@@ -1,12 +1,10 @@
-"""Human-readable quantities for job messages and logs."""
+"""The studio's byte formatter, `mistudio.lens.units.human_bytes`, under its older platform name.
+
+Kept for the CLI modules that still import it from here; new code imports `mistudio.lens.units`.
+"""
 
 from __future__ import annotations
 
+from mistudio.lens.units import human_bytes
 
-def human_bytes(n_bytes: float) -> str:
-    """1234567 -> '1.2 MB' (decimal units, as download tools show them)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n_bytes) < 1000 or unit == "GB":
-            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1000
-    raise AssertionError("unreachable")
+__all__ = ["human_bytes"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mistudio.errors import NoCapacity
-from mistudio.platform.units import human_bytes
+from mistudio.lens.units import human_bytes
 
 log = logging.getLogger(__name__)
 
