@@ -167,3 +167,26 @@ def test_the_api_process_never_imports_torch_to_import_a_model_and_generate(tiny
                             capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "done no torch", result.stdout
+
+
+def test_a_load_slower_than_the_time_limit_fails_naming_the_setting_and_ends_the_host(
+        models_settings: Any, tiny_models: TinyModels) -> None:
+    import time
+
+    import psutil
+
+    from mistudio.api import create_app
+
+    settings = models_settings.model_copy(update={"model_load_timeout_seconds": 0.001})
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/api/v1/ws") as socket:
+        model_id = _import_model(client, tiny_models("llama"))
+        _, events = _generate(client, model_id, socket, prompt="the river", max_new_tokens=2)
+        assert events[-1]["event"] == "error", events[-1]
+        assert events[-1]["data"]["code"] == "load_timeout"
+        assert "took more than 0.001s (MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS)" in events[-1]["data"]["message"]
+        pid = client.app.state.runtime.host.pid  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 30
+        while pid is not None and psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the host stuck in a load did not end"
+            time.sleep(0.05)
+        assert client.get(f"/api/v1/models/{model_id}").status_code == 200  # the server is still up

@@ -53,7 +53,11 @@ def resident_model(ctx: HostContext, spec: dict[str, Any]) -> Iterator[tuple[Mod
     def load() -> tuple[ModelHandle, int, str]:
         from mistudio.models.service import open_model_spec  # the one way a model is opened, jobs and host alike
 
-        handle = open_model_spec(spec)
+        timeout = spec.get("load_timeout_seconds") or ctx.settings.model_load_timeout_seconds
+        with ctx.time_limit(timeout, f"loading {spec.get('name') or spec['model_id']} in the model host took more "
+                                     f"than {timeout:g}s (MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS); the host restarts "
+                                     "and the next request starts a new one"):
+            handle = open_model_spec(spec)
         return handle, handle.footprint_bytes, handle.device
 
     config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}

@@ -19,6 +19,8 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,30 @@ class HostContext:
 
     def should_stop(self) -> bool:
         return self._stop.is_set()
+
+    @contextmanager
+    def time_limit(self, seconds: float, message: str) -> Iterator[None]:
+        """Fail this request with `message` if the block runs longer than `seconds`, then end the host.
+
+        The block may be stuck in library code that cannot be interrupted (a model load), so, as a job's time
+        limit does, the host process exits: the requester reads `message`, the next request starts a new host."""
+        finished = threading.Event()
+
+        def watchdog() -> None:
+            if finished.wait(seconds):
+                return
+            log.error("host request %s: %s", self.request_id, message)
+            try:
+                self._send(("error", self.request_id, 503, "load_timeout", message, None))
+            finally:
+                time.sleep(0.2)  # let the reply leave before the process goes
+                os._exit(1)
+
+        threading.Thread(target=watchdog, name="host-time-limit", daemon=True).start()
+        try:
+            yield
+        finally:
+            finished.set()
 
 
 class _Host:
