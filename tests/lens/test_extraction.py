@@ -412,7 +412,7 @@ def test_a_disk_too_small_for_the_files_fails_at_the_start_and_gives_the_space_b
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(extraction_store.os, "posix_fallocate", no_space)
-    with pytest.raises(extraction_store.ExtractionDiskFull, match="the activations need .* GiB.*fp16/bf16") as error:
+    with pytest.raises(extraction_store.ExtractionDiskFull, match="the activations need .* GB.*fp16/bf16") as error:
         extract(load_model("llama"), _sequences(), tmp_path / "x", hook_points=["blocks.0.resid_post"])
     assert error.value.details["needed_bytes"] == len(LENGTHS) * max(LENGTHS) * (HIDDEN * 4 + 1)
     assert not list((tmp_path / "x").glob("*.npy"))

@@ -22,9 +22,3 @@ def test_a_fixed_unit_keeps_figures_in_one_message_comparable() -> None:
     assert human_bytes(6 * GB, "GB") == "6.00 GB"
     assert human_bytes(64 * MB, "GB") == "0.0625 GB"  # three significant digits below 0.1
     assert human_bytes(512 * KB, "MB") == "0.50 MB"
-
-
-def test_the_platform_name_is_the_same_function() -> None:
-    from mistudio.platform.units import human_bytes as platform_human_bytes
-
-    assert platform_human_bytes is human_bytes

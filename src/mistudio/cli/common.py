@@ -18,7 +18,7 @@ from rich.table import Table
 
 from mistudio.config import Settings, load_settings
 from mistudio.errors import UserError, status_of
-from mistudio.platform.units import human_bytes
+from mistudio.lens.units import human_bytes
 
 if TYPE_CHECKING:
     from mistudio.platform.runtime import Runtime

@@ -18,6 +18,7 @@ from mistudio.cli.common import (
     resolve,
     shortened,
 )
+from mistudio.lens.units import human_bytes
 from mistudio.models import service
 from mistudio.models.schemas import DownloadIn, ImportIn, ModelOut, ModelPatch, PreviewIn, QuantizeIn
 
@@ -30,7 +31,7 @@ ModelArgument = Annotated[str, typer.Argument(help="a model id, or a unique pref
 
 
 def _gb(n_bytes: int | None) -> str:
-    return "—" if n_bytes is None else f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e8 else f"{n_bytes / 1e6:.1f} MB"
+    return "—" if n_bytes is None else human_bytes(n_bytes)
 
 
 def _params(count: int | None) -> str:

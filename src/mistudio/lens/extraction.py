@@ -54,6 +54,7 @@ from mistudio.lens.extraction_store import (
 from mistudio.lens.hooks import Hooks, capturing, parse_hook_point
 from mistudio.lens.layout import layout_of
 from mistudio.lens.memory import is_out_of_memory
+from mistudio.lens.units import human_bytes
 
 __all__ = ["STORAGE_DTYPES", "Activations", "ExtractionCancelled", "ExtractionDiskFull", "ExtractionOutOfMemory",
            "ExtractionProgress", "ExtractionResult", "ForwardTiming", "extract", "measure_forward", "open_activations"]
@@ -243,7 +244,7 @@ def _open_run(dest: Path, fingerprint: dict[str, Any], sparsity_eps: float) -> E
         n, seq_len, d = fingerprint["samples"], fingerprint["seq_len"], fingerprint["d_model"]
         itemsize = np.dtype(NUMPY_DTYPES[fingerprint["dtype"]]).itemsize
         needed = n * seq_len * (d * itemsize * len(fingerprint["hook_points"]) + 1)
-        raise ExtractionDiskFull(f"the activations need {needed / 1024**3:.2f} GiB but the disk holding {dest} is "
+        raise ExtractionDiskFull(f"the activations need {human_bytes(needed, 'GB')} but the disk holding {dest} is "
                                  f"full ({error.strerror}); free some space, store fewer samples or hook points, or "
                                  "use fp16/bf16 storage", details={"needed_bytes": needed}) from error
 

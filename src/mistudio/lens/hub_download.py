@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from huggingface_hub import constants, get_session, hf_raise_for_status
 
 from mistudio.lens.errors import InvalidArgument, LensError
+from mistudio.lens.units import human_bytes
 
 if TYPE_CHECKING:
     from mistudio.lens.hub import _Hub
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 PARTIAL_DIR = ".partial"
 _REPORTS_PER_SECOND = 10
 _SPEED_WINDOW_SECONDS = 5.0
+
+
+def _gb(n_bytes: float) -> str:
+    """Bytes in GB, so the figures one message compares share a unit."""
+    return human_bytes(n_bytes, "GB")
 
 
 class CorruptedFile(LensError):
@@ -75,10 +81,6 @@ class DownloadProgress:
     current_file: str | None
     files_done: int
     files_total: int
-
-
-def _gb(n_bytes: int) -> str:
-    return f"{n_bytes / 1e9:.2f} GB"
 
 
 def verify_file(path: Path, expected: RepoFile) -> None:

@@ -205,12 +205,6 @@ def measure_footprint(model: nn.Module) -> int:
     return sum(storages.values())
 
 
-def format_gb(n_bytes: int) -> str:
-    """Bytes as GB the way messages show memory: two decimals, or three significant digits below 0.1 GB."""
-    value = n_bytes / GB
-    return f"{value:.2f} GB" if value >= 0.1 else f"{value:.3g} GB"
-
-
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise InvalidArgument(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")

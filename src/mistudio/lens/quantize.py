@@ -32,7 +32,6 @@ from mistudio.lens.memory import (
     FORMATS,
     QUANT_GROUP_SIZE,
     compute_dtype_bytes,
-    format_gb,
     free_memory_bytes,
     is_linear_layer,
     is_out_of_memory,
@@ -40,8 +39,15 @@ from mistudio.lens.memory import (
     meta_model,
     quantizable_linear_names,
 )
+from mistudio.lens.units import human_bytes
 
 logger = logging.getLogger(__name__)
+
+
+def _gb(n_bytes: float) -> str:
+    """Bytes in GB, so the figures one message compares share a unit."""
+    return human_bytes(n_bytes, "GB")
+
 
 FALLBACK_CHAIN = ("q2", "q4", "q8", "fp16", "fp32")
 _BACKENDS = {"fp32": "torch", "fp16": "torch", "bf16": "torch", "q8": "bitsandbytes", "q4": "bitsandbytes",
@@ -241,7 +247,7 @@ def load_model(folder: Path, fmt: str, device: str = "cpu", *, max_memory: dict[
     else:
         placement = {"device": device}
     footprint = measure_footprint(model)
-    report(f"loaded {fmt} in {time.monotonic() - started:.1f}s, holding {format_gb(footprint)}")
+    report(f"loaded {fmt} in {time.monotonic() - started:.1f}s, holding {_gb(footprint)}")
     return LoadedModel(model=model, format=fmt, device=device, placement=placement, footprint_bytes=footprint,
                        steps=steps)
 
@@ -287,8 +293,8 @@ def load_with_fallback(folder: Path, fmt: str, device: str, *, free_bytes: int |
     current: str | None = fmt
     if estimates[fmt] > free:
         current = smaller_fitting_format(fmt, estimates, free, tried)
-        then = f"loading {current} ({format_gb(estimates[current])}) instead" if current else "no smaller format fits"
-        report(f"{fmt} needs {format_gb(estimates[fmt])}, {format_gb(free)} free: {then}")
+        then = f"loading {current} ({_gb(estimates[current])}) instead" if current else "no smaller format fits"
+        report(f"{fmt} needs {_gb(estimates[fmt])}, {_gb(free)} free: {then}")
     while current is not None:
         tried.add(current)
         try:
@@ -298,7 +304,7 @@ def load_with_fallback(folder: Path, fmt: str, device: str, *, free_bytes: int |
                 raise
             _release_memory()
             following = format_after_out_of_memory(current, estimates, free, tried)
-            then = f"trying {following} ({format_gb(estimates[following])})" if following else "no other format fits"
+            then = f"trying {following} ({_gb(estimates[following])})" if following else "no other format fits"
             report(f"{current} ran out of memory while loading ({type(error).__name__}): {then}")
             current = following
             continue
@@ -313,7 +319,7 @@ def load_with_fallback(folder: Path, fmt: str, device: str, *, free_bytes: int |
 
 def _insufficient(folder: Path, estimates: dict[str, int], fmt: str, free: int, why: str) -> InsufficientMemory:
     return InsufficientMemory(
-        f"not enough memory for {Path(folder).name}: needs {format_gb(estimates[fmt])}, {format_gb(free)} free "
+        f"not enough memory for {Path(folder).name}: needs {_gb(estimates[fmt])}, {_gb(free)} free "
         f"({why})", details={"estimates": estimates, "free_bytes": free})
 
 
@@ -326,10 +332,10 @@ def _load_offloaded(folder: Path, fmt: str, device: str, *, gpu_free: int, estim
     if chosen is None:
         smallest = min(estimates, key=estimates.__getitem__)
         raise _insufficient(folder, estimates, smallest, total,
-                            f"{format_gb(gpu_free)} on {device} and {format_gb(cpu_free)} on CPU, even for {smallest}")
+                            f"{_gb(gpu_free)} on {device} and {_gb(cpu_free)} on CPU, even for {smallest}")
     max_memory = {torch.device(device).index or 0: gpu_free, "cpu": cpu_free}
-    report(f"no format fits in {format_gb(gpu_free)} on {device}: loading {chosen} with layers offloaded to CPU "
-           f"({format_gb(cpu_free)} free there)")
+    report(f"no format fits in {_gb(gpu_free)} on {device}: loading {chosen} with layers offloaded to CPU "
+           f"({_gb(cpu_free)} free there)")
     try:
         loaded = load_model(folder, chosen, device, max_memory=max_memory, trust_remote_code=trust_remote_code,
                             on_step=report)
