@@ -17,8 +17,8 @@ from mistudio.cli.common import (
     open_runtime,
     resolve,
     shortened,
+    size,
 )
-from mistudio.lens.units import human_bytes
 from mistudio.models import service
 from mistudio.models.schemas import DownloadIn, ImportIn, ModelOut, ModelPatch, PreviewIn, QuantizeIn
 
@@ -30,10 +30,6 @@ TokenOption = Annotated[str | None, typer.Option(help="HF token for a gated repo
 ModelArgument = Annotated[str, typer.Argument(help="a model id, or a unique prefix of one")]
 
 
-def _gb(n_bytes: int | None) -> str:
-    return "—" if n_bytes is None else human_bytes(n_bytes)
-
-
 def _params(count: int | None) -> str:
     return "—" if count is None else f"{count / 1e9:.2f}B" if count >= 1e9 else f"{count / 1e6:.1f}M"
 
@@ -43,11 +39,11 @@ def _print_model(model: ModelOut) -> None:
                   + (f": {model.message}" if model.message else "")
                   + (f" (incompatible: {model.incompatible_reason})" if model.incompatible_reason else ""))
     console.print(f"  source {model.source} {model.repo_id or model.source_path or ''}  family {model.family or '—'}"
-                  f"  parameters {_params(model.parameter_count)}  on disk {_gb(model.size_bytes)}")
+                  f"  parameters {_params(model.parameter_count)}  on disk {size(model.size_bytes)}")
     for variant in model.variants:
         console.print(f"  variant {variant.id}: {variant.requested_format}→{variant.format or '?'} on {variant.device}"
-                      f"  {variant.status}  measured {_gb(variant.footprint_bytes)} "
-                      f"(estimate {_gb(variant.estimate_bytes)})  {variant.message or ''}")
+                      f"  {variant.status}  measured {size(variant.footprint_bytes)} "
+                      f"(estimate {size(variant.estimate_bytes)})  {variant.message or ''}")
 
 
 @models_app.command("preview")
@@ -60,13 +56,13 @@ def preview(repo_id: str, revision: Annotated[str | None, typer.Option()] = None
                                                               budget_gb=budget_gb)))
     console.print(f"[bold]{info.repo_id}[/] @ {info.revision[:12]}  family {info.family or info.model_type or '—'}"
                   f"  parameters {_params(info.parameter_count)} ({info.parameter_source or 'unknown'})")
-    console.print(f"  {len(info.files)} of {info.total_files} files to download, {_gb(info.download_bytes)};"
+    console.print(f"  {len(info.files)} of {info.total_files} files to download, {size(info.download_bytes)};"
                   f" licence {info.license or '—'}; {'gated' if info.gated else 'not gated'}")
     if not info.compatible:
         console.print(f"  [red]incompatible:[/] {info.incompatible_reason}")
     table = Table("format", "spec estimate", "estimate", "fit", "available on " + info.device)
     for f in info.formats:
-        table.add_row(f.format, _gb(f.spec_bytes), _gb(f.estimate_bytes), f"[{FIT_STYLE[f.fit]}]{f.fit}[/]",
+        table.add_row(f.format, size(f.spec_bytes), size(f.estimate_bytes), f"[{FIT_STYLE[f.fit]}]{f.fit}[/]",
                       "yes" if f.available else f"no: {f.unavailable_reason}")
     if info.formats:
         console.print(table)
@@ -116,7 +112,7 @@ def list_models(status: Annotated[str | None, typer.Option()] = None,
     table = id_table("name", "status", "family", "parameters", "on disk", "variants", ids=short.values())
     for m in models:
         variants = ", ".join(f"{v.format or v.requested_format}@{v.device}:{v.status}" for v in m.variants)
-        table.add_row(short[m.id], m.name, m.status, m.family or "—", _params(m.parameter_count), _gb(m.size_bytes),
+        table.add_row(short[m.id], m.name, m.status, m.family or "—", _params(m.parameter_count), size(m.size_bytes),
                       variants or "—")
     console.print(table)
     console.print(f"{len(models)} of {total} model(s)")
@@ -177,7 +173,7 @@ def compare(a: ModelArgument, b: ModelArgument, as_json: Annotated[bool, typer.O
     table = Table("", result.a.name, result.b.name)
     table.add_row("parameters", _params(result.parameters.a), _params(result.parameters.b))
     table.add_row("layers", str(result.num_layers.a), str(result.num_layers.b))
-    table.add_row("on disk", _gb(result.size_bytes.a), _gb(result.size_bytes.b))
+    table.add_row("on disk", size(result.size_bytes.a), size(result.size_bytes.b))
     for diff in result.config_differences:
         table.add_row(diff.key, json.dumps(diff.a), json.dumps(diff.b))
     console.print(table)
@@ -219,7 +215,7 @@ def delete(model_id: ModelArgument,
     runtime = open_runtime()
     model_id = resolve(runtime, "model", model_id)
     model = guarded(lambda: service.get_model(runtime, model_id))
-    if not yes and not typer.confirm(f"delete {model.name} ({_gb(model.size_bytes)} on disk)?"):
+    if not yes and not typer.confirm(f"delete {model.name} ({size(model.size_bytes)} on disk)?"):
         raise typer.Exit(1)
     result = guarded(lambda: service.delete_model(runtime, model_id))
-    console.print(f"deleted {model_id}: {_gb(result.bytes_freed)} freed, {result.variants_removed} variant(s)")
+    console.print(f"deleted {model_id}: {size(result.bytes_freed)} freed, {result.variants_removed} variant(s)")
