@@ -27,7 +27,8 @@ def test_upload_then_tokenize_runs_on_either_runner(studio: StudioServer, tiny_m
     job = studio.wait_for_job(tokenize.json()["data"]["job_id"], ("completed", "failed"), timeout=120)
     assert job["status"] == "completed", job
     shown = studio.client.get(f"{API}/{dataset['id']}").json()["data"]
-    assert shown["status"] == "ready" and shown["num_rows"] == 25
-    assert shown["tokenizations"][0]["status"] == "ready" and shown["tokenizations"][0]["num_sequences"] == 25
+    assert (shown["status"], shown["ready"], shown["num_rows"]) == ("completed", True, 25)
+    tokenization = shown["tokenizations"][0]
+    assert (tokenization["status"], tokenization["ready"], tokenization["num_sequences"]) == ("completed", True, 25)
     assert Path(studio.home, "datasets", dataset["id"], "tokenizations", tokenize.json()["data"]["id"],
                 "tokens.npy").is_file()
