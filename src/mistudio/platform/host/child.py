@@ -28,6 +28,7 @@ from mistudio.config import Settings
 from mistudio.errors import MistudioError, UserError, status_of
 from mistudio.platform.host.cache import ResidentCache
 from mistudio.platform.host.registry import get_handler, load_host_modules
+from mistudio.platform.watchdog import exit_process_after
 
 log = logging.getLogger(__name__)
 ORPHAN_POLL_S = 0.5
@@ -57,23 +58,12 @@ class HostContext:
 
         The block may be stuck in library code that cannot be interrupted (a model load), so, as a job's time
         limit does, the host process exits: the requester reads `message`, the next request starts a new host."""
-        finished = threading.Event()
-
-        def watchdog() -> None:
-            if finished.wait(seconds):
-                return
+        def reply() -> None:
             log.error("host request %s: %s", self.request_id, message)
-            try:
-                self._send(("error", self.request_id, 503, "load_timeout", message, None))
-            finally:
-                time.sleep(0.2)  # let the reply leave before the process goes
-                os._exit(1)
+            self._send(("error", self.request_id, 503, "load_timeout", message, None))
 
-        threading.Thread(target=watchdog, name="host-time-limit", daemon=True).start()
-        try:
+        with exit_process_after(seconds, reply, name="host-time-limit", grace=0.2):
             yield
-        finally:
-            finished.set()
 
 
 class _Host:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,7 @@ from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import JobStatus
 from mistudio.platform.lifecycle import Resource, Status
 from mistudio.platform.storage import Storage
+from mistudio.platform.watchdog import exit_process_after
 
 # A job row is written at most this often; the last value is always flushed.
 PROGRESS_WRITE_INTERVAL_S = 0.5
@@ -146,11 +146,7 @@ class JobContext:
         The block may be stuck inside library code that cannot be interrupted (a model load), so on
         timeout the job is recorded as failed and its whole process exits.
         """
-        finished = threading.Event()
-
-        def watchdog() -> None:
-            if finished.wait(seconds):
-                return
+        def fail_job() -> None:
             with session_scope(self._sessions) as session:
                 job = repository.get_job(session, self.job_id)
                 repository.finish(session, job, JobStatus.FAILED, message="failed", error=message)
@@ -158,14 +154,9 @@ class JobContext:
                 session.flush()
                 data = job_event_data(job)
             self._publish_job(data)
-            time.sleep(0.5)  # let the event reach the supervisor before the process goes
-            os._exit(1)
 
-        threading.Thread(target=watchdog, name="job-time-limit", daemon=True).start()
-        try:
+        with exit_process_after(seconds, fail_job, name="job-time-limit"):
             yield
-        finally:
-            finished.set()
 
     def should_stop(self) -> bool:
         return self._stop_requested()
