@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 STAMPS := $(VENV)/.stamps
 # The CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# The SAE peers (SAELens, sparsify) live in their own venv: sae-lens needs transformer-lens 3.x, .venv has 4.3.
+SAEPEERS := .venv-saepeers
+SAEPEERS_SPECS := sae-lens==6.54.12 eai-sparsify==1.3.3 numpy safetensors
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
 API_SOURCES := $(shell find src/mistudio -name '*.py' -not -path '*/migrations/*' 2>/dev/null)
 
-.PHONY: run test lint test-python test-web web setup setup-test chromium assets examples bench clean help
+.PHONY: run test lint test-python test-web web setup setup-test saepeers chromium assets examples bench clean help
 
 help:
 	@echo "make run    set up and start the studio at http://127.0.0.1:8000"
@@ -36,8 +39,18 @@ $(STAMPS)/test: $(STAMPS)/runtime pyproject.toml
 	DISABLE_CUDA=1 $(BIN)/python -m pip install --quiet -e '.[scale,test,peers]'
 	touch $@
 
+# Built once per machine; mistudio is not installed there: tests/support/saepeers.py puts src on PYTHONPATH.
+# The stamp lives inside the venv, so deleting the folder is enough to rebuild it.
+$(SAEPEERS)/.stamps/installed:
+	$(PYTHON) -m venv $(SAEPEERS)
+	$(SAEPEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(SAEPEERS)/bin/python -m pip install --quiet "$(TORCH_SPEC)" $(SAEPEERS_SPECS)
+	mkdir -p $(@D) && touch $@
+
+saepeers: $(SAEPEERS)/.stamps/installed
+
 setup: $(STAMPS)/runtime web
-setup-test: $(STAMPS)/test web chromium assets
+setup-test: $(STAMPS)/test web chromium assets saepeers
 
 # --- Web UI ---------------------------------------------------------------------------------------
 web/node_modules/.package-lock.json: web/package-lock.json
@@ -94,4 +107,4 @@ bench: setup-test
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) web/node_modules web/dist web/openapi.json test-output
+	rm -rf $(VENV) $(SAEPEERS) web/node_modules web/dist web/openapi.json test-output
