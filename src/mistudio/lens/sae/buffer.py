@@ -1,0 +1,215 @@
+"""Where training activations come from: stored extractions or tensors, read in a shuffled, resumable order.
+
+A source is a list of samples (sequences), each contributing its real tokens. The last `holdout_fraction` of the
+samples is the hold-out split: never trained on, used for evaluations. Training reads the rest epoch after epoch;
+each epoch shuffles the order of chunks of consecutive samples, reads `buffer_tokens` worth of chunks at a time
+(memory bounded by the buffer, not the data) and shuffles the tokens inside that group. Every permutation comes
+from a generator seeded by (seed, epoch, group), so batch number b is the same tokens in every run with that seed
+— which is what makes a resumed run identical to an uninterrupted one: the data position is a batch number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mistudio.lens.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class Batch:
+    x: torch.Tensor  # [tokens, d_in] float32
+    target: torch.Tensor  # [tokens, d_out] float32 (the same tensor as x for an SAE)
+
+
+class ActivationSource:
+    """Samples of activations (and, for a transcoder, targets) read by sample ranges; see the module docstring."""
+
+    d_in: int
+    d_out: int
+    description: str = ""
+
+    def __init__(self, tokens_per_sample: np.ndarray, *, holdout_fraction: float = 0.05, chunk_samples: int = 16,
+                 buffer_tokens: int = 262_144, seed: int = 0) -> None:
+        if not 0 <= holdout_fraction < 1:
+            raise InvalidArgument(f"holdout_fraction must be in [0, 1); got {holdout_fraction}",
+                                  details={"field": "holdout_fraction"})
+        self.tokens_per_sample = np.asarray(tokens_per_sample, dtype=np.int64)
+        samples = len(self.tokens_per_sample)
+        held = int(round(samples * holdout_fraction))
+        if holdout_fraction > 0 and samples > 1:
+            held = max(held, 1)
+        self.train_samples = samples - held
+        if self.train_samples < 1 or self.train_tokens < 1:
+            raise InvalidArgument(f"the data has {samples} samples: too few to train on after holding out "
+                                  f"{held}", details={"field": "holdout_fraction"})
+        self.chunk_samples, self.buffer_tokens, self.seed = max(1, chunk_samples), max(1, buffer_tokens), seed
+
+    # --- what a concrete source provides ------------------------------------------------------------------
+    def read(self, start: int, end: int) -> Batch:
+        """The real tokens of samples [start, end), in order, as float32."""
+        raise NotImplementedError(f"{type(self).__name__} does not read samples")  # pragma: no cover
+
+    # --- sizes --------------------------------------------------------------------------------------------
+    @property
+    def train_tokens(self) -> int:
+        return int(self.tokens_per_sample[:self.train_samples].sum())
+
+    @property
+    def holdout_tokens(self) -> int:
+        return int(self.tokens_per_sample[self.train_samples:].sum())
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def holdout(self, max_tokens: int | None = None) -> Batch | None:
+        """The hold-out tokens (the first `max_tokens` of them), or None when nothing is held out."""
+        if self.holdout_tokens == 0:
+            return None
+        batch = self.read(self.train_samples, len(self.tokens_per_sample))
+        if max_tokens is not None:
+            batch = Batch(batch.x[:max_tokens], batch.target[:max_tokens])
+        return batch
+
+    def sample(self, max_tokens: int) -> Batch:
+        """Training tokens for initialisation (the input scale, b_dec): a spread of chunks, deterministic."""
+        chunks = self._chunks()
+        order = np.random.default_rng([self.seed, 2**31 - 1]).permutation(len(chunks))
+        pieces, total = [], 0
+        for index in order:
+            start, end = chunks[index]
+            batch = self.read(start, end)
+            pieces.append(batch)
+            total += batch.x.shape[0]
+            if total >= max_tokens:
+                break
+        return _concat(pieces, max_tokens)
+
+    def batches(self, batch_tokens: int, start_batch: int = 0) -> Iterator[Batch]:
+        """Batches of `batch_tokens` shuffled training tokens, endlessly (epoch after epoch), from batch number
+        `start_batch` on."""
+        if batch_tokens > self.train_tokens:
+            raise InvalidArgument(f"batch_tokens ({batch_tokens:,}) is larger than the training data "
+                                  f"({self.train_tokens:,} tokens after the hold-out split); use a smaller batch or "
+                                  f"more data", details={"field": "batch_tokens"})
+        position = start_batch * batch_tokens  # tokens of the endless shuffled stream already consumed
+        epoch, position = divmod(position, self.train_tokens)
+        pending: list[Batch] = []
+        pending_tokens = 0
+        while True:
+            for group_index, group in enumerate(self._groups(epoch)):
+                size = int(sum(self.tokens_per_sample[start:end].sum() for start, end in group))
+                if position >= size:  # a group wholly before the starting point: skipped without reading it
+                    position -= size
+                    continue
+                tokens = self._read_group(group, epoch, group_index)
+                if position:
+                    tokens, position = Batch(tokens.x[position:], tokens.target[position:]), 0
+                pending.append(tokens)
+                pending_tokens += tokens.x.shape[0]
+                while pending_tokens >= batch_tokens:
+                    joined = _concat(pending, None)
+                    yield Batch(joined.x[:batch_tokens], joined.target[:batch_tokens])
+                    rest = Batch(joined.x[batch_tokens:], joined.target[batch_tokens:])
+                    pending, pending_tokens = [rest], rest.x.shape[0]
+            epoch += 1
+
+    def _chunks(self) -> list[tuple[int, int]]:
+        return [(start, min(start + self.chunk_samples, self.train_samples))
+                for start in range(0, self.train_samples, self.chunk_samples)]
+
+    def _groups(self, epoch: int) -> list[list[tuple[int, int]]]:
+        chunks = self._chunks()
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(chunks))
+        groups: list[list[tuple[int, int]]] = [[]]
+        size = 0
+        for index in order:
+            start, end = chunks[index]
+            if size >= self.buffer_tokens:
+                groups.append([])
+                size = 0
+            groups[-1].append((start, end))
+            size += int(self.tokens_per_sample[start:end].sum())
+        return groups
+
+    def _read_group(self, group: list[tuple[int, int]], epoch: int, group_index: int) -> Batch:
+        joined = _concat([self.read(start, end) for start, end in group], None)
+        generator = torch.Generator().manual_seed(int(np.random.default_rng([self.seed, epoch, group_index])
+                                                      .integers(2**62)))
+        order = torch.randperm(joined.x.shape[0], generator=generator)
+        x = joined.x[order]
+        return Batch(x, x if joined.target is joined.x else joined.target[order])
+
+
+def _concat(pieces: list[Batch], limit: int | None) -> Batch:
+    same = all(piece.target is piece.x for piece in pieces)
+    x = pieces[0].x if len(pieces) == 1 else torch.cat([piece.x for piece in pieces])
+    target = x if same else (pieces[0].target if len(pieces) == 1 else torch.cat([p.target for p in pieces]))
+    if limit is not None:
+        x, target = x[:limit], (x[:limit] if same else target[:limit])
+    return Batch(x, target)
+
+
+class TensorSource(ActivationSource):
+    """Activations already in memory: [tokens, d] (each token a sample) or [samples, seq, d] (all positions real)."""
+
+    def __init__(self, x: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray | None = None,
+                 **options: Any) -> None:
+        self.x = torch.as_tensor(x).float()
+        self.target = None if target is None else torch.as_tensor(target).float()
+        if self.x.dim() == 2:
+            self.x = self.x[:, None, :]
+            self.target = None if self.target is None else self.target[:, None, :]
+        if self.target is not None and self.target.shape[:2] != self.x.shape[:2]:
+            raise InvalidArgument(f"target has {tuple(self.target.shape[:2])} tokens, input {tuple(self.x.shape[:2])}")
+        self.d_in = int(self.x.shape[-1])
+        self.d_out = self.d_in if self.target is None else int(self.target.shape[-1])
+        super().__init__(np.full(self.x.shape[0], self.x.shape[1]), **options)
+
+    def read(self, start: int, end: int) -> Batch:
+        x = self.x[start:end].reshape(-1, self.d_in)
+        return Batch(x, x if self.target is None else self.target[start:end].reshape(-1, self.d_out))
+
+
+class ExtractionSource(ActivationSource):
+    """A stored extraction (`lens.extraction`): the real tokens of one hook point, or an input/target pair.
+
+    `skip_first` leaves out each sample's first position: the residual stream at the first token (often BOS) is
+    an outlier many times the norm of the others and would dominate a small SAE's loss.
+    """
+
+    def __init__(self, folder: Path | str, hook_point: str, target_hook_point: str | None = None, *,
+                 skip_first: bool = True, max_samples: int | None = None, **options: Any) -> None:
+        from mistudio.lens.extraction_store import open_activations, saved_samples
+
+        self.activations = open_activations(Path(folder))
+        # An extraction still running (or stopped part-way) offers the samples its last checkpoint saved.
+        available = len(self.activations) if self.activations.complete else saved_samples(Path(folder))
+        for point in (hook_point, target_hook_point):
+            if point is not None and point not in self.activations:
+                raise InvalidArgument(f"the extraction in {folder} has no activations for {point}; it has "
+                                      f"{', '.join(self.activations.hook_points)}", details={"field": "hook_point"})
+        self.hook_point, self.target_hook_point = hook_point, target_hook_point
+        self.x_array = self.activations[hook_point]
+        self.target_array = None if target_hook_point in (None, hook_point) else self.activations[target_hook_point]
+        samples = available if max_samples is None else min(max_samples, available)
+        self.mask = np.asarray(self.activations.attention_mask[:samples]).astype(bool)
+        if skip_first:
+            self.mask = self.mask.copy()
+            first = self.mask.argmax(axis=1)  # the first real position of each sample (left or right padding)
+            self.mask[np.arange(samples), first] = False
+        self.d_in = int(self.x_array.shape[-1])
+        self.d_out = self.d_in if self.target_array is None else int(self.target_array.shape[-1])
+        target = f" → {target_hook_point}" if self.target_array is not None else ""
+        self.description = f"{folder} {hook_point}{target}"
+        super().__init__(self.mask.sum(axis=1), **options)
+
+    def read(self, start: int, end: int) -> Batch:
+        mask = self.mask[start:end]
+        x = torch.from_numpy(np.asarray(self.x_array[start:end], dtype=np.float32)[mask])
+        if self.target_array is None:
+            return Batch(x, x)
+        return Batch(x, torch.from_numpy(np.asarray(self.target_array[start:end], dtype=np.float32)[mask]))

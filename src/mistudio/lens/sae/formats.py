@@ -1,0 +1,224 @@
+"""SAEs on disk: saved in the SAELens layout (so `sae_lens.SAE.load_from_disk` opens ours), loaded from SAELens
+and sparsify folders.
+
+Saving folds the input/output scales learned in training into the weights (W_enc·s_in, W_dec/s_out, b_dec/s_out —
+the pre-activations, and so every threshold, are unchanged), as SAELens does at the end of its own training; the
+saved SAE reads raw activations and says `normalize_activations: "none"`. SAELens has no inference class for
+BatchTopK or Matryoshka: both are written, as SAELens writes them, as `jumprelu` with their learned threshold for
+every latent. Our own config goes into `metadata.mistudio`, so loading our folder gives back the architecture it
+was trained as (k, prefixes...), while SAELens reads the inference form.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from mistudio.lens.errors import InvalidArgument
+from mistudio.lens.sae.architectures import SparseAutoencoder
+from mistudio.lens.sae.config import SAEConfig
+
+SAELENS_CONFIG, SAELENS_WEIGHTS, SAELENS_SPARSITY = "cfg.json", "sae_weights.safetensors", "sparsity.safetensors"
+SPARSIFY_WEIGHTS = "sae.safetensors"
+# SAELens reads configs of its version 6 and later as they are; older ones go through a legacy conversion.
+SAELENS_FORMAT_VERSION = "6.0.0"
+
+
+class UnsupportedSAEFormat(InvalidArgument):
+    """A folder that is not an SAE we can read, or an SAE whose rule the target format cannot express."""
+
+    code = "unsupported_sae_format"
+
+
+def saelens_hook_name(hook_point: str | None) -> str | None:
+    """`blocks.3.resid_post` → `blocks.3.hook_resid_post` (TransformerLens' name, which SAELens records)."""
+    if not hook_point:
+        return None
+    block, layer, kind = hook_point.split(".")
+    return f"{block}.{layer}.hook_{kind}"
+
+
+def hook_point_from_saelens(hook_name: str | None) -> str | None:
+    if not hook_name:
+        return None
+    parts = hook_name.split(".")
+    if len(parts) == 3 and parts[0] == "blocks" and parts[2].startswith("hook_"):
+        return f"blocks.{parts[1]}.{parts[2][len('hook_'):]}"
+    return hook_name
+
+
+@torch.no_grad()
+def _inference_weights(sae: SparseAutoencoder) -> tuple[str, dict[str, torch.Tensor], dict[str, Any]]:
+    """(SAELens architecture, folded tensors, extra cfg keys) of our SAE."""
+    config = sae.config
+    s_in, s_out = config.input_scale, config.output_scale
+    tensors = {"W_enc": sae.W_enc * s_in, "W_dec": sae.W_dec / s_out, "b_dec": sae.b_dec / s_out}
+    if config.architecture == "gated":
+        tensors.update(b_gate=sae.b_gate, r_mag=sae.r_mag, b_mag=sae.b_mag)
+    else:
+        tensors["b_enc"] = sae.b_enc.clone()
+    threshold = sae.jump_threshold
+    extra: dict[str, Any] = {}
+    if config.architecture == "topk":
+        if config.is_transcoder:
+            raise UnsupportedSAEFormat("SAELens has no TopK transcoder: this transcoder can only be kept in "
+                                       "miStudio's checkpoints, not exported in the SAELens layout")
+        architecture = "topk"
+        extra = {"k": config.k, "rescale_acts_by_decoder_norm": False}
+    elif threshold is not None:
+        tensors["threshold"] = threshold.expand(config.d_sae).clone()
+        architecture = "jumprelu_transcoder" if config.is_transcoder else "jumprelu"
+    elif config.architecture == "gated":
+        if config.is_transcoder:
+            raise UnsupportedSAEFormat("SAELens has no gated transcoder: export this one from its checkpoints")
+        architecture = "gated"
+    else:
+        architecture = "transcoder" if config.is_transcoder else "standard"
+    if config.is_transcoder:
+        extra["d_out"] = config.d_out
+    return architecture, {name: t.detach().contiguous().cpu() for name, t in tensors.items()}, extra
+
+
+def save_saelens(sae: SparseAutoencoder, folder: Path | str, *, log10_sparsity: torch.Tensor | None = None,
+                 metadata: dict[str, Any] | None = None) -> Path:
+    """Write cfg.json, sae_weights.safetensors (and sparsity.safetensors: log10 firing frequency per latent)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = sae.config
+    architecture, tensors, extra = _inference_weights(sae)
+    ours = {**config.to_dict(), "input_scale": 1.0, "output_scale": 1.0}
+    cfg = {
+        "architecture": architecture, "d_in": config.d_in, "d_sae": config.d_sae, "dtype": config.dtype,
+        "device": "cpu", "apply_b_dec_to_input": config.subtracts_b_dec, "normalize_activations": "none",
+        "reshape_activations": "none", **extra,
+        "metadata": {"sae_lens_version": SAELENS_FORMAT_VERSION, "sae_lens_training_version": SAELENS_FORMAT_VERSION,
+                     "model_name": config.model_name, "hook_name": saelens_hook_name(config.hook_point),
+                     "training_architecture": config.architecture, "mistudio": ours, **(metadata or {})},
+    }
+    if config.target_hook_point:
+        cfg["metadata"]["hook_name_out"] = saelens_hook_name(config.target_hook_point)
+    save_file(tensors, str(folder / SAELENS_WEIGHTS))
+    (folder / SAELENS_CONFIG).write_text(json.dumps(cfg, indent=2))
+    if log10_sparsity is not None:
+        save_file({"sparsity": log10_sparsity.detach().float().contiguous().cpu()}, str(folder / SAELENS_SPARSITY))
+    return folder
+
+
+def load(folder: Path | str, device: str = "cpu") -> SparseAutoencoder:
+    """An SAE from a SAELens folder (ours included) or a sparsify folder; UnsupportedSAEFormat says why not."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidArgument(f"{folder} is not a folder; give the folder holding cfg.json and the weights")
+    if (folder / SAELENS_WEIGHTS).is_file() and (folder / SAELENS_CONFIG).is_file():
+        sae = _load_saelens(folder)
+    elif (folder / SPARSIFY_WEIGHTS).is_file() and (folder / SAELENS_CONFIG).is_file():
+        sae = _load_sparsify(folder)
+    else:
+        raise UnsupportedSAEFormat(f"{folder} holds no SAE: expected cfg.json with {SAELENS_WEIGHTS} (SAELens) "
+                                   f"or {SPARSIFY_WEIGHTS} (sparsify)")
+    return sae.to(device)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except ValueError as error:
+        raise UnsupportedSAEFormat(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise UnsupportedSAEFormat(f"{path} does not hold a JSON object")
+    return value
+
+
+def _assign(sae: SparseAutoencoder, tensors: dict[str, torch.Tensor], folder: Path) -> SparseAutoencoder:
+    own = sae.state_dict()
+    for name, tensor in tensors.items():
+        if name not in own:
+            raise UnsupportedSAEFormat(f"{folder}: weight '{name}' has no place in a {sae.config.architecture} SAE")
+        if tuple(own[name].shape) != tuple(tensor.shape):
+            raise UnsupportedSAEFormat(f"{folder}: weight '{name}' has shape {tuple(tensor.shape)}, the config "
+                                       f"implies {tuple(own[name].shape)}")
+    missing = set(own) - set(tensors)
+    if missing:
+        raise UnsupportedSAEFormat(f"{folder}: the weights lack {', '.join(sorted(missing))}")
+    sae.load_state_dict({name: tensor.to(own[name].dtype) for name, tensor in tensors.items()})
+    return sae
+
+
+def _load_saelens(folder: Path) -> SparseAutoencoder:
+    cfg = _read_json(folder / SAELENS_CONFIG)
+    tensors = load_file(str(folder / SAELENS_WEIGHTS))
+    metadata = cfg.get("metadata") or {}
+    if cfg.get("normalize_activations", "none") not in ("none", None, False):
+        raise UnsupportedSAEFormat(f"{folder}: normalize_activations is {cfg['normalize_activations']!r}; only SAEs "
+                                   "whose scaling is folded into the weights ('none') can be read")
+    architecture = cfg.get("architecture", "standard")
+    ours = metadata.get("mistudio") if isinstance(metadata, dict) else None
+    hook = hook_point_from_saelens(metadata.get("hook_name") or cfg.get("hook_name"))
+    common = {"d_in": int(cfg["d_in"]), "d_sae": int(cfg["d_sae"]), "d_out": int(cfg.get("d_out", cfg["d_in"])),
+              "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", True)),
+              "model_name": metadata.get("model_name") or cfg.get("model_name"), "hook_point": hook,
+              "target_hook_point": hook_point_from_saelens(metadata.get("hook_name_out")), "decoder_norm": "in_loss"}
+    if isinstance(ours, dict):  # one of ours: rebuild the architecture it was trained as
+        sae = SparseAutoencoder(SAEConfig.from_dict(ours))
+        if "threshold" in tensors:
+            tensors = _our_threshold(sae, tensors.pop("threshold"), tensors)
+        return _assign(sae, tensors, folder)
+    if architecture in ("topk",):
+        norms = tensors["W_dec"].norm(dim=1)
+        if cfg.get("rescale_acts_by_decoder_norm") and not torch.allclose(norms, torch.ones_like(norms), atol=1e-4):
+            # selection on pre × ‖W_dec‖: fold the norms in, so the plain rule gives the same activations
+            tensors["W_enc"], tensors["b_enc"] = tensors["W_enc"] * norms, tensors["b_enc"] * norms
+            tensors["W_dec"] = tensors["W_dec"] / norms[:, None]
+        sae = SparseAutoencoder(SAEConfig("topk", k=int(cfg.get("k", 100)), **common))
+    elif architecture in ("jumprelu", "jumprelu_transcoder"):
+        sae = SparseAutoencoder(SAEConfig("jumprelu", **common))
+        tensors = _our_threshold(sae, tensors.pop("threshold"), tensors)
+    elif architecture in ("standard", "transcoder", "gated"):
+        sae = SparseAutoencoder(SAEConfig("gated" if architecture == "gated" else "standard", **common))
+    else:
+        raise UnsupportedSAEFormat(f"{folder}: SAELens architecture {architecture!r} is not supported (supported: "
+                                   "standard, topk, jumprelu, gated, transcoder, jumprelu_transcoder)")
+    if architecture.endswith("transcoder"):
+        sae.config.apply_b_dec_to_input = False
+    return _assign(sae, tensors, folder)
+
+
+def _our_threshold(sae: SparseAutoencoder, threshold: torch.Tensor,
+                   tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    if sae.config.architecture == "jumprelu":
+        tensors["threshold"] = threshold
+    else:  # batchtopk / matryoshka: one threshold for every latent
+        tensors["threshold"] = threshold.reshape(-1)[0].clone()
+    return tensors
+
+
+def _load_sparsify(folder: Path) -> SparseAutoencoder:
+    cfg = _read_json(folder / SAELENS_CONFIG)
+    tensors = load_file(str(folder / SPARSIFY_WEIGHTS))
+    if cfg.get("activation", "topk") != "topk":
+        raise UnsupportedSAEFormat(f"{folder}: sparsify activation {cfg.get('activation')!r} is not supported "
+                                   "(only topk)")
+    if cfg.get("skip_connection") or "W_skip" in tensors:
+        raise UnsupportedSAEFormat(f"{folder}: sparsify SAEs with a skip connection are not supported yet")
+    weight = tensors["encoder.weight"]
+    num_latents, d_in = weight.shape
+    transcode = bool(cfg.get("transcode"))
+    config = SAEConfig("topk", d_in=int(cfg.get("d_in", d_in)), d_sae=int(num_latents), k=int(cfg["k"]),
+                       d_out=int(tensors["W_dec"].shape[1]), apply_b_dec_to_input=not transcode,
+                       decoder_norm="unit" if cfg.get("normalize_decoder", True) else "in_loss")
+    if transcode:
+        config.extra["transcoder"] = True
+    sae = SparseAutoencoder(config)
+    return _assign(sae, {"W_enc": weight.t().contiguous(), "b_enc": tensors["encoder.bias"],
+                         "W_dec": tensors["W_dec"], "b_dec": tensors["b_dec"]}, folder)
+
+
+def log10_frequency(fired: torch.Tensor, tokens: int) -> torch.Tensor:
+    """log10(firing frequency + 1e-10) per latent, as SAELens' sparsity.safetensors holds it."""
+    return (fired.double() / max(tokens, 1) + 1e-10).log10().float()
+
+

@@ -1,0 +1,54 @@
+"""The sparse training kernels give the gradients dense autograd gives, on every parameter they touch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mistudio.lens.sae import kernels
+
+
+def _dense_reference(x, W_enc, b_enc, b_dec, W_dec, pattern_mask, target):  # noqa: N803
+    pre = (x - b_dec) @ W_enc + b_enc
+    latents = (pre * pattern_mask).relu()
+    out = latents @ W_dec + b_dec
+    return (out - target).pow(2).sum(-1).mean()
+
+
+@pytest.mark.parametrize("rule", ["topk", "batchtopk"])
+def test_sparse_gradients_equal_dense_autograd(rule):
+    torch.manual_seed(0)
+    tokens, d, width, k = 37, 16, 96, 5
+    x, target = torch.randn(tokens, d), torch.randn(tokens, d)
+    params = [torch.randn(d, width) * 0.3, torch.randn(width) * 0.1, torch.randn(d) * 0.1, torch.randn(width, d) * 0.3]
+    dense = [p.clone().requires_grad_() for p in params]
+    sparse = [p.clone().requires_grad_() for p in params]
+    W_enc, b_enc, b_dec, W_dec = sparse  # noqa: N806
+    with torch.no_grad():
+        pre = torch.addmm(b_enc - b_dec @ W_enc, x, W_enc)
+    pattern, chosen = (kernels.topk_pattern(pre, k) if rule == "topk" else kernels.batch_topk_pattern(pre, k))
+    values = kernels.selected_preactivations(chosen, x, W_enc, b_enc, b_dec, pattern).relu()
+    out = kernels.sparse_decode(values, W_dec, pattern) + b_dec
+    loss = (out - target).pow(2).sum(-1).mean()
+    loss.backward()
+    mask = torch.zeros(tokens, width)
+    mask[pattern.rows(), pattern.indices] = 1.0
+    if rule == "topk":
+        assert pattern.nnz == tokens * k
+    else:
+        assert pattern.nnz >= tokens * k
+    reference = _dense_reference(x, *dense[:3], dense[3], mask, target)
+    reference.backward()
+    assert torch.allclose(loss, reference, atol=1e-5)
+    for ours, theirs in zip(sparse, dense, strict=True):
+        assert torch.allclose(ours.grad, theirs.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_batch_topk_keeps_the_batchs_largest_values_even_when_one_token_takes_many():
+    torch.manual_seed(1)
+    pre = torch.randn(8, 50)
+    pre[3] += 100.0  # one token holds all of the batch's largest values
+    pattern, chosen = kernels.batch_topk_pattern(pre, 2)
+    expected = pre.reshape(-1).topk(16).values
+    assert torch.equal(chosen.sort().values, expected.sort().values)
+    assert set(pattern.rows().tolist()) == {3}
