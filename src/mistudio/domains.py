@@ -15,11 +15,13 @@ TABLE_MODULES = [
     "mistudio.datasets.tables",
     "mistudio.extraction.tables",
     "mistudio.templates.tables",
+    "mistudio.training.tables",
 ]
 TASK_MODULES = [
     "mistudio.models.tasks",
     "mistudio.datasets.tasks",
     "mistudio.extraction.tasks",
+    "mistudio.training.tasks",
 ]
 
 # Imported by the model host process only (they import torch): what interactive requests run.

@@ -70,11 +70,13 @@ class Storage:
     def activations_dir(self, extraction_id: str) -> Path:
         return self.home / "activations" / safe_id(extraction_id, "extraction id")
 
-    def sae_dir(self, training_id: str) -> Path:
-        return self.home / "saes" / safe_id(training_id, "training id")
+    def sae_dir(self, sae_id: str) -> Path:
+        """An SAE in the SAELens layout (cfg.json, sae_weights.safetensors, sparsity.safetensors)."""
+        return self.home / "saes" / safe_id(sae_id, "SAE id")
 
-    def checkpoint_dir(self, training_id: str, step: int) -> Path:
-        return self.home / "checkpoints" / safe_id(training_id, "training id") / f"step_{int(step)}"
+    def checkpoints_dir(self, training_id: str) -> Path:
+        """A training's checkpoints, one step_{n}/ folder each (see lens.sae.checkpoints)."""
+        return self.home / "checkpoints" / safe_id(training_id, "training id")
 
     def disk_usage(self) -> shutil._ntuple_diskusage:
         return shutil.disk_usage(self.home)

@@ -1,0 +1,333 @@
+"""Use cases of the training domain: plan and start a run, follow, pause and resume it, list its metrics and
+checkpoints, and keep the SAEs it produced (or that were imported).
+
+A run's row follows its job (`platform.lifecycle`): one cut off by a restart shows `interrupted` and resumes from its
+newest checkpoint (checkpoints/{training_id}/step_{n}/). SAEs live in saes/{sae_id}/ in the SAELens layout.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mistudio.envelopes import Deleted
+from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.extraction import service as extractions
+from mistudio.models import service as models
+from mistudio.platform.db import session_scope
+from mistudio.platform.jobs import resources
+from mistudio.platform.lifecycle import Status, cancellable_job
+from mistudio.platform.runtime import Runtime
+from mistudio.platform.storage import Storage
+from mistudio.training.schemas import (
+    CheckpointOut,
+    MetricPoint,
+    SAEImportIn,
+    SAEOut,
+    SAESpec,
+    TrainIn,
+    TrainingAccepted,
+    TrainingOut,
+)
+from mistudio.training.tables import StoredSAE, Training, TrainingMetric
+
+TRAIN_KIND = "training.train"
+EXTRACTION_RESOURCE = "extraction"
+SAE_RESOURCE = StoredSAE.resource
+K_FAMILY = ("topk", "batchtopk", "matryoshka")
+# Settings of the run that lens.sae.TrainConfig takes as they are.
+_SHARED = ("batch_tokens", "seed", "compute_dtype", "normalize_input", "b_dec_init", "dead_window_tokens",
+           "log_every", "checkpoint_every", "keep_checkpoints")
+
+
+# --- planning ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    extraction: Any  # extraction.schemas.ExtractionOut
+    members: list[dict[str, Any]]
+    settings: dict[str, Any]
+    d_in: int
+    d_out: int
+    total_steps: int
+
+
+def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, model_name: str) -> dict[str, Any]:
+    """The lens SAE config and hyperparameters of one SAE, validated by lens (its errors name the field)."""
+    from mistudio.lens.sae.config import SAEConfig, width_from_expansion
+    from mistudio.lens.sae.train import Hyperparameters
+
+    width = width_from_expansion(d_in, spec.expansion_factor, spec.width)
+    k_family = spec.architecture in K_FAMILY
+    if k_family and spec.k is not None and spec.k > width:
+        raise InvalidInput(f"saes[{index}].k ({spec.k}) is larger than the width ({width:,} latents); choose k from 1 "
+                           f"to {width:,}", details={"field": f"saes[{index}].k", "max": width})
+    prefixes = spec.matryoshka_prefixes
+    if spec.architecture == "matryoshka" and not prefixes:
+        prefixes = sorted({max(1, width // 16), max(1, width // 4), width})
+    config = SAEConfig(spec.architecture, d_in=d_in, d_sae=width, d_out=d_out, k=spec.k if k_family else None,
+                       matryoshka_prefixes=prefixes if spec.architecture == "matryoshka" else None,
+                       decoder_norm=spec.decoder_norm or ("unit" if k_family else "in_loss"),
+                       apply_b_dec_to_input=body.target_hook_point in (None, body.hook_point),
+                       model_name=model_name, hook_point=body.hook_point, target_hook_point=body.target_hook_point)
+    hyper = Hyperparameters(lr=spec.lr, optimizer=spec.optimizer, weight_decay=spec.weight_decay,
+                            schedule=spec.schedule, warmup_steps=spec.warmup_steps,
+                            lr_end_fraction=spec.lr_end_fraction, sparsity_coefficient=spec.sparsity_coefficient,
+                            sparsity_warmup_steps=spec.sparsity_warmup_steps, aux_coefficient=spec.aux_coefficient)
+    hyper.validate()
+    return {"config": config.to_dict(), "hyperparameters": asdict(hyper)}
+
+
+def plan(runtime: Runtime, body: TrainIn) -> Plan:
+    """Check the request against the extraction it trains on; nothing is stored."""
+    from mistudio.lens.sae.buffer import ExtractionSource
+
+    extraction = extractions.get_extraction(runtime, body.extraction_id)
+    if not extraction.ready:
+        raise Conflict(f"extraction {extraction.id!r} is {extraction.status}: train on a completed extraction",
+                       details={"field": "extraction_id", "status": extraction.status})
+    for field, point in (("hook_point", body.hook_point), ("target_hook_point", body.target_hook_point)):
+        if point is not None and point not in extraction.hook_points:
+            raise InvalidInput(f"extraction {extraction.id!r} has no activations for {point}; it has "
+                               f"{', '.join(extraction.hook_points)}",
+                               details={"field": field, "allowed": extraction.hook_points})
+    source = ExtractionSource(runtime.storage.activations_dir(extraction.id), body.hook_point, body.target_hook_point,
+                              holdout_fraction=body.holdout_fraction)
+    if body.batch_tokens > source.train_tokens:
+        raise InvalidInput(f"batch_tokens ({body.batch_tokens:,}) is larger than the training data "
+                           f"({source.train_tokens:,} tokens after the hold-out split); use a batch of at most "
+                           f"{source.train_tokens:,}", details={"field": "batch_tokens", "max": source.train_tokens})
+    members = [_member(spec, index, source.d_in, source.d_out, body, extraction.model_name)
+               for index, spec in enumerate(body.saes)]
+    total_tokens = body.total_tokens or 2 * source.train_tokens
+    total_steps = body.steps or max(1, total_tokens // body.batch_tokens)
+    device = models.resolve_device(body.device or runtime.settings.device)
+    settings = {**{name: getattr(body, name) for name in _SHARED}, "steps": total_steps, "device": device,
+                "holdout_fraction": body.holdout_fraction, "evaluate_in_model": body.evaluate_in_model,
+                "eval_sequences": body.eval_sequences}
+    return Plan(extraction, members, settings, source.d_in, source.d_out, total_steps)
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+def _load(session: Any, training_id: str) -> Training:
+    row = session.get(Training, training_id)
+    if row is None:
+        raise NotFound(f"training {training_id!r} not found", details={"id": training_id})
+    return row
+
+
+def _out(row: Training, schema: type[TrainingOut] = TrainingOut) -> Any:
+    fields = {name: getattr(row, name) for name in TrainingOut.model_fields if hasattr(row, name)}
+    running = row.status == Status.RUNNING.value
+    rate, batch = row.tokens_per_second, row.settings.get("batch_tokens", 0)
+    left = (row.total_steps - row.steps_done) * batch
+    return schema.model_validate({**fields, "eta_seconds": left / rate if running and rate else None})
+
+
+def get_training(runtime: Runtime, training_id: str) -> TrainingOut:
+    with session_scope(runtime.sessions) as session:
+        return _out(_load(session, training_id))
+
+
+def list_trainings(runtime: Runtime, *, model_id: str | None = None, status: str | None = None, page: int = 1,
+                   limit: int = 50) -> tuple[list[TrainingOut], int]:
+    query = select(Training)
+    if model_id:
+        query = query.where(Training.model_id == model_id)
+    if status:
+        query = query.where(Training.status == status)
+    with session_scope(runtime.sessions) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Training.created_at.desc(), Training.id)
+                               .offset((page - 1) * limit).limit(limit)).all()
+        return [_out(row) for row in rows], total
+
+
+def metrics(runtime: Runtime, training_id: str, *, member: int | None = None,
+            after_step: int = -1) -> list[MetricPoint]:
+    """The logged metrics of a run, oldest first (optionally one SAE's, after a step: what a chart lacks)."""
+    with session_scope(runtime.sessions) as session:
+        _load(session, training_id)
+        query = select(TrainingMetric).where(TrainingMetric.training_id == training_id,
+                                             TrainingMetric.step > after_step)
+        if member is not None:
+            query = query.where(TrainingMetric.member == member)
+        rows = session.scalars(query.order_by(TrainingMetric.step, TrainingMetric.member)).all()
+        return [MetricPoint(member=row.member, step=row.step, values=row.values) for row in rows]
+
+
+def checkpoints(runtime: Runtime, training_id: str) -> list[CheckpointOut]:
+    from mistudio.lens.sae.checkpoints import CheckpointStore
+
+    get_training(runtime, training_id)
+    return [CheckpointOut(step=info.step, path=str(info.path), score=info.score, size_bytes=info.size_bytes)
+            for info in CheckpointStore(runtime.storage.checkpoints_dir(training_id)).list()]
+
+
+def delete_checkpoint(runtime: Runtime, training_id: str, step: int) -> Deleted:
+    from mistudio.lens.sae.checkpoints import CheckpointStore
+
+    training = get_training(runtime, training_id)
+    if training.active:
+        raise Conflict(f"training {training_id!r} is {training.status}: pause it before deleting its checkpoints",
+                       details={"status": training.status})
+    store = CheckpointStore(runtime.storage.checkpoints_dir(training_id))
+    freed = models.folder_bytes(store.path(step))
+    store.delete(step)  # NotFound (404) naming the step when there is none
+    return Deleted(id=f"{training_id}/step_{step}", bytes_freed=freed)
+
+
+# --- starting, pausing, resuming ---------------------------------------------------------------------------
+def _submit(runtime: Runtime, training_id: str) -> TrainingAccepted:
+    with session_scope(runtime.sessions) as session:
+        row = _load(session, training_id)
+        reads = [(EXTRACTION_RESOURCE, row.extraction_id), (models.MODEL_RESOURCE, row.model_id)]
+    runtime.runner.submit(TRAIN_KIND, {"training_id": training_id}, reads=reads,
+                          writes=[(Training.resource, training_id)])
+    with session_scope(runtime.sessions) as session:
+        return _out(_load(session, training_id), TrainingAccepted)
+
+
+def start_training(runtime: Runtime, body: TrainIn) -> TrainingAccepted:
+    """Validate, record the run and queue its job (queue `gpu`)."""
+    checked = plan(runtime, body)
+    extraction = checked.extraction
+    first = checked.members[0]["config"]
+    sweep = f"sweep{len(checked.members)}_" if len(checked.members) > 1 else ""
+    name = body.name or f"{sweep}{first['architecture']}_{first['d_sae']}_{body.hook_point}_{extraction.name}"[:255]
+    with session_scope(runtime.sessions) as session:
+        row = Training(name=name, model_id=extraction.model_id, model_name=extraction.model_name,
+                       extraction_id=extraction.id, hook_point=body.hook_point,
+                       target_hook_point=body.target_hook_point, d_in=checked.d_in, d_out=checked.d_out,
+                       members=checked.members, settings=checked.settings, total_steps=checked.total_steps,
+                       steps_done=0, sae_ids=[])
+        session.add(row)
+        session.flush()
+        training_id = row.id
+    return _submit(runtime, training_id)
+
+
+def pause(runtime: Runtime, training_id: str) -> TrainingOut:
+    """Stop a queued or running training after its current step; it checkpoints and can be resumed."""
+    with session_scope(runtime.sessions) as session:
+        job_id = cancellable_job(_load(session, training_id), f"training {training_id!r}")
+    runtime.runner.cancel(job_id)
+    return get_training(runtime, training_id)
+
+
+def resume(runtime: Runtime, training_id: str) -> TrainingAccepted:
+    """Continue a paused, interrupted or failed run from its newest checkpoint."""
+    with session_scope(runtime.sessions) as session:
+        row = _load(session, training_id)
+        if not row.resumable:
+            raise Conflict(f"training {training_id!r} is {row.status}; only paused (cancelled), interrupted or "
+                           "failed trainings can be resumed", details={"status": row.status})
+    return _submit(runtime, training_id)
+
+
+def delete_training(runtime: Runtime, training_id: str) -> Deleted:
+    """Remove a run, its metrics and checkpoints (its SAEs stay: delete them on their own)."""
+    with session_scope(runtime.sessions) as session:
+        row = _load(session, training_id)
+        if row.active:
+            raise Conflict(f"training {training_id!r} is {row.status}: pause it first", details={"status": row.status})
+        session.query(TrainingMetric).filter(TrainingMetric.training_id == training_id).delete()
+        session.delete(row)
+    folder = runtime.storage.checkpoints_dir(training_id)
+    freed = models.folder_bytes(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Deleted(id=training_id, bytes_freed=freed)
+
+
+# --- SAEs -------------------------------------------------------------------------------------------------
+def sae_out(storage: Storage, row: StoredSAE) -> SAEOut:
+    fields = {name: getattr(row, name) for name in SAEOut.model_fields if hasattr(row, name)}
+    return SAEOut.model_validate({**fields, "path": str(storage.sae_dir(row.id))})
+
+
+def _load_sae(session: Any, sae_id: str) -> StoredSAE:
+    row = session.get(StoredSAE, sae_id)
+    if row is None:
+        raise NotFound(f"SAE {sae_id!r} not found", details={"id": sae_id})
+    return row
+
+
+def get_sae(runtime: Runtime, sae_id: str) -> SAEOut:
+    with session_scope(runtime.sessions) as session:
+        return sae_out(runtime.storage, _load_sae(session, sae_id))
+
+
+def list_saes(runtime: Runtime, *, model_id: str | None = None, training_id: str | None = None, page: int = 1,
+              limit: int = 50) -> tuple[list[SAEOut], int]:
+    query = select(StoredSAE)
+    if model_id:
+        query = query.where(StoredSAE.model_id == model_id)
+    if training_id:
+        query = query.where(StoredSAE.training_id == training_id)
+    with session_scope(runtime.sessions) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(StoredSAE.created_at.desc(), StoredSAE.id)
+                               .offset((page - 1) * limit).limit(limit)).all()
+        return [sae_out(runtime.storage, row) for row in rows], total
+
+
+def delete_sae(runtime: Runtime, sae_id: str) -> Deleted:
+    with session_scope(runtime.sessions) as session:
+        _load_sae(session, sae_id)
+        users = resources.users(session, [(SAE_RESOURCE, sae_id)])
+        if users:
+            raise Conflict(f"SAE {sae_id!r} cannot be deleted: job {users[0].id} ({users[0].kind}) uses it",
+                           details={"job_id": users[0].id})
+        session.delete(session.get(StoredSAE, sae_id))
+    folder = runtime.storage.sae_dir(sae_id)
+    freed = models.folder_bytes(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Deleted(id=sae_id, bytes_freed=freed)
+
+
+def record_sae(session: Any, storage: Storage, sae: Any, *, name: str, origin: str, training_id: str | None,
+               model_id: str | None, model_name: str | None, metrics: dict[str, float] | None,
+               source_path: str | None = None, log10_sparsity: Any = None) -> StoredSAE:
+    """Save `sae` (a lens SparseAutoencoder) in the SAELens layout under a new id and record it."""
+    from mistudio.lens.sae.formats import save_saelens
+
+    config = sae.config
+    row = StoredSAE(name=name[:255], origin=origin, training_id=training_id, model_id=model_id, model_name=model_name,
+                    hook_point=config.hook_point, target_hook_point=config.target_hook_point,
+                    architecture=config.architecture, d_in=config.d_in, d_sae=config.d_sae, k=config.k,
+                    metrics=metrics, source_path=source_path, size_bytes=0)
+    session.add(row)
+    session.flush()
+    folder = storage.sae_dir(row.id)
+    save_saelens(sae, folder, log10_sparsity=log10_sparsity, metadata={"mistudio_sae_id": row.id})
+    row.size_bytes = models.folder_bytes(folder)
+    return row
+
+
+def import_sae(runtime: Runtime, body: SAEImportIn) -> SAEOut:
+    """Read a SAELens or sparsify folder from disk and keep a copy in the studio's SAELens layout."""
+    from mistudio.lens.sae.formats import load
+
+    path = Path(body.path)
+    if not path.is_absolute():
+        raise InvalidInput(f"path {body.path!r} must be absolute (the server resolves no relative paths)",
+                           details={"field": "path"})
+    if not path.is_dir():
+        raise InvalidInput(f"{path} is not a folder: give the folder holding cfg.json and the weights",
+                           details={"field": "path"})
+    sae = load(path)  # UnsupportedSAEFormat (400) says what is wrong with the folder
+    model_name = None
+    if body.model_id:
+        model = models.get_model(runtime, body.model_id)
+        model_name = model.name
+        if model.hidden_size is not None and sae.config.d_in != model.hidden_size:
+            raise InvalidInput(f"the SAE reads d_in={sae.config.d_in} but {model.name} has d_model "
+                               f"{model.hidden_size}: it belongs to another model", details={"field": "model_id"})
+    with session_scope(runtime.sessions) as session:
+        row = record_sae(session, runtime.storage, sae, name=body.name or path.name, origin="imported",
+                         training_id=None, model_id=body.model_id, model_name=model_name, metrics=None,
+                         source_path=str(path))
+        return sae_out(runtime.storage, row)

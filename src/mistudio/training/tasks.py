@@ -1,0 +1,159 @@
+"""Job body of the training domain: train the run's SAEs on its extraction, then store and evaluate them.
+
+The same body starts and resumes a run: `lens.sae.train` continues from the newest checkpoint in the run's
+checkpoints folder. Every `log_every` steps the metrics go to the `trainings/{id}/metrics` channel, the metrics
+table and the row. A pause is a cancel: the loop checkpoints the last completed step before it ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistudio.errors import MistudioError
+from mistudio.models import service as models
+from mistudio.platform.db import session_scope, utcnow
+from mistudio.platform.jobs.context import JobContext
+from mistudio.platform.jobs.registry import job_kind
+from mistudio.platform.jobs.tracked import Completed, run_tracked
+from mistudio.platform.lifecycle import Status
+from mistudio.training import service
+from mistudio.training.schemas import TrainingMetrics, TrainingStatusChanged
+from mistudio.training.tables import Training, TrainingMetric
+
+
+def metrics_channel(training_id: str) -> str:
+    return f"trainings/{training_id}/metrics"
+
+
+def _read(ctx: JobContext, training_id: str) -> dict[str, Any]:
+    with session_scope(ctx.sessions) as session:
+        row = session.get(Training, training_id)
+        if row is None:
+            raise MistudioError(f"training {training_id!r} was deleted before its job ran")
+        return {name: getattr(row, name) for name in (
+            "name", "model_id", "model_name", "extraction_id", "hook_point", "target_hook_point", "members",
+            "settings", "total_steps")}
+
+
+@job_kind(service.TRAIN_KIND, queue="gpu")
+def run_training(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Train (or continue) the run's SAEs, save them in the SAELens layout, evaluate them on held-out tokens."""
+    from mistudio.lens.sae.train import TrainingStopped
+
+    training_id = params["training_id"]
+    row = _read(ctx, training_id)
+
+    def on_change(status: Status, message: str | None) -> None:
+        ctx.emit(f"trainings/{training_id}", "status",
+                 TrainingStatusChanged(training_id=training_id, status=status.value, message=message))
+
+    def on_stop(status: Status) -> dict[str, Any]:
+        from mistudio.lens.sae.checkpoints import CheckpointStore
+
+        kept = CheckpointStore(ctx.storage.checkpoints_dir(training_id)).latest_step()
+        if status == Status.CANCELLED:
+            where = f"at step {kept:,}" if kept else "before its first checkpoint"
+            return {"message": f"paused {where} of {row['total_steps']:,}; resume it to continue from there"}
+        return {}
+
+    return run_tracked(ctx, Training, training_id, lambda: _train(ctx, training_id, row), on_stop=on_stop,
+                       on_change=on_change, cancelled_by=(TrainingStopped,))
+
+
+def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
+    from mistudio.lens.sae.architectures import SparseAutoencoder
+    from mistudio.lens.sae.buffer import ExtractionSource
+    from mistudio.lens.sae.config import SAEConfig
+    from mistudio.lens.sae.train import Hyperparameters, TrainConfig, train
+
+    settings = row["settings"]
+    source = ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
+                              row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
+                              seed=settings["seed"])
+    saes = [SparseAutoencoder(SAEConfig.from_dict(member["config"]), seed=settings["seed"] + index)
+            for index, member in enumerate(row["members"])]
+    hyper = [Hyperparameters(**{**member["hyperparameters"], "betas": tuple(member["hyperparameters"]["betas"])})
+             for member in row["members"]]
+    config = TrainConfig(**{name: settings[name] for name in service._SHARED}, steps=settings["steps"],
+                         device=settings["device"])
+    total = row["total_steps"]
+    ctx.progress(0.0, f"training {len(saes)} SAE(s) on {source.train_tokens:,} tokens of {row['hook_point']}")
+
+    def on_metrics(step: int, members: list[dict[str, float]]) -> None:
+        rate = members[0].get("tokens_per_second")
+        ctx.progress(min(step / total, 0.99), f"step {step:,} of {total:,}" +
+                     (f" at {rate:,.0f} tokens/s" if rate else "") +
+                     f", FVU {members[0].get('fvu', float('nan')):.3f}, L0 {members[0].get('l0', float('nan')):.1f}")
+        with session_scope(ctx.sessions) as session:
+            for index, values in enumerate(members):
+                session.add(TrainingMetric(training_id=training_id, member=index, step=step, values=values))
+        ctx.update_row(Training, training_id, steps_done=step, latest_metrics=members, tokens_per_second=rate)
+        ctx.emit(metrics_channel(training_id), "metrics",
+                 TrainingMetrics(training_id=training_id, step=step, total_steps=total, members=members))
+
+    result = train(saes, source, config, hyperparameters=hyper, checkpoints=ctx.storage.checkpoints_dir(training_id),
+                   on_metrics=on_metrics, should_stop=ctx.should_stop)
+    final = [dict(values) for values in result.final]
+    if settings.get("evaluate_in_model"):
+        _evaluate_in_model(ctx, row, source, saes, final)
+    sae_ids = _store(ctx, training_id, row, source, saes, final)
+    return Completed(result={"training_id": training_id, "sae_ids": sae_ids, "steps": result.steps},
+                     fields={"steps_done": result.steps, "final_metrics": final, "sae_ids": sae_ids,
+                             "seconds": result.seconds, "completed_at": utcnow()},
+                     message=f"trained {len(saes)} SAE(s) for {result.steps:,} steps")
+
+
+def _evaluate_in_model(ctx: JobContext, row: dict[str, Any], source: Any, saes: list[Any],
+                       final: list[dict[str, float]]) -> None:
+    """CE loss recovered and KL of each SAE on held-out sequences of the extraction's tokenization."""
+    import torch
+
+    from mistudio.extraction import service as extractions
+    from mistudio.lens import data
+    from mistudio.lens.sae.evaluate import evaluate_spliced
+
+    settings = row["settings"]
+    with session_scope(ctx.sessions) as session:
+        inputs = extractions.extraction_inputs(session, row["extraction_id"])
+        if inputs is None:
+            ctx.note("the extraction was deleted: the in-model evaluation is skipped", level="warning")
+            return
+        spec = models.model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], inputs["format"],
+                                      settings["device"], fallback=False)
+    dataset_id, tokenization_id = inputs["dataset_id"], inputs["tokenization_id"]
+    sequences = data.TokenizedSequences.open(ctx.storage.tokenization_dir(dataset_id, tokenization_id))
+    held = list(range(source.train_samples, min(len(source.tokens_per_sample),
+                                                source.train_samples + settings["eval_sequences"])))
+    if not held:
+        ctx.note("nothing is held out (holdout_fraction 0): the in-model evaluation is skipped", level="warning")
+        return
+    rows = [torch.as_tensor(sequences[index], dtype=torch.long) for index in held]
+    width = max(len(ids) for ids in rows)
+    input_ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for index, ids in enumerate(rows):
+        input_ids[index, :len(ids)], mask[index, :len(ids)] = ids, 1
+    ctx.progress(0.99, f"evaluating in {row['model_name']} on {len(rows)} held-out sequences")
+    loaded = models.open_model_for_job(ctx, spec, on_step=ctx.note)
+    for sae, values in zip(saes, final, strict=True):
+        result = evaluate_spliced(loaded.model, sae, input_ids, mask, should_stop=ctx.should_stop)
+        values.update({f"model_{key}": value for key, value in result.as_dict().items()})
+
+
+def _store(ctx: JobContext, training_id: str, row: dict[str, Any], source: Any, saes: list[Any],
+           final: list[dict[str, float]]) -> list[str]:
+    """Each SAE saved in the SAELens layout with its feature density (log10 frequency on held-out tokens)."""
+    from mistudio.lens.sae.evaluate import firing_frequency
+
+    holdout = source.holdout(row["settings"].get("eval_tokens", 16_384)) or source.sample(16_384)
+    ids = []
+    with session_scope(ctx.sessions) as session:
+        for index, (sae, values) in enumerate(zip(saes, final, strict=True)):
+            frequency = firing_frequency(sae, holdout.x)
+            name = row["name"] if len(saes) == 1 else f"{row['name']}_{index}"
+            stored = service.record_sae(session, ctx.storage, sae, name=name, origin="trained",
+                                        training_id=training_id, model_id=row["model_id"],
+                                        model_name=row["model_name"], metrics=values,
+                                        log10_sparsity=(frequency + 1e-10).log10().float())
+            ids.append(stored.id)
+    return ids

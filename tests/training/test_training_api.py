@@ -1,0 +1,129 @@
+"""The training API end to end: a real tiny model's extraction, real training jobs in child processes, SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from fastapi.testclient import TestClient
+
+from mistudio.lens.sae.architectures import SparseAutoencoder
+from mistudio.lens.sae.config import SAEConfig
+from mistudio.lens.sae.formats import load, save_saelens
+from tests.extraction.test_extraction_api import _accepted, _run, setup  # noqa: F401 (the fixture)
+from tests.support.api_fixtures import wait_for_job
+from tests.support.studio import wait_until
+
+
+def _extraction(client: TestClient, setup: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    return _run(client, setup, layers=[1], hook_points=["resid_post", "mlp_out", "resid_pre"])
+
+
+def _train_body(extraction: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {"extraction_id": extraction["id"], "hook_point": "blocks.1.resid_post",
+            "saes": [{"architecture": "topk", "expansion_factor": 4, "k": 8, "lr": 1e-3}], "steps": 40,
+            "batch_tokens": 64, "log_every": 10, "checkpoint_every": 10, "eval_sequences": 3, **overrides}
+
+
+def test_train_follow_metrics_store_and_delete(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+    started = _accepted(client.post("/api/v1/trainings", json=_train_body(
+        extraction, saes=[{"architecture": "topk", "expansion_factor": 4, "k": 8, "lr": 1e-3},
+                          {"architecture": "standard", "expansion_factor": 4, "sparsity_coefficient": 1.0}])))
+    assert started["status"] == "queued" and started["total_steps"] == 40
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
+    training = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]
+    assert training["ready"] and training["steps_done"] == 40 and len(training["sae_ids"]) == 2
+    for final in training["final_metrics"]:
+        assert 0 <= final["holdout_fvu"] < 1.0
+        assert final["model_ce_clean"] > 0 and final["model_tokens"] > 0
+        assert "model_ce_recovered" in final and final["model_kl"] >= 0
+
+    points = client.get(f"/api/v1/trainings/{started['id']}/metrics").json()["data"]
+    assert sorted({(p["member"], p["step"]) for p in points}) == [(m, s) for m in (0, 1) for s in (10, 20, 30, 40)]
+    assert {"loss", "mse", "fvu", "l0", "dead_fraction", "dense_fraction", "lr", "tokens_per_second",
+            "memory_bytes"} <= set(points[0]["values"])
+    checkpoints = client.get(f"/api/v1/trainings/{started['id']}/checkpoints").json()["data"]
+    assert checkpoints and checkpoints[-1]["step"] == 40
+
+    saes = client.get("/api/v1/saes", params={"training_id": started["id"]}).json()
+    assert saes["pagination"]["total"] == 2
+    topk = next(item for item in saes["data"] if item["architecture"] == "topk")
+    assert topk["d_in"] == 64 and topk["d_sae"] == 256 and topk["k"] == 8 and topk["model_id"] == setup["model_id"]
+    stored = load(topk["path"])
+    assert stored.config.hook_point == "blocks.1.resid_post"
+    assert Path(topk["path"], "sparsity.safetensors").is_file()
+    assert int((stored.encode(torch.randn(5, 64)) > 0).sum(dim=1).max()) <= 8
+
+    resumed = client.post(f"/api/v1/trainings/{started['id']}/resume")
+    assert resumed.status_code == 409 and "completed" in resumed.json()["error"]["message"]
+    assert client.delete(f"/api/v1/trainings/{started['id']}").status_code == 200
+    assert client.get(f"/api/v1/trainings/{started['id']}").status_code == 404
+    assert client.get(f"/api/v1/saes/{topk['id']}").status_code == 200  # SAEs outlive their run
+    deleted = client.delete(f"/api/v1/saes/{topk['id']}").json()["data"]
+    assert deleted["bytes_freed"] > 0 and not Path(topk["path"]).exists()
+
+
+def test_pause_then_resume_finishes_the_run(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+    started = _accepted(client.post("/api/v1/trainings", json=_train_body(
+        extraction, steps=3000, checkpoint_every=5, log_every=5, evaluate_in_model=False)))
+
+    def some_steps() -> bool:
+        return client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] >= 10
+
+    wait_until(some_steps, timeout=120)
+    paused = client.post(f"/api/v1/trainings/{started['id']}/pause")
+    assert paused.status_code == 200
+    assert wait_for_job(client, started["job_id"])["status"] == "cancelled"
+    row = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]
+    assert row["status"] == "cancelled" and row["resumable"] and "paused at step" in row["message"]
+    again = _accepted(client.post(f"/api/v1/trainings/{started['id']}/resume"))
+    assert wait_for_job(client, again["job_id"], timeout=300)["status"] == "completed"
+    assert client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] == 3000
+
+
+def test_bad_input_names_the_field(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+
+    def error(**overrides: Any) -> tuple[int, dict[str, Any]]:
+        response = client.post("/api/v1/trainings", json=_train_body(extraction, **overrides))
+        return response.status_code, response.json()["error"]
+
+    status, body = error(saes=[{"architecture": "topk", "width": 16, "k": 32}])
+    assert status == 400 and body["details"]["field"] == "saes[0].k" and "1 to 16" in body["message"]
+    status, body = error(hook_point="blocks.0.resid_post")
+    assert status == 400 and body["details"]["field"] == "hook_point" and "blocks.1.resid_post" in body["message"]
+    status, body = error(batch_tokens=10**6)
+    assert status == 400 and body["details"]["field"] == "batch_tokens"
+    status, _ = error(saes=[{"architecture": "topk", "lr": 0}])
+    assert status == 422
+    status, body = error(saes=[{"architecture": "matryoshka", "width": 64, "k": 4,
+                                "matryoshka_prefixes": [32, 16, 64]}])
+    assert status == 400 and body["details"]["field"] == "matryoshka_prefixes"
+    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == 0  # nothing was stored
+
+
+def test_a_transcoder_trains_from_one_hook_point_to_another(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+    started = _accepted(client.post("/api/v1/trainings", json=_train_body(
+        extraction, hook_point="blocks.1.resid_pre", target_hook_point="blocks.1.mlp_out",
+        saes=[{"architecture": "standard", "expansion_factor": 2, "sparsity_coefficient": 0.5}])))
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
+    sae = client.get("/api/v1/saes", params={"training_id": started["id"]}).json()["data"][0]
+    assert sae["hook_point"] == "blocks.1.resid_pre" and sae["target_hook_point"] == "blocks.1.mlp_out"
+    assert load(sae["path"]).config.is_transcoder
+
+
+def test_import_a_saelens_folder(client: TestClient, tmp_path: Path) -> None:
+    folder = save_saelens(SparseAutoencoder(SAEConfig("jumprelu", d_in=16, d_sae=32, hook_point="blocks.0.mlp_out")),
+                          tmp_path / "theirs")
+    imported = client.post("/api/v1/saes/import", json={"path": str(folder), "name": "theirs"})
+    assert imported.status_code == 201, imported.text
+    sae = imported.json()["data"]
+    assert sae["origin"] == "imported" and sae["architecture"] == "jumprelu" and sae["source_path"] == str(folder)
+    bad = client.post("/api/v1/saes/import", json={"path": str(tmp_path)})
+    assert bad.status_code == 400 and "holds no SAE" in bad.json()["error"]["message"]
+    relative = client.post("/api/v1/saes/import", json={"path": "theirs"})
+    assert relative.status_code == 400 and "absolute" in relative.json()["error"]["message"]
