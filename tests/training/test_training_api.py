@@ -127,3 +127,20 @@ def test_import_a_saelens_folder(client: TestClient, tmp_path: Path) -> None:
     assert bad.status_code == 400 and "holds no SAE" in bad.json()["error"]["message"]
     relative = client.post("/api/v1/saes/import", json={"path": "theirs"})
     assert relative.status_code == 400 and "absolute" in relative.json()["error"]["message"]
+
+
+def test_stop_finishes_early_and_keeps_the_saes(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+    started = _accepted(client.post("/api/v1/trainings", json=_train_body(
+        extraction, steps=5000, log_every=5, evaluate_in_model=False)))
+
+    def some_steps() -> bool:
+        return client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] >= 10
+
+    wait_until(some_steps, timeout=120)
+    asked = client.post(f"/api/v1/trainings/{started['id']}/stop").json()["data"]
+    assert asked["stop_requested"]
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
+    row = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]
+    assert row["ready"] and "stopped early at step" in row["message"] and 10 <= row["steps_done"] < 5000
+    assert len(row["sae_ids"]) == 1 and "holdout_fvu" in row["final_metrics"][0]

@@ -74,6 +74,12 @@ def pause_training(request: Request, training_id: str) -> Item[TrainingOut]:
     return Item(data=service.pause(_runtime(request), training_id))
 
 
+@router.post("/trainings/{training_id}/stop", response_model=Item[TrainingOut])
+def stop_training(request: Request, training_id: str) -> Item[TrainingOut]:
+    """Finish early: the run ends after its current step and its SAEs are saved as they are then."""
+    return Item(data=service.stop(_runtime(request), training_id))
+
+
 @router.post("/trainings/{training_id}/resume", status_code=202, response_model=Accepted[TrainingAccepted])
 def resume_training(request: Request, training_id: str) -> Accepted[TrainingAccepted]:
     """Continue a paused, interrupted or failed run from its newest checkpoint (409 for a completed one)."""

@@ -83,6 +83,7 @@ class TrainingOut(TrackedOut):
     latest_metrics: list[dict[str, float]] | None
     final_metrics: list[dict[str, float]] | None
     sae_ids: list[str]
+    stop_requested: bool = Field(description="a stop was asked: the run ends after its current step, SAEs kept")
     seconds: float | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -218,6 +218,20 @@ def pause(runtime: Runtime, training_id: str) -> TrainingOut:
     return get_training(runtime, training_id)
 
 
+def stop(runtime: Runtime, training_id: str) -> TrainingOut:
+    """Finish a running training early: it ends after its current step and keeps its SAEs as they are then
+    (a queued one that has not started is simply cancelled)."""
+    with session_scope(runtime.sessions) as session:
+        row = _load(session, training_id)
+        job_id = cancellable_job(row, f"training {training_id!r}")
+        if row.status == Status.RUNNING.value:
+            row.stop_requested = True
+            job_id = None
+    if job_id is not None:
+        runtime.runner.cancel(job_id)
+    return get_training(runtime, training_id)
+
+
 def resume(runtime: Runtime, training_id: str) -> TrainingAccepted:
     """Continue a paused, interrupted or failed run from its newest checkpoint."""
     with session_scope(runtime.sessions) as session:
@@ -225,6 +239,7 @@ def resume(runtime: Runtime, training_id: str) -> TrainingAccepted:
         if not row.resumable:
             raise Conflict(f"training {training_id!r} is {row.status}; only paused (cancelled), interrupted or "
                            "failed trainings can be resumed", details={"status": row.status})
+        row.stop_requested = False
     return _submit(runtime, training_id)
 
 

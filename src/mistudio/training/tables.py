@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mistudio.platform.db import Base, UTCDateTime, new_id, utcnow
@@ -37,6 +37,8 @@ class Training(TrackedRow, Base):
     latest_metrics: Mapped[list[dict[str, float]] | None] = mapped_column(JSON)  # per SAE, the last logged
     final_metrics: Mapped[list[dict[str, float]] | None] = mapped_column(JSON)  # per SAE, hold-out + in-model
     sae_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "stop" asked: the job ends after its current step, keeping the SAEs as they are (a pause keeps none).
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

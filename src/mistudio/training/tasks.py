@@ -7,6 +7,7 @@ table and the row. A pause is a cancel: the loop checkpoints the last completed 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mistudio.errors import MistudioError
@@ -64,7 +65,7 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
     from mistudio.lens.sae.architectures import SparseAutoencoder
     from mistudio.lens.sae.buffer import ExtractionSource
     from mistudio.lens.sae.config import SAEConfig
-    from mistudio.lens.sae.train import Hyperparameters, TrainConfig, train
+    from mistudio.lens.sae.train import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
 
     settings = row["settings"]
     source = ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
@@ -91,16 +92,50 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
         ctx.emit(metrics_channel(training_id), "metrics",
                  TrainingMetrics(training_id=training_id, step=step, total_steps=total, members=members))
 
-    result = train(saes, source, config, hyperparameters=hyper, checkpoints=ctx.storage.checkpoints_dir(training_id),
-                   on_metrics=on_metrics, should_stop=ctx.should_stop)
-    final = [dict(values) for values in result.final]
+    stop = _StopRequest(ctx, training_id)
+    started = time.perf_counter()
+    try:
+        result = train(saes, source, config, hyperparameters=hyper, on_metrics=on_metrics, should_stop=stop,
+                       checkpoints=ctx.storage.checkpoints_dir(training_id))
+        steps, final = result.steps, [dict(values) for values in result.final]
+        message = f"trained {len(saes)} SAE(s) for {steps:,} steps"
+    except TrainingStopped as stopped:
+        if not stop.by_user_stop:
+            raise  # a pause: cancelled, resumable
+        steps = stopped.step
+        final = [{**last, **holdout_metrics(sae, source)} for last, sae in zip(stop.latest(), saes, strict=True)]
+        message = f"stopped early at step {steps:,} of {total:,}; the SAEs are kept as they were then"
     if settings.get("evaluate_in_model"):
         _evaluate_in_model(ctx, row, source, saes, final)
     sae_ids = _store(ctx, training_id, row, source, saes, final)
-    return Completed(result={"training_id": training_id, "sae_ids": sae_ids, "steps": result.steps},
-                     fields={"steps_done": result.steps, "final_metrics": final, "sae_ids": sae_ids,
-                             "seconds": result.seconds, "completed_at": utcnow()},
-                     message=f"trained {len(saes)} SAE(s) for {result.steps:,} steps")
+    return Completed(result={"training_id": training_id, "sae_ids": sae_ids, "steps": steps},
+                     fields={"steps_done": steps, "final_metrics": final, "sae_ids": sae_ids,
+                             "seconds": time.perf_counter() - started, "completed_at": utcnow()},
+                     message=message)
+
+
+class _StopRequest:
+    """`should_stop` for the loop: a pause (the job's cancel) or a stop asked through the row (read each second)."""
+
+    def __init__(self, ctx: JobContext, training_id: str) -> None:
+        self.ctx, self.training_id = ctx, training_id
+        self.by_user_stop, self.checked = False, 0.0
+
+    def __call__(self) -> bool:
+        if self.ctx.should_stop():
+            return True
+        now = time.monotonic()
+        if now - self.checked >= 1.0:
+            self.checked = now
+            with session_scope(self.ctx.sessions) as session:
+                row = session.get(Training, self.training_id)
+                self.by_user_stop = bool(row is not None and row.stop_requested)
+        return self.by_user_stop
+
+    def latest(self) -> list[dict[str, float]]:
+        with session_scope(self.ctx.sessions) as session:
+            row = session.get(Training, self.training_id)
+            return list(row.latest_metrics or []) if row is not None else []
 
 
 def _evaluate_in_model(ctx: JobContext, row: dict[str, Any], source: Any, saes: list[Any],

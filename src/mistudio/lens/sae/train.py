@@ -33,9 +33,15 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 class TrainingStopped(LensError):
-    """`should_stop` returned True: the run stopped after its last completed step (checkpointed if it can)."""
+    """`should_stop` returned True: the run stopped after its last completed step (checkpointed if it can).
+
+    The SAEs passed to `train` hold the weights of that step; `step` says which it is."""
 
     code = "cancelled"
+
+    def __init__(self, message: str, *, step: int) -> None:
+        super().__init__(message, details={"step": step})
+        self.step = step
 
 
 class TrainingDiverged(LensError):
@@ -238,7 +244,7 @@ class _Loop:
         while step < total:
             if self.should_stop is not None and self.should_stop():
                 self._checkpoint(step)
-                raise TrainingStopped(f"stopped at step {step:,} of {total:,}")
+                raise TrainingStopped(f"stopped at step {step:,} of {total:,}", step=step)
             batch = next(batches)
             x, target = batch.x.to(config.device, non_blocking=True), batch.target.to(config.device, non_blocking=True)
             outputs = [self._step(member, x, target, step, total) for member in self.members]
@@ -307,16 +313,8 @@ class _Loop:
         if self.on_metrics is not None:
             self.on_metrics(step, metrics)
 
-    @torch.no_grad()
     def _holdout(self, member: Member) -> dict[str, float]:
-        batch: Batch | None = self.source.holdout(self.config.eval_tokens)
-        if batch is None:
-            return {}
-        sae = member.sae
-        x, target = batch.x.to(self.config.device), batch.target.to(self.config.device)
-        latents = sae.encode(x)
-        values = reconstruction_metrics(sae.decode(latents), target, int((latents > 0).sum()))
-        return {f"holdout_{name}": value for name, value in values.items()}
+        return holdout_metrics(member.sae, self.source, self.config.eval_tokens)
 
     def _checkpoint(self, step: int) -> None:
         if self.store is None or step == 0:
@@ -325,6 +323,19 @@ class _Loop:
         path = self.store.save(step, self.members, score)
         if self.on_checkpoint is not None:
             self.on_checkpoint(step, path)
+
+
+@torch.no_grad()
+def holdout_metrics(sae: SparseAutoencoder, source: ActivationSource, max_tokens: int = 8192) -> dict[str, float]:
+    """MSE, FVU, explained variance and L0 of `sae` on the source's hold-out tokens, under `holdout_*` keys."""
+    batch: Batch | None = source.holdout(max_tokens)
+    if batch is None:
+        return {}
+    device = sae.W_enc.device
+    x, target = batch.x.to(device), batch.target.to(device)
+    latents = sae.encode(x)
+    values = reconstruction_metrics(sae.decode(latents), target, int((latents > 0).sum()))
+    return {f"holdout_{name}": value for name, value in values.items()}
 
 
 def _memory_bytes(device: torch.device) -> int:

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("latest_metrics", sa.JSON(), nullable=True),
         sa.Column("final_metrics", sa.JSON(), nullable=True),
         sa.Column("sae_ids", sa.JSON(), nullable=False),
+        sa.Column("stop_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("seconds", sa.Float(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("message", sa.Text(), nullable=True),
