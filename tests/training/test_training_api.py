@@ -144,3 +144,41 @@ def test_stop_finishes_early_and_keeps_the_saes(client: TestClient, setup: dict[
     row = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]
     assert row["ready"] and "stopped early at step" in row["message"] and 10 <= row["steps_done"] < 5000
     assert len(row["sae_ids"]) == 1 and "holdout_fvu" in row["final_metrics"][0]
+
+
+def _job_pid(client: TestClient, job_id: str) -> int | None:
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs import repository
+
+    with session_scope(client.app.state.runtime.sessions) as session:
+        return repository.get_job(session, job_id).pid
+
+
+def test_a_run_killed_with_sigkill_resumes_to_byte_identical_weights(client: TestClient,
+                                                                       setup: dict[str, Any]) -> None:  # noqa: F811
+    import os
+    import signal
+
+    extraction = _extraction(client, setup)
+    body = _train_body(extraction, steps=150, checkpoint_every=10, log_every=10, seed=7, evaluate_in_model=False)
+    straight = _accepted(client.post("/api/v1/trainings", json=body))
+    assert wait_for_job(client, straight["job_id"], timeout=300)["status"] == "completed"
+
+    killed = _accepted(client.post("/api/v1/trainings", json=body))
+    wait_until(lambda: client.get(f"/api/v1/trainings/{killed['id']}").json()["data"]["steps_done"] >= 30,
+               timeout=120, what="30 steps")
+    os.kill(wait_until(lambda: _job_pid(client, killed["job_id"]), what="job pid"), signal.SIGKILL)
+    assert wait_for_job(client, killed["job_id"])["status"] == "failed"
+    row = wait_until(lambda: (lambda r: r if not r["active"] else None)(
+        client.get(f"/api/v1/trainings/{killed['id']}").json()["data"]), what="the row settles")
+    assert row["resumable"] and "SIGKILL" in row["message"]
+    assert client.get(f"/api/v1/trainings/{killed['id']}/checkpoints").json()["data"][-1]["step"] < 150
+    again = _accepted(client.post(f"/api/v1/trainings/{killed['id']}/resume"))
+    assert wait_for_job(client, again["job_id"], timeout=300)["status"] == "completed"
+
+    def weights(training_id: str) -> bytes:
+        sae_id = client.get(f"/api/v1/trainings/{training_id}").json()["data"]["sae_ids"][0]
+        return (Path(client.get(f"/api/v1/saes/{sae_id}").json()["data"]["path"]) / "sae_weights.safetensors"
+                ).read_bytes()
+
+    assert weights(killed["id"]) == weights(straight["id"])
