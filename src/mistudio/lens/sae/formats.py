@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mistudio.lens.errors import InvalidArgument
@@ -24,6 +25,7 @@ from mistudio.lens.sae.config import SAEConfig
 
 SAELENS_CONFIG, SAELENS_WEIGHTS, SAELENS_SPARSITY = "cfg.json", "sae_weights.safetensors", "sparsity.safetensors"
 SPARSIFY_WEIGHTS = "sae.safetensors"
+SPARSIFY_TENSORS = ("encoder.weight", "encoder.bias", "W_dec", "b_dec")
 # SAELens reads configs of its version 6 and later as they are; older ones go through a legacy conversion.
 SAELENS_FORMAT_VERSION = "6.0.0"
 
@@ -35,11 +37,14 @@ class UnsupportedSAEFormat(InvalidArgument):
 
 
 def saelens_hook_name(hook_point: str | None) -> str | None:
-    """`blocks.3.resid_post` → `blocks.3.hook_resid_post` (TransformerLens' name, which SAELens records)."""
+    """`blocks.3.resid_post` → `blocks.3.hook_resid_post` (TransformerLens' name, which SAELens records); a name of
+    another shape is kept as it is."""
     if not hook_point:
         return None
-    block, layer, kind = hook_point.split(".")
-    return f"{block}.{layer}.hook_{kind}"
+    parts = hook_point.split(".")
+    if len(parts) == 3 and parts[0] == "blocks" and parts[1].isdigit() and not parts[2].startswith("hook_"):
+        return f"blocks.{parts[1]}.hook_{parts[2]}"
+    return hook_point
 
 
 def hook_point_from_saelens(hook_name: str | None) -> str | None:
@@ -87,9 +92,12 @@ def save_saelens(sae: SparseAutoencoder, folder: Path | str, *, log10_sparsity: 
                  metadata: dict[str, Any] | None = None) -> Path:
     """Write cfg.json, sae_weights.safetensors (and sparsity.safetensors: log10 firing frequency per latent)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     config = sae.config
+    if log10_sparsity is not None and tuple(log10_sparsity.shape) != (config.d_sae,):
+        raise InvalidArgument(f"log10_sparsity has shape {tuple(log10_sparsity.shape)}; the SAE has {config.d_sae} "
+                              "latents: give one value per latent", details={"field": "log10_sparsity"})
     architecture, tensors, extra = _inference_weights(sae)
+    folder.mkdir(parents=True, exist_ok=True)
     ours = {**config.to_dict(), "input_scale": 1.0, "output_scale": 1.0}
     cfg = {
         "architecture": architecture, "d_in": config.d_in, "d_sae": config.d_sae, "dtype": config.dtype,
@@ -133,50 +141,63 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value
 
 
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except SafetensorError as error:
+        raise UnsupportedSAEFormat(f"{path} is not a safetensors file: {error}") from error
+
+
 def _assign(sae: SparseAutoencoder, tensors: dict[str, torch.Tensor], folder: Path) -> SparseAutoencoder:
     own = sae.state_dict()
-    for name, tensor in tensors.items():
+    for name in tensors:
         if name not in own:
             raise UnsupportedSAEFormat(f"{folder}: weight '{name}' has no place in a {sae.config.architecture} SAE")
-        if tuple(own[name].shape) != tuple(tensor.shape):
-            raise UnsupportedSAEFormat(f"{folder}: weight '{name}' has shape {tuple(tensor.shape)}, the config "
-                                       f"implies {tuple(own[name].shape)}")
     missing = set(own) - set(tensors)
     if missing:
         raise UnsupportedSAEFormat(f"{folder}: the weights lack {', '.join(sorted(missing))}")
+    for name, expected in own.items():  # in the module's order, so the first mismatch named is W_enc's
+        if tuple(expected.shape) != tuple(tensors[name].shape):
+            raise UnsupportedSAEFormat(f"{folder}: weight '{name}' has shape {tuple(tensors[name].shape)}, the "
+                                       f"config implies {tuple(expected.shape)}")
     sae.load_state_dict({name: tensor.to(own[name].dtype) for name, tensor in tensors.items()})
     return sae
 
 
 def _load_saelens(folder: Path) -> SparseAutoencoder:
     cfg = _read_json(folder / SAELENS_CONFIG)
-    tensors = load_file(str(folder / SAELENS_WEIGHTS))
-    metadata = cfg.get("metadata") or {}
+    tensors = _read_weights(folder / SAELENS_WEIGHTS)
+    lacking = [key for key in ("d_in", "d_sae") if key not in cfg]
+    if lacking:
+        raise UnsupportedSAEFormat(f"{folder}: cfg.json lacks {', '.join(lacking)}, which every SAELens SAE has")
+    metadata = cfg.get("metadata") if isinstance(cfg.get("metadata"), dict) else {}
     if cfg.get("normalize_activations", "none") not in ("none", None, False):
         raise UnsupportedSAEFormat(f"{folder}: normalize_activations is {cfg['normalize_activations']!r}; only SAEs "
                                    "whose scaling is folded into the weights ('none') can be read")
     architecture = cfg.get("architecture", "standard")
-    ours = metadata.get("mistudio") if isinstance(metadata, dict) else None
-    hook = hook_point_from_saelens(metadata.get("hook_name") or cfg.get("hook_name"))
+    ours = metadata.get("mistudio")
+    # SAELens before 6.0 kept these at the top level (and called hook_name hook_point before that)
+    hook = hook_point_from_saelens(metadata.get("hook_name") or cfg.get("hook_name") or cfg.get("hook_point"))
+    # only a transcoder writes elsewhere: a target on an SAE would make ours stop subtracting b_dec, SAELens not
+    target = hook_point_from_saelens(metadata.get("hook_name_out") or cfg.get("hook_name_out")) \
+        if architecture.endswith("transcoder") else None
     common = {"d_in": int(cfg["d_in"]), "d_sae": int(cfg["d_sae"]), "d_out": int(cfg.get("d_out", cfg["d_in"])),
               "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", True)),
               "model_name": metadata.get("model_name") or cfg.get("model_name"), "hook_point": hook,
-              "target_hook_point": hook_point_from_saelens(metadata.get("hook_name_out")), "decoder_norm": "in_loss"}
+              "target_hook_point": target, "decoder_norm": "in_loss"}
     if isinstance(ours, dict):  # one of ours: rebuild the architecture it was trained as
         sae = SparseAutoencoder(SAEConfig.from_dict(ours))
-        if "threshold" in tensors:
-            tensors = _our_threshold(sae, tensors.pop("threshold"), tensors)
+        if "threshold" in tensors and sae.config.architecture in ("batchtopk", "matryoshka"):
+            # saved as SAELens' JumpReLU, one value per latent; ours is one threshold for all
+            tensors["threshold"] = tensors["threshold"].reshape(-1)[0].clone()
         return _assign(sae, tensors, folder)
-    if architecture in ("topk",):
-        norms = tensors["W_dec"].norm(dim=1)
-        if cfg.get("rescale_acts_by_decoder_norm") and not torch.allclose(norms, torch.ones_like(norms), atol=1e-4):
-            # selection on pre × ‖W_dec‖: fold the norms in, so the plain rule gives the same activations
-            tensors["W_enc"], tensors["b_enc"] = tensors["W_enc"] * norms, tensors["b_enc"] * norms
-            tensors["W_dec"] = tensors["W_dec"] / norms[:, None]
+    if architecture == "topk":
         sae = SparseAutoencoder(SAEConfig("topk", k=int(cfg.get("k", 100)), **common))
-    elif architecture in ("jumprelu", "jumprelu_transcoder"):
+        if cfg.get("rescale_acts_by_decoder_norm"):
+            return _fold_decoder_norms(_assign(sae, tensors, folder))
+        return _assign(sae, tensors, folder)
+    if architecture in ("jumprelu", "jumprelu_transcoder"):
         sae = SparseAutoencoder(SAEConfig("jumprelu", **common))
-        tensors = _our_threshold(sae, tensors.pop("threshold"), tensors)
     elif architecture in ("standard", "transcoder", "gated"):
         sae = SparseAutoencoder(SAEConfig("gated" if architecture == "gated" else "standard", **common))
     else:
@@ -187,28 +208,36 @@ def _load_saelens(folder: Path) -> SparseAutoencoder:
     return _assign(sae, tensors, folder)
 
 
-def _our_threshold(sae: SparseAutoencoder, threshold: torch.Tensor,
-                   tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    if sae.config.architecture == "jumprelu":
-        tensors["threshold"] = threshold
-    else:  # batchtopk / matryoshka: one threshold for every latent
-        tensors["threshold"] = threshold.reshape(-1)[0].clone()
-    return tensors
+@torch.no_grad()
+def _fold_decoder_norms(sae: SparseAutoencoder) -> SparseAutoencoder:
+    """SAELens' rescale_acts_by_decoder_norm picks the top k of pre × ‖W_dec row‖ and decodes acts / ‖W_dec row‖:
+    with the norms folded into the encoder and out of the decoder, our plain top-k gives the same activations."""
+    norms = sae.W_dec.norm(dim=1)
+    sae.W_enc.mul_(norms)
+    sae.b_enc.mul_(norms)
+    sae.W_dec.div_(norms.clamp_min(1e-12)[:, None])
+    return sae
 
 
 def _load_sparsify(folder: Path) -> SparseAutoencoder:
     cfg = _read_json(folder / SAELENS_CONFIG)
-    tensors = load_file(str(folder / SPARSIFY_WEIGHTS))
+    tensors = _read_weights(folder / SPARSIFY_WEIGHTS)
     if cfg.get("activation", "topk") != "topk":
         raise UnsupportedSAEFormat(f"{folder}: sparsify activation {cfg.get('activation')!r} is not supported "
                                    "(only topk)")
     if cfg.get("skip_connection") or "W_skip" in tensors:
         raise UnsupportedSAEFormat(f"{folder}: sparsify SAEs with a skip connection are not supported yet")
+    missing = [name for name in SPARSIFY_TENSORS if name not in tensors]
+    if missing:
+        raise UnsupportedSAEFormat(f"{folder}: the weights lack {', '.join(sorted(missing))}")
     weight = tensors["encoder.weight"]
-    num_latents, d_in = weight.shape
+    # sparsify's own rules: d_in from cfg.json (else the encoder), num_latents 0 means d_in × expansion_factor,
+    # k 32 by default; a transcoder writes back into a space of the same width (sparsify has no d_out)
+    d_in = int(cfg.get("d_in", weight.shape[-1]))
+    num_latents = int(cfg.get("num_latents") or d_in * int(cfg.get("expansion_factor", 32)))
     transcode = bool(cfg.get("transcode"))
-    config = SAEConfig("topk", d_in=int(cfg.get("d_in", d_in)), d_sae=int(num_latents), k=int(cfg["k"]),
-                       d_out=int(tensors["W_dec"].shape[1]), apply_b_dec_to_input=not transcode,
+    config = SAEConfig("topk", d_in=d_in, d_sae=num_latents, k=int(cfg.get("k", 32)), d_out=d_in,
+                       apply_b_dec_to_input=not transcode,
                        decoder_norm="unit" if cfg.get("normalize_decoder", True) else "in_loss")
     if transcode:
         config.extra["transcoder"] = True
