@@ -26,6 +26,11 @@ class Batch:
     x: torch.Tensor  # [tokens, d_in] float32
     target: torch.Tensor  # [tokens, d_out] float32 (the same tensor as x for an SAE)
 
+    def slice(self, start: int, end: int | None = None) -> Batch:
+        """Tokens [start, end); an SAE's batch stays one tensor (target is x)."""
+        x = self.x[start:end]
+        return Batch(x, x if self.target is self.x else self.target[start:end])
+
 
 class ActivationSource:
     """Samples of activations (and, for a transcoder, targets) read by sample ranges; see the module docstring."""
@@ -70,9 +75,7 @@ class ActivationSource:
         if self.holdout_tokens == 0:
             return None
         batch = self.read(self.train_samples, len(self.tokens_per_sample))
-        if max_tokens is not None:
-            batch = Batch(batch.x[:max_tokens], batch.target[:max_tokens])
-        return batch
+        return batch if max_tokens is None else batch.slice(0, max_tokens)
 
     def sample(self, max_tokens: int) -> Batch:
         """Training tokens for initialisation (the input scale, b_dec): a spread of chunks, deterministic."""
@@ -107,13 +110,13 @@ class ActivationSource:
                     continue
                 tokens = self._read_group(group, epoch, group_index)
                 if position:
-                    tokens, position = Batch(tokens.x[position:], tokens.target[position:]), 0
+                    tokens, position = tokens.slice(position), 0
                 pending.append(tokens)
                 pending_tokens += tokens.x.shape[0]
                 while pending_tokens >= batch_tokens:
                     joined = _concat(pending, None)
-                    yield Batch(joined.x[:batch_tokens], joined.target[:batch_tokens])
-                    rest = Batch(joined.x[batch_tokens:], joined.target[batch_tokens:])
+                    yield joined.slice(0, batch_tokens)
+                    rest = joined.slice(batch_tokens)
                     pending, pending_tokens = [rest], rest.x.shape[0]
             epoch += 1
 
@@ -148,9 +151,8 @@ def _concat(pieces: list[Batch], limit: int | None) -> Batch:
     same = all(piece.target is piece.x for piece in pieces)
     x = pieces[0].x if len(pieces) == 1 else torch.cat([piece.x for piece in pieces])
     target = x if same else (pieces[0].target if len(pieces) == 1 else torch.cat([p.target for p in pieces]))
-    if limit is not None:
-        x, target = x[:limit], (x[:limit] if same else target[:limit])
-    return Batch(x, target)
+    batch = Batch(x, target)
+    return batch if limit is None else batch.slice(0, limit)
 
 
 class TensorSource(ActivationSource):
@@ -213,3 +215,59 @@ class ExtractionSource(ActivationSource):
         if self.target_array is None:
             return Batch(x, x)
         return Batch(x, torch.from_numpy(np.asarray(self.target_array[start:end], dtype=np.float32)[mask]))
+
+
+class ModelStreamSource(ActivationSource):
+    """Activations computed as training reads them: the model runs over the tokenized sequences through the read
+    hooks (stopping after the deepest hook point), nothing is cached on disk.
+
+    Costs a forward pass per read: the model once per epoch per token, plus the hold-out each evaluation. A sweep
+    reads once for all its SAEs. Same order, hold-out split and exact resume as a stored extraction.
+    """
+
+    def __init__(self, model: torch.nn.Module, sequences: Any, hook_point: str, target_hook_point: str | None = None,
+                 *, batch_size: int = 8, skip_first: bool = True, max_samples: int | None = None,
+                 pad_token_id: int = 0, **options: Any) -> None:
+        from mistudio.lens.hooks import resolve_hook_point
+
+        self.model, self.sequences, self.batch_size = model, sequences, max(1, batch_size)
+        self.points = [hook_point] if target_hook_point in (None, hook_point) else [hook_point, target_hook_point]
+        for point in self.points:
+            resolve_hook_point(model, point)  # InvalidHookPoint naming the allowed ones
+        self.hook_point, self.target_hook_point = hook_point, target_hook_point
+        self.skip_first, self.pad_token_id = skip_first, pad_token_id
+        samples = len(sequences) if max_samples is None else min(max_samples, len(sequences))
+        self.lengths = np.array([len(sequences[index]) for index in range(samples)], dtype=np.int64)
+        d = int(model.get_input_embeddings().weight.shape[1])
+        self.d_in = self.d_out = d
+        self.description = f"{type(model).__name__} {' → '.join(self.points)} (streamed)"
+        super().__init__(np.maximum(self.lengths - (1 if skip_first else 0), 0), **options)
+
+    @torch.no_grad()
+    def read(self, start: int, end: int) -> Batch:
+        from mistudio.lens.hooks import Hooks, capturing
+
+        device = self.model.get_input_embeddings().weight.device
+        pieces: dict[str, list[torch.Tensor]] = {point: [] for point in self.points}
+        captured: dict[str, torch.Tensor] = {}
+        capture = capturing(captured.__setitem__, torch.float32)
+        with Hooks(self.model, {point: capture(point) for point in self.points}, stop_early=True) as hooks:
+            for first in range(start, end, self.batch_size):
+                last = min(first + self.batch_size, end)
+                width = int(self.lengths[first:last].max())
+                ids = torch.full((last - first, width), self.pad_token_id, dtype=torch.long)
+                for row, index in enumerate(range(first, last)):
+                    length = int(self.lengths[index])
+                    ids[row, :length] = torch.as_tensor(np.asarray(self.sequences[index][:length]), dtype=torch.long)
+                real = torch.arange(width)[None, :] < torch.as_tensor(self.lengths[first:last])[:, None]
+                keep = real.clone()
+                if self.skip_first:
+                    keep[:, 0] = False
+                hooks.run(input_ids=ids.to(device), attention_mask=real.long().to(device), use_cache=False)
+                for point in self.points:
+                    pieces[point].append(captured[point].to("cpu")[keep])
+        x = torch.cat(pieces[self.hook_point])
+        if len(self.points) == 1:
+            return Batch(x, x)
+        return Batch(x, torch.cat(pieces[self.points[1]]))
+
