@@ -116,6 +116,23 @@ def test_a_transcoder_trains_from_one_hook_point_to_another(client: TestClient, 
     assert load(sae["path"]).config.is_transcoder
 
 
+def test_a_run_streamed_from_the_model_needs_no_extraction(client: TestClient,
+                                                            setup: dict[str, Any]) -> None:  # noqa: F811
+    stream = {"model_id": setup["model_id"], "dataset_id": setup["dataset_id"],
+              "tokenization_id": setup["tokenization_id"], "forward_batch_size": 8}
+    body = {"stream": stream, "hook_point": "blocks.0.resid_post", "steps": 20, "batch_tokens": 64, "log_every": 10,
+            "eval_sequences": 2, "saes": [{"architecture": "topk", "expansion_factor": 2, "k": 4}]}
+    started = _accepted(client.post("/api/v1/trainings", json=body))
+    assert started["source"] == "stream" and started["extraction_id"] is None
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
+    final = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["final_metrics"][0]
+    assert final["holdout_fvu"] < 1.0 and final["model_tokens"] > 0
+    both = client.post("/api/v1/trainings", json={**body, "extraction_id": "abc"})
+    assert both.status_code == 400 and both.json()["error"]["details"]["field"] == "extraction_id"
+    missing = client.post("/api/v1/trainings", json={**body, "hook_point": "blocks.9.resid_post"})
+    assert missing.status_code == 400 and "layer 9 is out of range" in missing.json()["error"]["message"]
+
+
 def test_import_a_saelens_folder(client: TestClient, tmp_path: Path) -> None:
     folder = save_saelens(SparseAutoencoder(SAEConfig("jumprelu", d_in=16, d_sae=32, hook_point="blocks.0.mlp_out")),
                           tmp_path / "theirs")

@@ -204,15 +204,6 @@ def _out(storage: Storage, extraction: Extraction, schema: type[ExtractionOut] =
                                   "eta_seconds": left / rate if running and rate else None})
 
 
-def extraction_inputs(session: Session, extraction_id: str) -> dict[str, str] | None:
-    """What an extraction was made from (dataset, tokenization, model format), for a job that reads it; None
-    once it is deleted."""
-    row = session.get(Extraction, extraction_id)
-    if row is None:
-        return None
-    return {"dataset_id": row.dataset_id, "tokenization_id": row.tokenization_id, "format": row.format}
-
-
 def get_extraction(runtime: Runtime, extraction_id: str) -> ExtractionOut:
     with session_scope(runtime.sessions) as session:
         return _out(runtime.storage, _load(session, extraction_id))

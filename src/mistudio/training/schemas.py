@@ -36,10 +36,27 @@ class SAESpec(BaseModel):
     aux_coefficient: float = Field(default=1 / 32, ge=0, le=1e3, description="AuxK weight (topk family)")
 
 
-class TrainIn(BaseModel):
-    """What to train on and how. A transcoder reads `hook_point` and reconstructs `target_hook_point`."""
+ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
 
-    extraction_id: str
+
+class StreamIn(BaseModel):
+    """Train on activations the model computes as training reads them (no disk cache): every epoch re-runs the
+    model over the tokens, so it costs a forward pass per token per epoch, where an extraction costs disk."""
+
+    model_id: str
+    dataset_id: str
+    tokenization_id: str
+    format: ModelFormat = "fp32"
+    max_samples: int | None = Field(default=None, ge=1, le=SAFE_INT)
+    forward_batch_size: int = Field(default=8, ge=1, le=4096, description="sequences per forward pass (a power of 2)")
+
+
+class TrainIn(BaseModel):
+    """What to train on and how: a stored extraction, or a stream from the model. A transcoder reads `hook_point`
+    and reconstructs `target_hook_point`."""
+
+    extraction_id: str | None = Field(default=None, description="train on this stored extraction ...")
+    stream: StreamIn | None = Field(default=None, description="... or on activations streamed from the model")
     hook_point: str = Field(examples=["blocks.6.resid_post"])
     target_hook_point: str | None = None
     name: str | None = Field(default=None, max_length=255)
@@ -69,7 +86,11 @@ class TrainingOut(TrackedOut):
     name: str
     model_id: str
     model_name: str
-    extraction_id: str
+    source: Literal["extraction", "stream"]
+    extraction_id: str | None
+    dataset_id: str | None
+    tokenization_id: str | None
+    format: str | None
     hook_point: str
     target_hook_point: str | None
     d_in: int

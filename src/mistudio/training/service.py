@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
@@ -47,7 +47,10 @@ _SHARED = ("batch_tokens", "seed", "compute_dtype", "normalize_input", "b_dec_in
 # --- planning ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plan:
-    extraction: Any  # extraction.schemas.ExtractionOut
+    model_id: str
+    model_name: str
+    source: dict[str, Any]  # the row's source fields: source, extraction_id, dataset_id, tokenization_id, format
+    description: str  # for the run's default name
     members: list[dict[str, Any]]
     settings: dict[str, Any]
     d_in: int
@@ -81,8 +84,13 @@ def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, mod
     return {"config": config.to_dict(), "hyperparameters": asdict(hyper)}
 
 
-def plan(runtime: Runtime, body: TrainIn) -> Plan:
-    """Check the request against the extraction it trains on; nothing is stored."""
+class _Origin(NamedTuple):
+    model_id: str
+    model_name: str
+    name: str  # for the run's default name
+
+
+def _extraction_source(runtime: Runtime, body: TrainIn) -> tuple[_Origin, dict[str, Any], Any]:
     from mistudio.lens.sae.buffer import ExtractionSource
 
     extraction = extractions.get_extraction(runtime, body.extraction_id)
@@ -96,11 +104,53 @@ def plan(runtime: Runtime, body: TrainIn) -> Plan:
                                details={"field": field, "allowed": extraction.hook_points})
     source = ExtractionSource(runtime.storage.activations_dir(extraction.id), body.hook_point, body.target_hook_point,
                               holdout_fraction=body.holdout_fraction)
+    fields = {"source": "extraction", "extraction_id": extraction.id, "dataset_id": extraction.dataset_id,
+              "tokenization_id": extraction.tokenization_id, "format": extraction.format}
+    return _Origin(extraction.model_id, extraction.model_name, extraction.name), fields, source
+
+
+class _StreamSizes:
+    """What planning needs of a streamed source (its token counts and widths) without opening the model."""
+
+    def __init__(self, lengths: Any, holdout_fraction: float, d_model: int) -> None:
+        from mistudio.lens.sae.buffer import ActivationSource
+
+        self.counts = ActivationSource((lengths - 1).clip(min=0), holdout_fraction=holdout_fraction)
+        self.train_tokens, self.d_in, self.d_out = self.counts.train_tokens, d_model, d_model
+
+
+def _stream_source(runtime: Runtime, body: TrainIn) -> tuple[_Origin, dict[str, Any], Any]:
+    from mistudio.extraction.schemas import ExtractIn
+    from mistudio.lens.hooks import parse_hook_point
+
+    stream = body.stream
+    assert stream is not None
+    parsed = [parse_hook_point(point) for point in (body.hook_point, body.target_hook_point) if point]
+    # The extraction's own checks: model ready, format available, tokenization ready and made with its tokenizer,
+    # hook points present, sizes in range.
+    checked = extractions.plan(runtime, stream.model_id, ExtractIn(
+        dataset_id=stream.dataset_id, tokenization_id=stream.tokenization_id,
+        layers=[layer for layer, _ in parsed], hook_points=[kind for _, kind in parsed],
+        max_samples=stream.max_samples, batch_size=stream.forward_batch_size, format=stream.format,
+        device=body.device))
+    lengths = checked.sequences.lengths()[:checked.samples].astype("int64")
+    sizes = _StreamSizes(lengths, body.holdout_fraction, int(checked.architecture["hidden_size"]))
+    fields = {"source": "stream", "extraction_id": None, "dataset_id": stream.dataset_id,
+              "tokenization_id": stream.tokenization_id, "format": stream.format}
+    return _Origin(checked.model.id, checked.model.name, f"stream_{checked.dataset_name}"), fields, sizes
+
+
+def plan(runtime: Runtime, body: TrainIn) -> Plan:
+    """Check the request against the activations it trains on; nothing is stored."""
+    if (body.extraction_id is None) == (body.stream is None):
+        raise InvalidInput("give either extraction_id (train on stored activations) or stream (run the model as "
+                           "training reads)", details={"field": "extraction_id"})
+    origin, fields, source = (_extraction_source if body.extraction_id else _stream_source)(runtime, body)
     if body.batch_tokens > source.train_tokens:
         raise InvalidInput(f"batch_tokens ({body.batch_tokens:,}) is larger than the training data "
                            f"({source.train_tokens:,} tokens after the hold-out split); use a batch of at most "
                            f"{source.train_tokens:,}", details={"field": "batch_tokens", "max": source.train_tokens})
-    members = [_member(spec, index, source.d_in, source.d_out, body, extraction.model_name)
+    members = [_member(spec, index, source.d_in, source.d_out, body, origin.model_name)
                for index, spec in enumerate(body.saes)]
     total_tokens = body.total_tokens or 2 * source.train_tokens
     total_steps = body.steps or max(1, total_tokens // body.batch_tokens)
@@ -108,7 +158,10 @@ def plan(runtime: Runtime, body: TrainIn) -> Plan:
     settings = {**{name: getattr(body, name) for name in _SHARED}, "steps": total_steps, "device": device,
                 "holdout_fraction": body.holdout_fraction, "evaluate_in_model": body.evaluate_in_model,
                 "eval_sequences": body.eval_sequences}
-    return Plan(extraction, members, settings, source.d_in, source.d_out, total_steps)
+    if body.stream is not None:
+        settings.update(max_samples=body.stream.max_samples, forward_batch_size=body.stream.forward_batch_size)
+    return Plan(origin.model_id, origin.model_name, fields, origin.name, members, settings, source.d_in,
+                source.d_out, total_steps)
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -184,7 +237,9 @@ def delete_checkpoint(runtime: Runtime, training_id: str, step: int) -> Deleted:
 def _submit(runtime: Runtime, training_id: str) -> TrainingAccepted:
     with session_scope(runtime.sessions) as session:
         row = _load(session, training_id)
-        reads = [(EXTRACTION_RESOURCE, row.extraction_id), (models.MODEL_RESOURCE, row.model_id)]
+        reads = [(models.MODEL_RESOURCE, row.model_id)]
+        if row.extraction_id:
+            reads.append((EXTRACTION_RESOURCE, row.extraction_id))
     runtime.runner.submit(TRAIN_KIND, {"training_id": training_id}, reads=reads,
                           writes=[(Training.resource, training_id)])
     with session_scope(runtime.sessions) as session:
@@ -194,13 +249,12 @@ def _submit(runtime: Runtime, training_id: str) -> TrainingAccepted:
 def start_training(runtime: Runtime, body: TrainIn) -> TrainingAccepted:
     """Validate, record the run and queue its job (queue `gpu`)."""
     checked = plan(runtime, body)
-    extraction = checked.extraction
     first = checked.members[0]["config"]
     sweep = f"sweep{len(checked.members)}_" if len(checked.members) > 1 else ""
-    name = body.name or f"{sweep}{first['architecture']}_{first['d_sae']}_{body.hook_point}_{extraction.name}"[:255]
+    name = body.name or f"{sweep}{first['architecture']}_{first['d_sae']}_{body.hook_point}_{checked.description}"
     with session_scope(runtime.sessions) as session:
-        row = Training(name=name, model_id=extraction.model_id, model_name=extraction.model_name,
-                       extraction_id=extraction.id, hook_point=body.hook_point,
+        row = Training(name=name[:255], model_id=checked.model_id, model_name=checked.model_name, **checked.source,
+                       hook_point=body.hook_point,
                        target_hook_point=body.target_hook_point, d_in=checked.d_in, d_out=checked.d_out,
                        members=checked.members, settings=checked.settings, total_steps=checked.total_steps,
                        steps_done=0, sae_ids=[])

@@ -23,7 +23,12 @@ class Training(TrackedRow, Base):
     name: Mapped[str] = mapped_column(String(255))
     model_id: Mapped[str] = mapped_column(String(32), index=True)
     model_name: Mapped[str] = mapped_column(String(255))
-    extraction_id: Mapped[str] = mapped_column(String(32), index=True)
+    # Where the activations come from: a stored extraction, or the model run over a tokenization as it trains.
+    source: Mapped[str] = mapped_column(String(16), default="extraction")  # extraction | stream
+    extraction_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    dataset_id: Mapped[str | None] = mapped_column(String(32))
+    tokenization_id: Mapped[str | None] = mapped_column(String(32))
+    format: Mapped[str | None] = mapped_column(String(8))  # the model variant a stream (and evaluation) runs
     hook_point: Mapped[str] = mapped_column(String(64))
     target_hook_point: Mapped[str | None] = mapped_column(String(64))
     d_in: Mapped[int] = mapped_column(Integer)

@@ -32,8 +32,8 @@ def _read(ctx: JobContext, training_id: str) -> dict[str, Any]:
         if row is None:
             raise MistudioError(f"training {training_id!r} was deleted before its job ran")
         return {name: getattr(row, name) for name in (
-            "name", "model_id", "model_name", "extraction_id", "hook_point", "target_hook_point", "members",
-            "settings", "total_steps")}
+            "name", "model_id", "model_name", "source", "extraction_id", "dataset_id", "tokenization_id", "format",
+            "hook_point", "target_hook_point", "members", "settings", "total_steps")}
 
 
 @job_kind(service.TRAIN_KIND, queue="gpu")
@@ -63,14 +63,21 @@ def run_training(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
     from mistudio.lens.sae.architectures import SparseAutoencoder
-    from mistudio.lens.sae.buffer import ExtractionSource
+    from mistudio.lens.sae.buffer import ExtractionSource, ModelStreamSource
     from mistudio.lens.sae.config import SAEConfig
     from mistudio.lens.sae.train import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
 
     settings = row["settings"]
-    source = ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
-                              row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
-                              seed=settings["seed"])
+    opened = _Opened(ctx, row)
+    if row["source"] == "stream":
+        source = ModelStreamSource(opened.model(), opened.sequences(), row["hook_point"], row["target_hook_point"],
+                                   batch_size=settings["forward_batch_size"], max_samples=settings["max_samples"],
+                                   holdout_fraction=settings["holdout_fraction"], seed=settings["seed"],
+                                   pad_token_id=opened.pad_token_id())
+    else:
+        source = ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
+                                  row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
+                                  seed=settings["seed"])
     saes = [SparseAutoencoder(SAEConfig.from_dict(member["config"]), seed=settings["seed"] + index)
             for index, member in enumerate(row["members"])]
     hyper = [Hyperparameters(**{**member["hyperparameters"], "betas": tuple(member["hyperparameters"]["betas"])})
@@ -106,7 +113,7 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
         final = [{**last, **holdout_metrics(sae, source)} for last, sae in zip(stop.latest(), saes, strict=True)]
         message = f"stopped early at step {steps:,} of {total:,}; the SAEs are kept as they were then"
     if settings.get("evaluate_in_model"):
-        _evaluate_in_model(ctx, row, source, saes, final)
+        _evaluate_in_model(ctx, row, opened, source, saes, final)
     sae_ids = _store(ctx, training_id, row, source, saes, final)
     return Completed(result={"training_id": training_id, "sae_ids": sae_ids, "steps": steps},
                      fields={"steps_done": steps, "final_metrics": final, "sae_ids": sae_ids,
@@ -138,30 +145,56 @@ class _StopRequest:
             return list(row.latest_metrics or []) if row is not None else []
 
 
-def _evaluate_in_model(ctx: JobContext, row: dict[str, Any], source: Any, saes: list[Any],
+class _Opened:
+    """The run's model and tokenized sequences, opened on first use (a stream needs them from the start, an
+    extraction only for the in-model evaluation) and once."""
+
+    def __init__(self, ctx: JobContext, row: dict[str, Any]) -> None:
+        self.ctx, self.row = ctx, row
+        self.handle: Any = None
+        self.tokenized: Any = None
+
+    def model(self) -> Any:
+        if self.handle is None:
+            with session_scope(self.ctx.sessions) as session:
+                spec = models.model_open_spec(session, self.ctx.storage, self.ctx.settings, self.row["model_id"],
+                                              self.row["format"], self.row["settings"]["device"], fallback=False)
+            self.ctx.progress(0.0, f"loading {self.row['model_name']} as {self.row['format']}")
+            self.handle = models.open_model_for_job(self.ctx, spec, on_step=self.ctx.note)
+        return self.handle.model
+
+    def pad_token_id(self) -> int:
+        self.model()
+        tokenizer = self.handle.tokenizer
+        pad = getattr(tokenizer, "pad_token_id", None) if tokenizer is not None else None
+        return int(pad if pad is not None else getattr(tokenizer, "eos_token_id", None) or 0)
+
+    def sequences(self) -> Any:
+        from mistudio.lens import data
+
+        if self.tokenized is None:
+            self.tokenized = data.TokenizedSequences.open(
+                self.ctx.storage.tokenization_dir(self.row["dataset_id"], self.row["tokenization_id"]))
+        return self.tokenized
+
+
+def _evaluate_in_model(ctx: JobContext, row: dict[str, Any], opened: _Opened, source: Any, saes: list[Any],
                        final: list[dict[str, float]]) -> None:
-    """CE loss recovered and KL of each SAE on held-out sequences of the extraction's tokenization."""
+    """CE loss recovered and KL of each SAE on held-out sequences of the run's tokenization."""
     import torch
 
-    from mistudio.extraction import service as extractions
-    from mistudio.lens import data
     from mistudio.lens.sae.evaluate import evaluate_spliced
 
     settings = row["settings"]
-    with session_scope(ctx.sessions) as session:
-        inputs = extractions.extraction_inputs(session, row["extraction_id"])
-        if inputs is None:
-            ctx.note("the extraction was deleted: the in-model evaluation is skipped", level="warning")
-            return
-        spec = models.model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], inputs["format"],
-                                      settings["device"], fallback=False)
-    dataset_id, tokenization_id = inputs["dataset_id"], inputs["tokenization_id"]
-    sequences = data.TokenizedSequences.open(ctx.storage.tokenization_dir(dataset_id, tokenization_id))
     held = list(range(source.train_samples, min(len(source.tokens_per_sample),
                                                 source.train_samples + settings["eval_sequences"])))
     if not held:
         ctx.note("nothing is held out (holdout_fraction 0): the in-model evaluation is skipped", level="warning")
         return
+    if row["source"] == "extraction" and not ctx.storage.activations_dir(row["extraction_id"]).is_dir():
+        ctx.note("the extraction was deleted: the in-model evaluation is skipped", level="warning")
+        return
+    sequences = opened.sequences()
     rows = [torch.as_tensor(sequences[index], dtype=torch.long) for index in held]
     width = max(len(ids) for ids in rows)
     input_ids = torch.zeros(len(rows), width, dtype=torch.long)
@@ -169,9 +202,9 @@ def _evaluate_in_model(ctx: JobContext, row: dict[str, Any], source: Any, saes: 
     for index, ids in enumerate(rows):
         input_ids[index, :len(ids)], mask[index, :len(ids)] = ids, 1
     ctx.progress(0.99, f"evaluating in {row['model_name']} on {len(rows)} held-out sequences")
-    loaded = models.open_model_for_job(ctx, spec, on_step=ctx.note)
+    model = opened.model()
     for sae, values in zip(saes, final, strict=True):
-        result = evaluate_spliced(loaded.model, sae, input_ids, mask, should_stop=ctx.should_stop)
+        result = evaluate_spliced(model, sae, input_ids, mask, should_stop=ctx.should_stop)
         values.update({f"model_{key}": value for key, value in result.as_dict().items()})
 
 
