@@ -28,6 +28,7 @@ TASK_MODULES = [
 HOST_MODULES = [
     "mistudio.models.host",
     "mistudio.extraction.host",
+    "mistudio.training.host",
 ]
 
 

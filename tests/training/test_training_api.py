@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from fastapi.testclient import TestClient
 
@@ -199,3 +200,21 @@ def test_a_run_killed_with_sigkill_resumes_to_byte_identical_weights(client: Tes
                 ).read_bytes()
 
     assert weights(killed["id"]) == weights(straight["id"])
+
+
+def test_the_estimate_counts_memory_and_disk_and_times_real_steps(client: TestClient,
+                                                                  setup: dict[str, Any]) -> None:  # noqa: F811
+    extraction = _extraction(client, setup)
+    body = _train_body(extraction, steps=1000, saes=[{"architecture": "topk", "expansion_factor": 4, "k": 8},
+                                                      {"architecture": "standard", "expansion_factor": 8}])
+    response = client.post("/api/v1/trainings/estimate", json=body)
+    assert response.status_code == 200, response.text
+    estimate = response.json()["data"]
+    first, second = estimate["saes"]
+    assert first["parameters"] == 2 * 64 * 256 + 256 + 64 and second["parameters"] == 2 * 64 * 512 + 512 + 64
+    assert second["memory_bytes"] > first["memory_bytes"] > 4 * 4 * first["parameters"]
+    assert 0 < first["seconds_per_step"] < 5
+    assert estimate["seconds"] == pytest.approx(1000 * (first["seconds_per_step"] + second["seconds_per_step"]))
+    assert estimate["tokens"] == 64_000 and estimate["epochs"] > 20
+    assert any("overfit" in warning for warning in estimate["warnings"])
+    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == 0  # an estimate stores nothing

@@ -17,6 +17,7 @@ from mistudio.training.schemas import (
     SAEOut,
     TrainIn,
     TrainingAccepted,
+    TrainingEstimate,
     TrainingOut,
 )
 
@@ -31,6 +32,12 @@ def _runtime(request: Request) -> Runtime:
 def start_training(request: Request, body: TrainIn) -> Accepted[TrainingAccepted]:
     """Queue a training of one SAE, or of several over one read of the activations (a sweep)."""
     return Accepted(data=service.start_training(_runtime(request), body))
+
+
+@router.post("/trainings/estimate", response_model=Item[TrainingEstimate])
+def estimate_training(request: Request, body: TrainIn) -> Item[TrainingEstimate]:
+    """Memory and disk of the run (counted) and its time (a few real SAE steps timed in the model host)."""
+    return Item(data=service.estimate(_runtime(request), body))
 
 
 @router.get("/trainings", response_model=Page[TrainingOut])

@@ -115,6 +115,25 @@ class TrainingAccepted(TrainingOut):
     job_id: str  # type: ignore[assignment]
 
 
+class SAEEstimate(BaseModel):
+    parameters: int
+    memory_bytes: int = Field(description="weights, gradients, Adam moments, a batch's pre-activations, the buffer")
+    checkpoint_bytes: int
+    seconds_per_step: float = Field(description="measured: a few real steps of an SAE of this shape on this device")
+
+
+class TrainingEstimate(BaseModel):
+    total_steps: int
+    tokens: int = Field(description="tokens the run will train on (steps × batch)")
+    train_tokens: int = Field(description="tokens available after the hold-out split (one epoch)")
+    epochs: float
+    saes: list[SAEEstimate]
+    memory_bytes: int = Field(description="the whole run: every SAE plus one shared shuffle buffer")
+    disk_bytes: int = Field(description="the kept checkpoints plus the saved SAEs")
+    seconds: float = Field(description="SAE steps only; a streamed run adds the model's forward passes")
+    warnings: list[str]
+
+
 class MetricPoint(BaseModel):
     member: int
     step: int

@@ -26,11 +26,13 @@ from mistudio.platform.storage import Storage
 from mistudio.training.schemas import (
     CheckpointOut,
     MetricPoint,
+    SAEEstimate,
     SAEImportIn,
     SAEOut,
     SAESpec,
     TrainIn,
     TrainingAccepted,
+    TrainingEstimate,
     TrainingOut,
 )
 from mistudio.training.tables import StoredSAE, Training, TrainingMetric
@@ -56,6 +58,7 @@ class Plan:
     d_in: int
     d_out: int
     total_steps: int
+    train_tokens: int  # one epoch, after the hold-out split
 
 
 def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, model_name: str) -> dict[str, Any]:
@@ -161,7 +164,49 @@ def plan(runtime: Runtime, body: TrainIn) -> Plan:
     if body.stream is not None:
         settings.update(max_samples=body.stream.max_samples, forward_batch_size=body.stream.forward_batch_size)
     return Plan(origin.model_id, origin.model_name, fields, origin.name, members, settings, source.d_in,
-                source.d_out, total_steps)
+                source.d_out, total_steps, int(source.train_tokens))
+
+
+# --- estimate ---------------------------------------------------------------------------------------------
+_step_seconds: dict[tuple[Any, ...], float] = {}  # measured per SAE shape and device, for this process's life
+
+
+def estimate(runtime: Runtime, body: TrainIn) -> TrainingEstimate:
+    """Memory and disk (counted) and time (a few real steps measured in the model host) of a run."""
+    from mistudio.lens.sae import estimate as costs
+    from mistudio.lens.sae.config import SAEConfig
+    from mistudio.training.host import CALIBRATE
+
+    checked = plan(runtime, body)
+    device = checked.settings["device"]
+    train_tokens = checked.train_tokens
+    saes, seconds_per_step = [], 0.0
+    for member in checked.members:
+        config = SAEConfig.from_dict(member["config"])
+        key = (config.architecture, config.d_in, config.d_sae, config.d_out, config.k, body.batch_tokens, device)
+        if key not in _step_seconds:
+            _step_seconds[key] = runtime.host.call(
+                CALIBRATE, {"config": member["config"], "batch_tokens": body.batch_tokens, "device": device},
+                what=f"timing {config.architecture} SAE steps on {device}")["seconds_per_step"]
+        seconds_per_step += _step_seconds[key]
+        saes.append(SAEEstimate(parameters=costs.parameter_count(config),
+                                memory_bytes=costs.memory_bytes(config, body.batch_tokens) - costs.buffer_bytes(config),
+                                checkpoint_bytes=costs.checkpoint_bytes(config), seconds_per_step=_step_seconds[key]))
+    first = SAEConfig.from_dict(checked.members[0]["config"])
+    memory = sum(sae.memory_bytes for sae in saes) + costs.buffer_bytes(first)
+    disk = sum(sae.checkpoint_bytes * (body.keep_checkpoints + 1) + sae.parameters * 4 for sae in saes)
+    tokens = checked.total_steps * body.batch_tokens
+    warnings = []
+    if body.stream is not None:
+        warnings.append("streamed: the time excludes the model's forward passes, repeated every epoch")
+    if tokens > 20 * train_tokens:
+        warnings.append(f"{tokens / train_tokens:.0f} epochs over the same tokens: the SAEs may overfit; extract "
+                        "more samples")
+    if disk > runtime.storage.disk_usage().free:
+        warnings.append("the checkpoints and SAEs will not fit on the free disk")
+    return TrainingEstimate(total_steps=checked.total_steps, tokens=tokens, train_tokens=train_tokens,
+                            epochs=tokens / max(train_tokens, 1), saes=saes, memory_bytes=memory, disk_bytes=disk,
+                            seconds=seconds_per_step * checked.total_steps, warnings=warnings)
 
 
 # --- reading ----------------------------------------------------------------------------------------------
