@@ -3,7 +3,7 @@
  * A new section (Models, Datasets, Extraction, …) is one more entry in SECTIONS.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
-import { Boxes, Database, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
+import { Activity, Boxes, Database, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
 import { matchesPath } from "./lib/router";
 
 export interface Section {
@@ -41,6 +41,14 @@ export const SECTIONS: readonly Section[] = [
     icon: Database,
     summary: "Get text in (Hub, upload, server path, or the Shakespeare example), tokenize it with a model's tokenizer, browse samples and statistics.",
     component: lazy(() => import("./pages/datasets/DatasetsPage")),
+  },
+  {
+    id: "training",
+    label: "Training",
+    path: "/training",
+    icon: Activity,
+    summary: "Train sparse autoencoders and transcoders on an extraction (one or a sweep), watch their loss, FVU and L0 live, compare runs.",
+    component: lazy(() => import("./pages/training/TrainingPage")),
   },
   {
     id: "jobs",

@@ -1,12 +1,14 @@
 import { cn } from "../lib/cn";
 
 /** A detail page's tab strip: the first tab always works, the others only once the item is ready. */
-export function ReadyTabs<T extends string>({ tabs, tab, ready, noun, onSelect }: {
+export function ReadyTabs<T extends string>({ tabs, tab, ready, noun, onSelect, labels }: {
   tabs: readonly T[];
   tab: T;
   ready: boolean;
   noun: string; // "model", "dataset": names the aria label, the disabled hint and the test ids
   onSelect: (tab: T) => void;
+  /** A tab's text where its id, capitalized, does not say it ("saes" → "SAEs"). */
+  labels?: Partial<Record<T, string>>;
 }) {
   return (
     <div role="tablist" aria-label={`${noun.charAt(0).toUpperCase()}${noun.slice(1)} views`}
@@ -28,7 +30,7 @@ export function ReadyTabs<T extends string>({ tabs, tab, ready, noun, onSelect }
             )}
             data-testid={`${noun}-tab-${t}`}
           >
-            {t}
+            {labels?.[t] ?? t}
           </button>
         );
       })}

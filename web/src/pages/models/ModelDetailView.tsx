@@ -16,6 +16,7 @@ import { CancelDownloadButton, ModelProgress } from "./ModelProgress";
 import { PlaygroundPanel } from "./PlaygroundPanel";
 import { VariantsPanel } from "./VariantsPanel";
 import { ExtractionPanel } from "../extraction/ExtractionPanel";
+import { ModelSaesPanel } from "../training/SaeViews";
 
 /** Rename and notes of the model. */
 function EditForm({ model }: { model: Model }) {
@@ -78,7 +79,7 @@ function OverviewPanel({ model }: { model: Model }) {
   );
 }
 
-export const MODEL_TABS = ["overview", "extraction", "playground"] as const;
+export const MODEL_TABS = ["overview", "extraction", "playground", "saes"] as const;
 export type ModelTab = (typeof MODEL_TABS)[number];
 
 /** /models/:id?tab=… — everything about one model: status, metadata, variants, architecture; and its extractions. */
@@ -126,13 +127,17 @@ export function ModelDetailView({ id }: { id: string }) {
         </p>
       )}
 
-      <ReadyTabs tabs={MODEL_TABS} tab={tab} ready={model.ready} noun="model"
+      <ReadyTabs tabs={MODEL_TABS} tab={tab} ready={model.ready} noun="model" labels={{ saes: "SAEs" }}
         // Leaving the tab drops its query (the extraction shown), so a link to the page opens its overview.
         onSelect={(t) => setQuery({ tab: t === "overview" ? null : t, extraction: null }, { replace: true })} />
 
       {tab === "extraction" && model.ready ? (
         <div role="tabpanel" data-testid="model-panel-extraction">
           <ExtractionPanel model={model} />
+        </div>
+      ) : tab === "saes" && model.ready ? (
+        <div role="tabpanel" data-testid="model-panel-saes">
+          <ModelSaesPanel modelId={model.id} />
         </div>
       ) : tab === "playground" && model.ready ? (
         <div role="tabpanel" data-testid="model-panel-playground">
