@@ -39,18 +39,19 @@ interface ComparedRun {
   points: readonly MetricPoint[];
 }
 
-/** One line per SAE of each run, each its own colour (the table's dots match them). */
-export function compareLines(runs: readonly ComparedRun[]): Line[] {
-  const lines: Line[] = [];
+/** One line per SAE of each run, each its own colour (the table's dots match them); `id` is "run:member". */
+export function compareLines(runs: readonly ComparedRun[]): (Line & { id: string })[] {
+  const lines: (Line & { id: string })[] = [];
   runs.forEach((run, r) => {
     const t = run.training;
     if (!t) return;
     const count = Math.max(t.members.length, 1);
     for (let member = 0; member < count; member++) {
       lines.push({
+        id: `${run.id}:${member}`,
         key: `r${r}m${member}`,
         label: count > 1 ? `${t.name} #${member}` : t.name,
-        color: lineColor(r * 3 + member),
+        color: lineColor(lines.length),
         points: run.points.filter((p) => p.member === member),
       });
     }
@@ -64,6 +65,8 @@ export function CompareView() {
   const ids = useMemo(() => (search.get("ids") ?? "").split(",").filter(Boolean), [search]);
   const runs = useCompared(ids);
   const lines = useMemo(() => compareLines(runs), [runs]);
+  const colors = new Map(lines.map((l) => [l.id, l.color]));
+  const colorOf = (lineId: string) => colors.get(lineId) ?? "transparent";
 
   return (
     <div className="mx-auto max-w-7xl space-y-4 p-6" data-testid="training-compare">
@@ -99,7 +102,7 @@ export function CompareView() {
                 </tr>
               </thead>
               <tbody className="font-mono">
-                {runs.flatMap(({ id, training: t }, r) => {
+                {runs.flatMap(({ id, training: t }) => {
                   if (!t) {
                     return [
                       <tr key={id} className="border-b border-zinc-800/60">
@@ -116,7 +119,7 @@ export function CompareView() {
                     return (
                       <tr key={`${id}-${member}`} className="border-b border-zinc-800/60" data-testid={`compare-row-${id}-${member}`}>
                         <td className="px-2 py-1">
-                          <span className="mr-1.5 inline-block size-2 rounded-full" style={{ background: lineColor(r * 3 + member) }} aria-hidden />
+                          <span className="mr-1.5 inline-block size-2 rounded-full" style={{ background: colorOf(`${id}:${member}`) }} aria-hidden />
                           <Link href={`/training/${id}`} className="text-sky-300 hover:underline">
                             {t.name}
                           </Link>

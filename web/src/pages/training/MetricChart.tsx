@@ -9,6 +9,8 @@ export function MetricChart({ metric, lines, height = 180, testId }: { metric: C
   const rows = chartRows(lines, metric.key);
   // A log axis cannot draw zeros or negatives (a loss is neither, but be safe with other metrics).
   const log = metric.log === true && rows.every((r) => lines.every((l) => r[l.key] === undefined || r[l.key]! > 0));
+  // All zeros (no dead latents yet, say): an axis from 0 to 1 keeps the line visible on its floor.
+  const flatZero = rows.every((r) => lines.every((l) => !r[l.key]));
   return (
     <Card title={metric.label} data-testid={testId} data-points={rows.length} bodyClassName="p-2">
       {rows.length === 0 ? (
@@ -27,8 +29,7 @@ export function MetricChart({ metric, lines, height = 180, testId }: { metric: C
                 width={52}
                 tickFormatter={(v: number) => formatMetric(v)}
                 scale={log ? "log" : "auto"}
-                domain={log ? ["auto", "auto"] : [(min: number) => (min >= 0 ? 0 : min), "auto"]}
-                allowDataOverflow={log}
+                domain={log ? [(min: number) => min / 1.2, (max: number) => max * 1.2] : flatZero ? [0, 1] : [(min: number) => (min >= 0 ? 0 : min), "auto"]}
               />
               <Tooltip
                 {...TOOLTIP}

@@ -165,10 +165,7 @@ export function RunDetail({ id }: { id: string }) {
       {problem && (
         <p className="flex gap-2 rounded border border-amber-900 bg-amber-950/40 px-3 py-2 text-sm text-amber-100" role={t.status === "failed" ? "alert" : undefined} data-testid="training-detail-message">
           <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
-          <span>
-            {problem}
-            {t.resumable && " — Resume continues from the newest checkpoint."}
-          </span>
+          <span>{problem}</span>
         </p>
       )}
 

@@ -15,7 +15,8 @@ export function TrainingProgress({ training, compact = false }: { training: Trai
   const t = training;
   const job = useJobs((s) => (t.job_id ? s.active[t.job_id] : undefined));
   const started = t.steps_done > 0;
-  const done = t.ready ? 1 : t.total_steps ? t.steps_done / t.total_steps : 0;
+  // The steps done, also for a run stopped early: its bar says how far it got.
+  const done = t.total_steps ? t.steps_done / t.total_steps : 0;
   return (
     <div className="space-y-1" data-testid={`training-progress-${t.id}`}>
       <ProgressBar

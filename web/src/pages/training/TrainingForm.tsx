@@ -65,6 +65,7 @@ function TextField({
   testId,
   placeholder,
   className,
+  disabled,
 }: {
   label: ReactNode;
   value: string;
@@ -74,22 +75,27 @@ function TextField({
   testId: string;
   placeholder?: string;
   className?: string;
+  /** A swept parameter: the sweep's values replace this box's. */
+  disabled?: boolean;
 }) {
   return (
-    <Field label={label} error={error} hint={hint} className={className} data-testid={`${testId}-field`}>
-      {({ id, describedBy, invalid }) => (
-        <input
-          id={id}
-          className={`${inputClass} font-mono`}
-          value={value}
-          placeholder={placeholder}
-          onChange={(e) => onChange(e.target.value)}
-          aria-describedby={describedBy}
-          aria-invalid={invalid}
-          data-testid={testId}
-        />
-      )}
-    </Field>
+    <div className={className} data-testid={`${testId}-field`}>
+      <Field label={label} error={error} hint={hint} data-testid={`${testId}-field`}>
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            className={`${inputClass} font-mono`}
+            value={disabled ? "" : value}
+            placeholder={disabled ? "swept" : placeholder}
+            disabled={disabled}
+            onChange={(e) => onChange(e.target.value)}
+            aria-describedby={describedBy}
+            aria-invalid={invalid}
+            data-testid={testId}
+          />
+        )}
+      </Field>
+    </div>
   );
 }
 
@@ -113,26 +119,28 @@ function Select<T extends string>({
   disabled?: boolean;
 }) {
   return (
-    <Field label={label} error={error} hint={hint} data-testid={`${testId}-field`}>
-      {({ id, describedBy, invalid }) => (
-        <select
-          id={id}
-          className={inputClass}
-          value={value}
-          disabled={disabled}
-          onChange={(e) => onChange(e.target.value as T)}
-          aria-describedby={describedBy}
-          aria-invalid={invalid}
-          data-testid={testId}
-        >
-          {options.map((o) => (
-            <option key={o.value} value={o.value}>
-              {o.label}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
+    <div data-testid={`${testId}-field`}>
+      <Field label={label} error={error} hint={hint} data-testid={`${testId}-field`}>
+        {({ id, describedBy, invalid }) => (
+          <select
+            id={id}
+            className={inputClass}
+            value={value}
+            disabled={disabled}
+            onChange={(e) => onChange(e.target.value as T)}
+            aria-describedby={describedBy}
+            aria-invalid={invalid}
+            data-testid={testId}
+          >
+            {options.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+    </div>
   );
 }
 
@@ -333,6 +341,7 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
                 error={errors.expansion_factor ?? errors.width}
                 hint={width !== null ? `expansion factor: ${formatInteger(width)} latents` : "expansion factor × d of the hook point"}
                 testId="train-expansion-factor"
+                disabled={draft.sweepParam === "expansion_factor"}
               />
             ) : (
               <TextField label={<span className="sr-only">Width in latents</span>} value={draft.width} onChange={(w) => patch({ width: w })} error={errors.width} hint="the number of latents" testId="train-width" />
@@ -340,7 +349,7 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
           </div>
           <div className="grid grid-cols-2 gap-2">
             {kFamily ? (
-              <TextField label="k" value={draft.k} onChange={(k) => patch({ k })} error={errors.k} hint={width !== null ? `active latents per token, ≤ ${formatInteger(width)}` : "active latents per token"} testId="train-k" />
+              <TextField label="k" value={draft.k} onChange={(k) => patch({ k })} error={errors.k} hint={width !== null ? `active latents per token, ≤ ${formatInteger(width)}` : "active latents per token"} testId="train-k" disabled={draft.sweepParam === "k"} />
             ) : (
               <TextField
                 label={`${penalty} coefficient`}
@@ -349,9 +358,10 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
                 error={errors.sparsity_coefficient}
                 hint={penalty === "L0" ? "weight of the L0 penalty" : "weight of the L1 penalty"}
                 testId="train-sparsity"
+                disabled={draft.sweepParam === "sparsity_coefficient"}
               />
             )}
-            <TextField label="Learning rate" value={draft.lr} onChange={(lr) => patch({ lr })} error={errors.lr} hint="above 0, at most 1" testId="train-lr" />
+            <TextField label="Learning rate" value={draft.lr} onChange={(lr) => patch({ lr })} error={errors.lr} hint="above 0, at most 1" testId="train-lr" disabled={draft.sweepParam === "lr"} />
             <Select
               label="Schedule"
               value={draft.schedule}
