@@ -1,4 +1,4 @@
-"""`mistudio templates list|export|import`: saved extraction settings, and the file that carries them."""
+"""`mistudio templates list|export|import`: saved extraction and training settings, and the file that carries them."""
 
 from __future__ import annotations
 
@@ -12,21 +12,43 @@ from rich.markup import escape
 from rich.table import Table
 
 from mistudio.cli.common import console, fail, guarded, open_runtime
-from mistudio.templates import service
+from mistudio.templates import service, training_service
 
-templates_app = typer.Typer(help="Extraction templates: list, export to a file, import from one.",
+templates_app = typer.Typer(help="Extraction and training templates: list, export to a file, import from one.",
                             no_args_is_help=True)
+
+
+def _sae_summary(sae: Any) -> str:
+    size = f"w{sae.width:,}" if sae.width is not None else f"x{sae.expansion_factor}"
+    k = f" k{sae.k}" if sae.architecture in training_service.K_FAMILY and sae.k is not None else ""
+    return f"{sae.architecture} {size}{k}"
+
+
+def _list_training(templates: list[Any], total: int) -> None:
+    table = Table("", "id", "name", "SAEs", "hook", "length", "batch tokens", "updated")
+    for t in templates:
+        hook = " ".join(part for part in (t.hook_type, None if t.layer is None else f"layer {t.layer}") if part)
+        length = f"{t.steps:,} steps" if t.steps else f"{t.total_tokens:,} tokens" if t.total_tokens else "2 epochs"
+        table.add_row("★" if t.is_favorite else "", t.id, escape(t.name), ", ".join(map(_sae_summary, t.saes)),
+                      hook or "any", length, f"{t.batch_tokens:,}", f"{t.updated_at.astimezone():%Y-%m-%d %H:%M}")
+    console.print(table)
+    console.print(f"{len(templates)} of {total} training template(s)")
 
 
 @templates_app.command("list")
 def list_templates(page: Annotated[int, typer.Option(min=1)] = 1,
                    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+                   training: Annotated[bool, typer.Option("--training", help="list training templates")] = False,
                    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """List extraction templates, favourites (★) first, then the most recently changed."""
+    """List extraction (or, with --training, training) templates, favourites (★) first, then the most recent."""
     runtime = open_runtime()
-    templates, total = guarded(lambda: service.list_templates(runtime, page=page, limit=limit))
+    kind = training_service if training else service
+    templates, total = guarded(lambda: kind.list_templates(runtime, page=page, limit=limit))
     if as_json:
         console.print_json(json.dumps({"items": [t.model_dump(mode="json") for t in templates], "total": total}))
+        return
+    if training:
+        _list_training(templates, total)
         return
     table = Table("", "id", "name", "layers", "hook points", "samples", "batch", "dtype", "updated")
     for t in templates:
@@ -51,7 +73,9 @@ def export(path: Annotated[Path | None, typer.Argument(
         target.write_text(text)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror or exc}", 1)
-    console.print(f"exported {len(document['extraction_templates'])} template(s) to {target}", highlight=False)
+    extraction, training = len(document["extraction_templates"]), len(document["training_templates"])
+    console.print(f"exported {extraction + training} template(s) ({extraction} extraction, {training} training) "
+                  f"to {target}", highlight=False)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -62,8 +86,8 @@ def _read(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         fail(f"{path} is not a JSON file: {exc}", 1)
     if not isinstance(document, dict):
-        fail(f"{path} is not a miStudio templates file: expected a JSON object with \"version\" and "
-             "\"extraction_templates\"", 1)
+        fail(f"{path} is not a miStudio templates file: expected a JSON object with \"version\", "
+             "\"extraction_templates\" and \"training_templates\"", 1)
     return document
 
 
@@ -73,10 +97,12 @@ def import_templates(path: Annotated[Path, typer.Argument(help="a file written b
     """Add a file's templates, all or none: names already taken get `_imported_{timestamp}`."""
     document = _read(path)
     result = guarded(lambda: service.import_file(open_runtime(), document))
-    console.print(f"imported {len(result.imported)} template(s) from {path}", highlight=False)
-    for template in result.imported:
-        console.print(f"  {escape(template.name)} ({template.id})", highlight=False)
-    for rename in result.renamed:
+    count = len(result.imported) + len(result.imported_training)
+    console.print(f"imported {count} template(s) from {path}", highlight=False)
+    for kind, imported in (("extraction", result.imported), ("training", result.imported_training)):
+        for template in imported:
+            console.print(f"  {kind}: {escape(template.name)} ({template.id})", highlight=False)
+    for rename in [*result.renamed, *result.renamed_training]:
         console.print(f"renamed {escape(rename.original)} -> {escape(rename.imported_as)} (the name was taken)",
                       highlight=False)
     for skipped in result.skipped_sections:

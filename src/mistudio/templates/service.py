@@ -1,4 +1,5 @@
-"""Use cases of the templates domain: saved extraction settings, listed, edited, exported and imported.
+"""Use cases of the templates domain: saved extraction settings, listed, edited, exported and imported, and the
+one export file that carries every kind of template (training templates' own use cases: `training_service`).
 
 A template holds no model or dataset, so the same one serves every model; whether its layers exist in a given
 model is checked by the extraction form, not here. The export file is a versioned JSON document that later
@@ -8,19 +9,17 @@ versions will extend with more sections; an import reports every section it does
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
-from typing import Any, get_args
+from collections.abc import Callable
+from typing import Any, TypeVar, get_args
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.errors import InvalidInput
 from mistudio.extraction.schemas import HookType, StorageDtype
 from mistudio.lens.errors import InvalidArgument
 from mistudio.platform.db import session_scope
 from mistudio.platform.runtime import Runtime
+from mistudio.templates import store, training_service
 from mistudio.templates.schemas import (
     EXPORT_VERSION,
     DeleteOut,
@@ -32,16 +31,16 @@ from mistudio.templates.schemas import (
     SkippedSection,
     TemplatesFile,
 )
-from mistudio.templates.tables import ExtractionTemplate
+from mistudio.templates.store import NAME_MAX
+from mistudio.templates.tables import ExtractionTemplate, TrainingTemplate
 
 HOOK_TYPES: tuple[str, ...] = get_args(HookType)
 MAX_BATCH_SIZE = 4096
-NAME_MAX = 255
-READ_SECTIONS = ("version", "extraction_templates")
+READ_SECTIONS = ("version", "extraction_templates", "training_templates")
 SKIP_REASON = "not supported by this version of miStudio"
 # What each field accepts, sent with every validation error so a form can show the rule beside the field.
 ALLOWED: dict[str, Any] = {
-    "name": f"1 to {NAME_MAX} characters, unique among templates",
+    "name": f"1 to {NAME_MAX} characters, unique among extraction templates",
     "description": "up to 500 characters",
     "layers": "one or more distinct layer indices >= 0",
     "hook_points": list(HOOK_TYPES),
@@ -79,12 +78,6 @@ def check_settings(layers: list[int], hook_points: list[str], batch_size: int, m
         raise _invalid("max_samples", f"must be at least 1 (or unset for every sequence); got {max_samples}")
 
 
-def _clean_name(name: str | None) -> str | None:
-    """The name without surrounding blanks; None when nothing is left (the template gets an automatic name)."""
-    stripped = (name or "").strip()
-    return stripped or None
-
-
 # --- names ------------------------------------------------------------------------------------------------
 def auto_name(layers: list[int], hook_points: list[str], max_samples: int | None,
               now: dt.datetime | None = None) -> str:
@@ -95,59 +88,17 @@ def auto_name(layers: list[int], hook_points: list[str], max_samples: int | None
     return f"{'+'.join(hook_points)}_{span}_{samples}samples_{now:%H%M}"
 
 
-def _unused(base: str, taken: Collection[str]) -> str:
-    """`base`, else `base_2`, `base_3`, …, each cut to fit the name column."""
-    candidate, number = base[:NAME_MAX], 1
-    while candidate in taken:
-        number += 1
-        suffix = f"_{number}"
-        candidate = base[:NAME_MAX - len(suffix)] + suffix
-    return candidate
-
-
-def _taken_names(session: Session) -> set[str]:
-    return set(session.scalars(select(ExtractionTemplate.name)))
-
-
-def _refuse_duplicate(session: Session, name: str, template_id: str | None = None) -> None:
-    existing = session.scalar(select(ExtractionTemplate).where(ExtractionTemplate.name == name))
-    if existing is not None and existing.id != template_id:
-        raise Conflict(f"an extraction template named {name!r} already exists (id {existing.id}); "
-                       "choose another name or edit that template",
-                       details={"field": "name", "id": existing.id, "name": name})
-
-
-def _flush(session: Session, name: str) -> None:
-    """Flush; a unique-name race with another writer becomes the same 409 as a checked duplicate."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"an extraction template named {name!r} already exists; choose another name",
-                       details={"field": "name", "name": name}) from exc
-
-
 # --- reading ----------------------------------------------------------------------------------------------
-def _load(session: Session, template_id: str) -> ExtractionTemplate:
-    template = session.get(ExtractionTemplate, template_id)
-    if template is None:
-        raise NotFound(f"extraction template {template_id!r} not found", details={"id": template_id})
-    return template
-
-
 def get_template(runtime: Runtime, template_id: str) -> ExtractionTemplateOut:
     with session_scope(runtime.sessions) as session:
-        return ExtractionTemplateOut.model_validate(_load(session, template_id))
+        return ExtractionTemplateOut.model_validate(store.load(session, ExtractionTemplate, template_id))
 
 
 def list_templates(runtime: Runtime, *, page: int = 1, limit: int = 50) -> tuple[list[ExtractionTemplateOut], int]:
     """Favourites first, then the most recently changed."""
-    query = (select(ExtractionTemplate)
-             .order_by(ExtractionTemplate.is_favorite.desc(), ExtractionTemplate.updated_at.desc(),
-                       ExtractionTemplate.id)
-             .offset((page - 1) * limit).limit(limit))
     with session_scope(runtime.sessions) as session:
-        total = session.scalar(select(func.count()).select_from(ExtractionTemplate)) or 0
-        return [ExtractionTemplateOut.model_validate(t) for t in session.scalars(query)], total
+        templates, total = store.page_of(session, ExtractionTemplate, page, limit)
+        return [ExtractionTemplateOut.model_validate(t) for t in templates], total
 
 
 # --- writing ----------------------------------------------------------------------------------------------
@@ -155,14 +106,15 @@ def create_template(runtime: Runtime, body: ExtractionTemplateIn) -> ExtractionT
     """Save a template; without a name it is named after its settings (`_2`, `_3`… if that name is taken)."""
     check_settings(body.layers, list(body.hook_points), body.batch_size, body.max_samples)
     with session_scope(runtime.sessions) as session:
-        name = _clean_name(body.name)
+        name = store.clean_name(body.name)
         if name is None:
-            name = _unused(auto_name(body.layers, list(body.hook_points), body.max_samples), _taken_names(session))
+            name = store.unused(auto_name(body.layers, list(body.hook_points), body.max_samples),
+                                store.taken_names(session, ExtractionTemplate))
         else:
-            _refuse_duplicate(session, name)
+            store.refuse_duplicate(session, ExtractionTemplate, name)
         template = ExtractionTemplate(**body.model_dump(exclude={"name"}), name=name)
         session.add(template)
-        _flush(session, name)
+        store.flush(session, name, "extraction template")
         return ExtractionTemplateOut.model_validate(template)
 
 
@@ -170,26 +122,23 @@ def update_template(runtime: Runtime, template_id: str, patch: ExtractionTemplat
     """Change the fields sent; `null` clears description or max_samples and leaves any other field as it is."""
     changes = {field: value for field, value in patch.model_dump(exclude_unset=True).items()
                if value is not None or field in ("description", "max_samples")}
-    if "name" in changes:
-        changes["name"] = _clean_name(changes["name"])
-        if changes["name"] is None:
-            raise _invalid("name", "must not be empty")
+    store.changed_name(changes, ALLOWED["name"])
     with session_scope(runtime.sessions) as session:
-        template = _load(session, template_id)
+        template = store.load(session, ExtractionTemplate, template_id)
         merged = {field: changes.get(field, getattr(template, field))
                   for field in ("layers", "hook_points", "batch_size", "max_samples")}
         check_settings(**merged)
         if "name" in changes:
-            _refuse_duplicate(session, changes["name"], template.id)
+            store.refuse_duplicate(session, ExtractionTemplate, changes["name"], template.id)
         for field, value in changes.items():
             setattr(template, field, value)
-        _flush(session, template.name)
+        store.flush(session, template.name, "extraction template")
         return ExtractionTemplateOut.model_validate(template)
 
 
 def set_favorite(runtime: Runtime, template_id: str, is_favorite: bool) -> ExtractionTemplateOut:
     with session_scope(runtime.sessions) as session:
-        template = _load(session, template_id)
+        template = store.load(session, ExtractionTemplate, template_id)
         template.is_favorite = is_favorite
         session.flush()
         return ExtractionTemplateOut.model_validate(template)
@@ -198,7 +147,7 @@ def set_favorite(runtime: Runtime, template_id: str, is_favorite: bool) -> Extra
 def delete_template(runtime: Runtime, template_id: str) -> DeleteOut:
     """Delete a template; extractions started from it keep their own copy of the settings."""
     with session_scope(runtime.sessions) as session:
-        session.delete(_load(session, template_id))
+        session.delete(store.load(session, ExtractionTemplate, template_id))
     return DeleteOut(id=template_id)
 
 
@@ -208,12 +157,14 @@ def export_filename(today: dt.date | None = None) -> str:
 
 
 def export_file(runtime: Runtime) -> dict[str, Any]:
-    """Every template as `{"version", "extraction_templates": [...]}`, oldest first, without ids or timestamps."""
-    query = select(ExtractionTemplate).order_by(ExtractionTemplate.created_at, ExtractionTemplate.id)
+    """Every template as `{"version", "extraction_templates": [...], "training_templates": [...]}`, each kind
+    oldest first, without ids or timestamps."""
     with session_scope(runtime.sessions) as session:
-        templates = [ExtractionTemplateIn.model_validate(t, from_attributes=True).model_dump(mode="json")
-                     for t in session.scalars(query)]
-    return {"version": EXPORT_VERSION, "extraction_templates": templates}
+        extraction = [ExtractionTemplateIn.model_validate(t, from_attributes=True).model_dump(mode="json")
+                      for t in store.oldest_first(session, ExtractionTemplate)]
+        training = [training_service.as_in(t).model_dump(mode="json")
+                    for t in store.oldest_first(session, TrainingTemplate)]
+    return {"version": EXPORT_VERSION, "extraction_templates": extraction, "training_templates": training}
 
 
 def _parse_file(body: TemplatesFile | dict[str, Any]) -> TemplatesFile:
@@ -241,23 +192,30 @@ def _skipped(file: TemplatesFile) -> list[SkippedSection]:
             for section, value in (file.model_extra or {}).items() if section not in READ_SECTIONS]
 
 
-def _validated(index: int, raw: dict[str, Any]) -> ExtractionTemplateIn:
-    """One template of the file, checked like a created one; the error names its index, its name and the field."""
-    label = f"extraction_templates[{index}] ({raw.get('name')!r})" if raw.get("name") else \
-        f"extraction_templates[{index}]"
+Template = TypeVar("Template")
+
+
+def _validated(section: str, index: int, raw: dict[str, Any], validate: Callable[[dict[str, Any]], Template],
+               allowed: dict[str, Any]) -> Template:
+    """One template of the file, checked like a created one; the error names its section, index, name and field."""
+    label = f"{section}[{index}] ({raw.get('name')!r})" if raw.get("name") else f"{section}[{index}]"
+    where = {"section": section, "index": index, "name": raw.get("name")}
     try:
-        template = ExtractionTemplateIn.model_validate(raw)
-        check_settings(template.layers, list(template.hook_points), template.batch_size, template.max_samples)
+        return validate(raw)
     except ValidationError as exc:
         problem = exc.errors()[0]
         field = str(problem["loc"][0]) if problem["loc"] else "template"
-        path = field + "".join(f"[{part}]" for part in problem["loc"][1:])
+        path = field + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"][1:])
         raise InvalidInput(f"{label}: {path}: {problem['msg']}; nothing was imported",
-                           details={"index": index, "name": raw.get("name"), "field": field,
-                                    "allowed": ALLOWED.get(field)}) from exc
+                           details={**where, "field": field, "path": path, "allowed": allowed.get(field)}) from exc
     except (InvalidInput, InvalidArgument) as exc:
         raise InvalidInput(f"{label}: {exc.message}; nothing was imported",
-                           details={"index": index, "name": raw.get("name"), **exc.details}) from exc
+                           details={**where, **exc.details}) from exc
+
+
+def _extraction_entry(raw: dict[str, Any]) -> ExtractionTemplateIn:
+    template = ExtractionTemplateIn.model_validate(raw)
+    check_settings(template.layers, list(template.hook_points), template.batch_size, template.max_samples)
     return template
 
 
@@ -266,25 +224,31 @@ def import_file(runtime: Runtime, body: TemplatesFile | dict[str, Any],
     """Add a file's templates, all or none; a taken name becomes `{name}_imported_{YYYYMMDDHHMMSS}`."""
     file = _parse_file(body)
     _check_version(file)
-    templates = [_validated(index, raw) for index, raw in enumerate(file.extraction_templates)]
+    extraction = [_validated("extraction_templates", index, raw, _extraction_entry, ALLOWED)
+                  for index, raw in enumerate(file.extraction_templates)]
+    training = [_validated("training_templates", index, raw, training_service.checked, training_service.ALLOWED)
+                for index, raw in enumerate(file.training_templates)]
     stamp = f"{(now or dt.datetime.now()):%Y%m%d%H%M%S}"
     renamed: list[Renamed] = []
+    renamed_training: list[Renamed] = []
     with session_scope(runtime.sessions) as session:
-        taken = _taken_names(session)
+        taken = store.taken_names(session, ExtractionTemplate)
         rows = []
-        for template in templates:
-            wanted = _clean_name(template.name)
-            if wanted is None:
-                name = _unused(auto_name(template.layers, list(template.hook_points), template.max_samples), taken)
-            elif wanted in taken:
-                suffix = f"_imported_{stamp}"
-                name = _unused(wanted[:NAME_MAX - len(suffix)] + suffix, taken)
-                renamed.append(Renamed(original=wanted, imported_as=name))
-            else:
-                name = wanted
-            taken.add(name)
+        for template in extraction:
+            name, rename = store.import_name(
+                template.name, lambda t=template: auto_name(t.layers, list(t.hook_points), t.max_samples), taken, stamp)
+            renamed += [rename] if rename else []
             rows.append(ExtractionTemplate(**template.model_dump(exclude={"name"}), name=name))
-        session.add_all(rows)
-        _flush(session, ", ".join(row.name for row in rows))
+        taken = store.taken_names(session, TrainingTemplate)
+        training_rows = []
+        for template in training:
+            name, rename = store.import_name(template.name, lambda t=template: training_service.auto_name(t),
+                                             taken, stamp)
+            renamed_training += [rename] if rename else []
+            training_rows.append(training_service.new_row(template, name))
+        session.add_all([*rows, *training_rows])
+        store.flush(session, ", ".join(row.name for row in [*rows, *training_rows]))
         imported = [ExtractionTemplateOut.model_validate(row) for row in rows]
-    return ImportOut(imported=imported, renamed=renamed, skipped_sections=_skipped(file))
+        imported_training = [training_service.out(row) for row in training_rows]
+    return ImportOut(imported=imported, renamed=renamed, imported_training=imported_training,
+                     renamed_training=renamed_training, skipped_sections=_skipped(file))
