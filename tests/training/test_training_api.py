@@ -69,7 +69,7 @@ def test_train_follow_metrics_store_and_delete(client: TestClient, setup: dict[s
 def test_pause_then_resume_finishes_the_run(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
     extraction = _extraction(client, setup)
     started = _accepted(client.post("/api/v1/trainings", json=_train_body(
-        extraction, steps=3000, checkpoint_every=5, log_every=5, evaluate_in_model=False)))
+        extraction, steps=400, checkpoint_every=5, log_every=5, evaluate_in_model=False)))
 
     def some_steps() -> bool:
         return client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] >= 10
@@ -82,7 +82,7 @@ def test_pause_then_resume_finishes_the_run(client: TestClient, setup: dict[str,
     assert row["status"] == "cancelled" and row["resumable"] and "paused at step" in row["message"]
     again = _accepted(client.post(f"/api/v1/trainings/{started['id']}/resume"))
     assert wait_for_job(client, again["job_id"], timeout=300)["status"] == "completed"
-    assert client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] == 3000
+    assert client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] == 400
 
 
 def test_bad_input_names_the_field(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
