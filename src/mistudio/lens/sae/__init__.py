@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ARCHITECTURES", "ActivationSource", "ExtractionSource", "Hyperparameters", "SAEConfig",
-           "SparseAutoencoder", "TensorSource", "TrainConfig", "TrainResult", "TrainingDiverged", "TrainingStopped",
-           "load", "save_saelens", "train"]
+__all__ = ["ARCHITECTURES", "ActivationSource", "ExtractionSource", "Hyperparameters", "ModelStreamSource",
+           "SAEConfig", "SparseAutoencoder", "TensorSource", "TrainConfig", "TrainResult", "TrainingDiverged",
+           "TrainingStopped", "evaluate_spliced", "load", "save_saelens", "train"]
 _HOMES = {
     "ARCHITECTURES": "mistudio.lens.sae.config", "SAEConfig": "mistudio.lens.sae.config",
     "SparseAutoencoder": "mistudio.lens.sae.architectures",
     "ActivationSource": "mistudio.lens.sae.buffer", "ExtractionSource": "mistudio.lens.sae.buffer",
-    "TensorSource": "mistudio.lens.sae.buffer",
+    "TensorSource": "mistudio.lens.sae.buffer", "ModelStreamSource": "mistudio.lens.sae.buffer",
+    "evaluate_spliced": "mistudio.lens.sae.evaluate",
     "Hyperparameters": "mistudio.lens.sae.train", "TrainConfig": "mistudio.lens.sae.train",
     "TrainResult": "mistudio.lens.sae.train", "TrainingDiverged": "mistudio.lens.sae.train",
     "TrainingStopped": "mistudio.lens.sae.train", "train": "mistudio.lens.sae.train",
