@@ -10,7 +10,7 @@ describe("Nav", () => {
     render(<Nav />);
     const links = screen.getAllByRole("link");
     expect(links.map((a) => a.textContent)).toEqual(SECTIONS.map((s) => s.label));
-    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/datasets", "/jobs"]);
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/datasets", "/training", "/jobs"]);
     expect(screen.queryByText("Extraction")).toBeNull();
   });
 
@@ -30,6 +30,7 @@ describe("Nav", () => {
     expect(findSection("/jobsx")).toBeUndefined();
     expect(findSection("/models/abc")?.id).toBe("models");
     expect(findSection("/datasets/abc")?.id).toBe("datasets");
+    expect(findSection("/training/compare")?.id).toBe("training");
     expect(findSection("/nope")).toBeUndefined();
   });
 });
