@@ -82,7 +82,7 @@ class Pattern:
     def transposed(self, values: torch.Tensor) -> torch.Tensor:
         """[width, tokens] CSR of the same entries (grouped by latent) with these values."""
         if self._by_latent is None:
-            order = torch.argsort(self.indices, stable=True)
+            order = _argsort_stable(self.indices)
             crow = torch.zeros(self.width + 1, dtype=torch.long, device=self.indices.device)
             crow[1:] = torch.bincount(self.indices, minlength=self.width).cumsum(0)
             self._by_latent = (order, crow, self.rows()[order])
@@ -92,6 +92,16 @@ class Pattern:
     def counts(self) -> torch.Tensor:
         """How many tokens each latent is active on: [width]."""
         return torch.bincount(self.indices, minlength=self.width)
+
+
+def _argsort_stable(values: torch.Tensor) -> torch.Tensor:
+    """Stable argsort of small non-negative integers. On the CPU numpy's radix sort is ~10× faster than torch's
+    comparison sort here (18 vs 180 ms for 131k latent ids on 2 cores), and this sort runs every step."""
+    if values.device.type == "cpu":
+        import numpy as np
+
+        return torch.from_numpy(np.argsort(values.numpy(), kind="stable"))
+    return torch.argsort(values, stable=True)
 
 
 class _Decode(torch.autograd.Function):

@@ -284,7 +284,7 @@ class _Loop:
             loss = float(output.loss.detach())
             raise TrainingDiverged(f"the loss became {loss} at step {step:,} (lr {lr:g} may be too high for this "
                                    f"data){where}", details={"step": step})
-        optimizer.zero_grad(set_to_none=False)
+        optimizer.zero_grad(set_to_none=True)  # backward then writes fresh gradients: no fill, no accumulate
         output.loss.backward()
         if sae.config.decoder_norm == "unit":
             sae.remove_parallel_gradient()
