@@ -99,11 +99,18 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
         ctx.emit(metrics_channel(training_id), "metrics",
                  TrainingMetrics(training_id=training_id, step=step, total_steps=total, members=members))
 
+    from mistudio.lens.sae.checkpoints import CheckpointStore
+
+    kept = CheckpointStore(ctx.storage.checkpoints_dir(training_id)).latest_step()
+    ctx.note(f"resuming from the checkpoint of step {kept:,} of {total:,}" if kept else
+             f"training {len(saes)} SAE(s) for {total:,} steps of {config.batch_tokens:,} tokens on "
+             f"{source.train_tokens:,} training tokens ({source.holdout_tokens:,} held out) of {source.description}")
     stop = _StopRequest(ctx, training_id)
     started = time.perf_counter()
     try:
         result = train(saes, source, config, hyperparameters=hyper, on_metrics=on_metrics, should_stop=stop,
-                       checkpoints=ctx.storage.checkpoints_dir(training_id))
+                       checkpoints=ctx.storage.checkpoints_dir(training_id),
+                       on_checkpoint=lambda step, path: ctx.note(f"checkpoint at step {step:,} saved"))
         steps, final = result.steps, [dict(values) for values in result.final]
         message = f"trained {len(saes)} SAE(s) for {steps:,} steps"
     except TrainingStopped as stopped:
