@@ -31,7 +31,7 @@ FULL_ID = re.compile(r"[0-9a-f]{32}")  # what `platform.db.new_id` makes
 MIN_PREFIX = 4  # as git: shorter prefixes are refused rather than guessed
 SHORT_ID = 8  # ids in lists: at least this long, longer where needed to stay unique
 LIST_PAGE = 200  # the largest page every service's list accepts
-IdKind = Literal["model", "dataset", "tokenization", "extraction", "job"]
+IdKind = Literal["model", "dataset", "tokenization", "extraction", "training", "sae", "job"]
 
 
 # --- errors and settings ----------------------------------------------------------------------------------
@@ -157,6 +157,11 @@ def known_ids(current: Runtime, kind: IdKind, dataset_id: str | None = None) -> 
 
         return [e.id for e in every(lambda page, limit: extraction.list_extractions(current, page=page,
                                                                                    limit=limit))]
+    if kind in ("training", "sae"):
+        from mistudio.training import service as training
+
+        lister = training.list_trainings if kind == "training" else training.list_saes
+        return [row.id for row in every(lambda page, limit: lister(current, page=page, limit=limit))]
     from mistudio.system import service as system
 
     return [j.id for j in every(lambda page, limit: system.list_jobs(current, page=page, limit=limit))]
@@ -217,13 +222,23 @@ def progress_bar() -> Progress:
                     TextColumn("{task.fields[message]}"), console=console)
 
 
+def run_jobs_here(current: Runtime) -> bool:
+    """Embedded mode with no server running: start running queued jobs in this process (True), as `serve` would.
+
+    Such a job lives only as long as this command does.
+    """
+    if current.settings.runner_mode == "local" and not server_running(current):
+        console.print("[dim]no miStudio server is running: running the job in this process[/]")
+        current.start()
+        return True
+    return False
+
+
 def follow_job(current: Runtime, job_id: str, title: str) -> None:
     """Show a live bar for a job until it ends. Embedded mode with no server running: run it here."""
     from mistudio.system import service as system
 
-    if current.settings.runner_mode == "local" and not server_running(current):
-        console.print("[dim]no miStudio server is running: running the job in this process[/]")
-        current.start()
+    run_jobs_here(current)
     with progress_bar() as bar:
         task = bar.add_task(title, total=1.0, message="queued")
         job = system.get_job(current, job_id)
