@@ -42,7 +42,9 @@ def test_train_follow_metrics_store_and_delete(client: TestClient, setup: dict[s
         assert "model_ce_recovered" in final and final["model_kl"] >= 0
 
     points = client.get(f"/api/v1/trainings/{started['id']}/metrics").json()["data"]
-    assert sorted({(p["member"], p["step"]) for p in points}) == [(m, s) for m in (0, 1) for s in (10, 20, 30, 40)]
+    # one point per SAE and step (no repeated last step); the last carries the hold-out evaluation
+    assert sorted((p["member"], p["step"]) for p in points) == [(m, s) for m in (0, 1) for s in (10, 20, 30, 40)]
+    assert all("holdout_fvu" in p["values"] for p in points if p["step"] == 40)
     assert {"loss", "mse", "fvu", "l0", "dead_fraction", "dense_fraction", "lr", "tokens_per_second",
             "memory_bytes"} <= set(points[0]["values"])
     checkpoints = client.get(f"/api/v1/trainings/{started['id']}/checkpoints").json()["data"]

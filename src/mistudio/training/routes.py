@@ -59,9 +59,12 @@ def get_metrics(
     request: Request, training_id: str,
     member: Annotated[int | None, Query(ge=0, le=64, description="one SAE of a sweep")] = None,
     after_step: Annotated[int, Query(ge=-1, le=SAFE_INT, description="only steps after this one")] = -1,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="at most this many points, oldest first")] = 10_000,
 ) -> Item[list[MetricPoint]]:
-    """Every logged step (loss and its parts, MSE, FVU, L0, dead and dense fractions, lr, tokens/s, memory)."""
-    return Item(data=service.metrics(_runtime(request), training_id, member=member, after_step=after_step))
+    """Logged steps (loss and its parts, MSE, FVU, L0, dead and dense fractions, lr, tokens/s, memory), oldest first;
+    the last step's also carry the hold-out evaluation. Page with `after_step`."""
+    return Item(data=service.metrics(_runtime(request), training_id, member=member, after_step=after_step,
+                                     limit=limit))
 
 
 @router.get("/trainings/{training_id}/checkpoints", response_model=Item[list[CheckpointOut]])

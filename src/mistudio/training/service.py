@@ -244,16 +244,17 @@ def list_trainings(runtime: Runtime, *, model_id: str | None = None, status: str
         return [_out(row) for row in rows], total
 
 
-def metrics(runtime: Runtime, training_id: str, *, member: int | None = None,
-            after_step: int = -1) -> list[MetricPoint]:
-    """The logged metrics of a run, oldest first (optionally one SAE's, after a step: what a chart lacks)."""
+def metrics(runtime: Runtime, training_id: str, *, member: int | None = None, after_step: int = -1,
+            limit: int = 10_000) -> list[MetricPoint]:
+    """The logged metrics of a run, oldest first (optionally one SAE's, after a step: what a chart lacks); at most
+    `limit` points — ask again with `after_step` set to the last step received for the rest."""
     with session_scope(runtime.sessions) as session:
         _load(session, training_id)
         query = select(TrainingMetric).where(TrainingMetric.training_id == training_id,
                                              TrainingMetric.step > after_step)
         if member is not None:
             query = query.where(TrainingMetric.member == member)
-        rows = session.scalars(query.order_by(TrainingMetric.step, TrainingMetric.member)).all()
+        rows = session.scalars(query.order_by(TrainingMetric.step, TrainingMetric.member).limit(limit)).all()
         return [MetricPoint(member=row.member, step=row.step, values=row.values) for row in rows]
 
 

@@ -102,6 +102,9 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
     from mistudio.lens.sae.checkpoints import CheckpointStore
 
     kept = CheckpointStore(ctx.storage.checkpoints_dir(training_id)).latest_step()
+    with session_scope(ctx.sessions) as session:  # steps after the checkpoint are trained (and logged) again
+        session.query(TrainingMetric).filter(TrainingMetric.training_id == training_id,
+                                             TrainingMetric.step > (kept or 0)).delete()
     ctx.note(f"resuming from the checkpoint of step {kept:,} of {total:,}" if kept else
              f"training {len(saes)} SAE(s) for {total:,} steps of {config.batch_tokens:,} tokens on "
              f"{source.train_tokens:,} training tokens ({source.holdout_tokens:,} held out) of {source.description}")

@@ -208,9 +208,10 @@ def train(saes: Sequence[SparseAutoencoder], source: ActivationSource, config: T
           should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train every SAE in `saes` on the same batches; resume from the newest checkpoint in `checkpoints` if any.
 
-    `on_metrics(step, [metrics per SAE])` is called every `log_every` steps and at the end (where the hold-out
-    evaluation is added under `holdout_*` keys). Raises TrainingStopped when `should_stop()` turns true (after a
-    checkpoint of the last completed step) and TrainingDiverged on a NaN/Inf loss.
+    `on_metrics(step, [metrics per SAE])` is called every `log_every` steps and at the last step, once per step;
+    the last step's (and every `eval_every`th) entries add the hold-out evaluation under `holdout_*` keys. Raises
+    TrainingStopped when `should_stop()` turns true (after a checkpoint of the last completed step) and
+    TrainingDiverged on a NaN/Inf loss.
     """
     if isinstance(hyperparameters, Hyperparameters) or hyperparameters is None:
         hyperparameters = [hyperparameters or Hyperparameters() for _ in saes]
@@ -254,16 +255,17 @@ class _Loop:
                 elapsed = time.perf_counter() - window_start
                 metrics = [self._metrics(member, output, x, target, step, total, window_tokens / max(elapsed, 1e-9))
                            for member, output in zip(self.members, outputs, strict=True)]
-                window_start, window_tokens = time.perf_counter(), 0
-                if config.eval_every and step % config.eval_every == 0 and step != total:
+                # The last step's entry carries the hold-out evaluation: one entry per step, the final one complete.
+                if step == total or (config.eval_every and step % config.eval_every == 0):
                     for entry, member in zip(metrics, self.members, strict=True):
                         entry.update(self._holdout(member))
                 self._publish(step, metrics)
+                window_start, window_tokens = time.perf_counter(), 0  # publishing is not training time
             if config.checkpoint_every and step % config.checkpoint_every == 0 and step != total:
                 self._checkpoint(step)
-        final = [{**last, **self._holdout(member)} for last, member in zip(self.last, self.members, strict=True)]
-        if self.on_metrics is not None:
-            self.on_metrics(step, final)
+        if start_step >= total:  # resumed from the final checkpoint: nothing trained, evaluate what is there
+            self._publish(step, [{"step": float(step), **self._holdout(member)} for member in self.members])
+        final = self.last
         if self.store is not None:
             self._checkpoint(step)
         return TrainResult(step, step * config.batch_tokens, time.perf_counter() - started, final, self.history)
