@@ -30,6 +30,11 @@ def _csr(crow: torch.Tensor, columns: torch.Tensor, values: torch.Tensor, shape:
         return torch.sparse_csr_tensor(crow, columns, values, shape, check_invariants=False)
 
 
+def _index_dtype(count: int) -> torch.dtype:
+    # int32 indices: the sparse kernels (MKL on the CPU) take them as they are, int64 ones are converted on every call
+    return torch.int32 if count < 2**31 else torch.int64
+
+
 @dataclass
 class Pattern:
     """Which latents are active for each token: row n's latents are `indices[crow[n]:crow[n + 1]]`.
@@ -38,8 +43,8 @@ class Pattern:
     and the encoder's weight gradients both need it.
     """
 
-    crow: torch.Tensor  # [tokens + 1], int64
-    indices: torch.Tensor  # [nnz], int64, latent of each entry
+    crow: torch.Tensor  # [tokens + 1], int32 (int64 past 2**31 entries)
+    indices: torch.Tensor  # [nnz], same dtype, the latent of each entry
     width: int
     _by_latent: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
 
@@ -55,8 +60,9 @@ class Pattern:
     def fixed(cls, indices: torch.Tensor, width: int) -> Pattern:
         """k latents per token: `indices` is [tokens, k]."""
         tokens, k = indices.shape
-        crow = torch.arange(0, tokens * k + 1, k, device=indices.device)
-        return cls(crow, indices.reshape(-1).long(), width)
+        dtype = _index_dtype(tokens * k)
+        crow = torch.arange(0, tokens * k + 1, k, device=indices.device, dtype=dtype)
+        return cls(crow, indices.reshape(-1).to(dtype), width)
 
     @classmethod
     def from_mask(cls, mask: torch.Tensor) -> Pattern:
@@ -67,12 +73,13 @@ class Pattern:
     @classmethod
     def from_rows(cls, rows: torch.Tensor, columns: torch.Tensor, tokens: int, width: int) -> Pattern:
         """Entries given as (row, latent) pairs sorted by row."""
-        crow = torch.zeros(tokens + 1, dtype=torch.long, device=rows.device)
+        dtype = _index_dtype(columns.numel())
+        crow = torch.zeros(tokens + 1, dtype=dtype, device=rows.device)
         crow[1:] = torch.bincount(rows, minlength=tokens).cumsum(0)
-        return cls(crow, columns.long(), width)
+        return cls(crow, columns.to(dtype), width)
 
     def rows(self) -> torch.Tensor:
-        counts = self.crow[1:] - self.crow[:-1]
+        counts = (self.crow[1:] - self.crow[:-1]).long()
         return torch.repeat_interleave(torch.arange(self.tokens, device=self.crow.device), counts)
 
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
@@ -83,9 +90,9 @@ class Pattern:
         """[width, tokens] CSR of the same entries (grouped by latent) with these values."""
         if self._by_latent is None:
             order = _argsort_stable(self.indices)
-            crow = torch.zeros(self.width + 1, dtype=torch.long, device=self.indices.device)
+            crow = torch.zeros(self.width + 1, dtype=self.crow.dtype, device=self.indices.device)
             crow[1:] = torch.bincount(self.indices, minlength=self.width).cumsum(0)
-            self._by_latent = (order, crow, self.rows()[order])
+            self._by_latent = (order, crow, self.rows()[order].to(self.crow.dtype))
         order, crow, rows = self._by_latent
         return _csr(crow, rows, values[order], (self.width, self.tokens))
 
@@ -171,7 +178,7 @@ def selected_preactivations(chosen: torch.Tensor, x: torch.Tensor, W_enc: torch.
 
 def gather(dense: torch.Tensor, pattern: Pattern) -> torch.Tensor:
     """The values of a [tokens, width] tensor at the pattern's entries, in the pattern's order."""
-    return dense.reshape(-1)[pattern.rows() * pattern.width + pattern.indices]
+    return dense.reshape(-1)[pattern.rows() * pattern.width + pattern.indices.long()]
 
 
 def topk_pattern(pre: torch.Tensor, k: int) -> tuple[Pattern, torch.Tensor]:
