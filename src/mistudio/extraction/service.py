@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mistudio.datasets import service as datasets
@@ -25,7 +25,7 @@ from mistudio.extraction.tables import Extraction
 from mistudio.lens import data
 from mistudio.lens.units import human_bytes
 from mistudio.models import service as models
-from mistudio.platform.db import session_scope
+from mistudio.platform.db import newest_first_page, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
@@ -217,9 +217,7 @@ def list_extractions(runtime: Runtime, *, model_id: str | None = None, status: s
     if status:
         query = query.where(Extraction.status == status)
     with session_scope(runtime.sessions) as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Extraction.created_at.desc(), Extraction.id)
-                               .offset((page - 1) * limit).limit(limit)).all()
+        rows, total = newest_first_page(session, query, Extraction, page, limit)
         return [_out(runtime.storage, row) for row in rows], total
 
 

@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Engine, Select, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -137,3 +138,11 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def newest_first_page(session: Session, query: Select[Any], table: Any, page: int, limit: int) -> tuple[list[Any], int]:
+    """One page of `query`'s rows, newest (`created_at`) first, and how many rows it has in all."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(table.created_at.desc(), table.id).offset((page - 1) * limit)
+                           .limit(limit)).all()
+    return list(rows), total

@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction import service as extractions
 from mistudio.models import service as models
-from mistudio.platform.db import session_scope
+from mistudio.platform.db import newest_first_page, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
@@ -238,9 +238,7 @@ def list_trainings(runtime: Runtime, *, model_id: str | None = None, status: str
     if status:
         query = query.where(Training.status == status)
     with session_scope(runtime.sessions) as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Training.created_at.desc(), Training.id)
-                               .offset((page - 1) * limit).limit(limit)).all()
+        rows, total = newest_first_page(session, query, Training, page, limit)
         return [_out(row) for row in rows], total
 
 
@@ -383,9 +381,7 @@ def list_saes(runtime: Runtime, *, model_id: str | None = None, training_id: str
     if training_id:
         query = query.where(StoredSAE.training_id == training_id)
     with session_scope(runtime.sessions) as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(StoredSAE.created_at.desc(), StoredSAE.id)
-                               .offset((page - 1) * limit).limit(limit)).all()
+        rows, total = newest_first_page(session, query, StoredSAE, page, limit)
         return [sae_out(runtime.storage, row) for row in rows], total
 
 
