@@ -19,17 +19,21 @@ Cases, each in a fresh process with the same torch thread count (`training_cases
   FVU loss) in a plain loop, with `torch.optim.Adam` at the same lr instead of its default signum;
 - matmul: the physical floor, the encoder product `torch.addmm` [4096, 576] × [576, 4608] alone.
 Timing: tokens/s over the steps after `--warmup`, from when each batch is handed to the trainer (start-up, the first
-steps and the final save are outside); peak memory: getrusage max RSS of the process that trained, read right after
-training. Peers run in .venv-saepeers (`tests.support.saepeers.run_in_peers`). Quality is measured afterwards in
-this process by one function for all: each saved SAE is opened with our `lens.sae.load` (it reads SAELens and
-sparsify folders), and FVU, L0 and the dead fraction (latents never active) are computed on the held-out tokens; each
-case's own reconstruction of 256 held-out tokens is first checked equal to what our loader makes of its files.
+steps and the final save are outside); peak memory: the peak RSS of the process that trained (VmHWM; getrusage's
+ru_maxrss would include this parent's RSS, see training_cases.py), read right after training. Peers run in
+.venv-saepeers (`tests.support.saepeers.run_in_peers`). Quality is measured afterwards in this process by one function
+for all: each saved SAE is opened with our `lens.sae.load` (it reads SAELens and sparsify folders), and FVU, L0 and the
+dead fraction (latents never active) are computed on the held-out tokens; each case's own reconstruction of 256 held-out
+tokens is first checked equal to what our loader makes of its files.
 
-    python benchmarks/training.py [--quick] [--steps 120] [--warmup 10] [--holdout 32768] [--threads 2]
+    python benchmarks/training.py [--quick] [--steps 72] [--warmup 8] [--holdout 16384] [--threads 2]
                                   [--repeat 1] [--cases ...] [--profile]
 
-`--quick`: 16 steps (66k tokens), 8k held out; under 5 minutes on 2 CPU cores once the activations are cached (the
-first run extracts them: about a minute more; the default run's extraction, 4,129 windows, takes ~8 minutes once).
+The default (72 steps, 295k tokens, 16k held out) takes ~5 minutes on 2 quiet CPU cores (15 on a shared, loaded
+machine), plus ~5 minutes the first time to extract its 2,452 windows. `--quick`: 16 steps (66k tokens), 8k held out;
+~2 minutes on 2 quiet cores, 4.5–6.5 on a loaded one, once the activations are cached (the first run extracts them:
+about a minute more; a larger cache serves it). Single rounds swing with background load: use `--repeat 2` or more
+and look at `cpu o/t` when the machine is shared.
 `--profile`: also run ours-topk once under cProfile (the timed steps) and print it. Last line:
 `ratios: saelens 3.10x, sparsify 1.80x`: TopK tokens/s, ours over each peer's (SAELens in its default mode).
 """
@@ -198,17 +202,17 @@ def main() -> None:
     """Extract (once), train every case in its own process, evaluate every SAE the same way, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="16 steps, 8k held-out tokens")
-    parser.add_argument("--steps", type=int, help="training steps of 4096 tokens (default 120; --quick 16)")
-    parser.add_argument("--warmup", type=int, help="untimed first steps (default 10; --quick 3)")
-    parser.add_argument("--holdout", type=int, help="held-out tokens for FVU/L0/dead (default 32768; --quick 8192)")
+    parser.add_argument("--steps", type=int, help="training steps of 4096 tokens (default 72; --quick 16)")
+    parser.add_argument("--warmup", type=int, help="untimed first steps (default 8; --quick 3)")
+    parser.add_argument("--holdout", type=int, help="held-out tokens for FVU/L0/dead (default 16384; --quick 8192)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of every process (default 2)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every case; the fastest counts")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--profile", action="store_true", help="also run ours-topk once under cProfile")
     args = parser.parse_args()
-    steps = args.steps or (16 if args.quick else 120)
-    warmup = args.warmup if args.warmup is not None else (3 if args.quick else 10)
-    holdout_tokens = args.holdout or (8192 if args.quick else 32768)
+    steps = args.steps or (16 if args.quick else 72)
+    warmup = args.warmup if args.warmup is not None else (3 if args.quick else 8)
+    holdout_tokens = args.holdout or (8192 if args.quick else 16384)
     batch = 4096
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the children inherit them
         os.environ[name] = str(args.threads)
@@ -248,8 +252,8 @@ def main() -> None:
               "architecture) over this case's; cpu o/t: the same on CPU time (steadier when the machine is shared);\n"
               "step ms: median step; × matmul: step time over the encoder product's; "
               "start s: process start to the first batch; RSS@1st: resident memory when the first batch was handed "
-              "over;\npeak MB: getrusage max RSS after training; FVU, L0, dead % (latents never active): held-out "
-              "tokens, one evaluation for all")
+              "over;\npeak MB: the process's peak RSS (VmHWM) after training; FVU, L0, dead % (latents never "
+              "active): held-out tokens, one evaluation for all")
         print("cpu ratios: " + ", ".join(f"{peer} {rates['cpu']['ours-topk'] / rates['cpu'][f'{peer}-topk']:.2f}x"
                                          for peer in ("saelens", "sparsify")
                                          if f"{peer}-topk" in runs and "ours-topk" in runs))

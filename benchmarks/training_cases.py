@@ -5,14 +5,16 @@ numpy, torch and mistudio at the top, and each library inside its own case.
 
     python benchmarks/training_cases.py CASE --data ACTS.npy --train-tokens N --seq-len S --out FOLDER ...
 
-Every trainer reads the same batches: the first `--train-tokens` rows of the .npy (read into memory, not mapped,
-so the file's pages do not count in the process's RSS), as [samples, seq, d] in a `lens.sae.TensorSource` with no
-hold-out, shuffled by its seed 0; batch i is the same tokens for everyone. The SAE-init sample (ours: input scale and
-b_dec; SAELens: its norm estimate) is that source's `sample(init_tokens)` for both. Timing: the moment each training
-batch is handed to the trainer is recorded; tokens/s is the tokens of batches `warmup` … `steps - 1` over the time
-between handing over batch `warmup` and batch `steps - 1` (so start-up, the first steps and the final save are
-outside). Peak memory is `resource.getrusage(RUSAGE_SELF).ru_maxrss` right after training. Each case saves its SAE
-in its library's own format under --out and its own reconstruction of `--check-rows` held-out rows
+Every trainer reads the same batches: the first `--train-tokens` rows of the .npy (read into memory, not mapped, so the
+file's pages do not count in the process's RSS), as [samples, seq, d] in a `lens.sae.TensorSource` with no hold-out,
+shuffled by its seed 0; batch i is the same tokens for everyone. The SAE-init sample (ours: input scale and b_dec;
+SAELens: its norm estimate) is that source's `sample(init_tokens)` for both. Timing: the moment each training batch is
+handed to the trainer is recorded; tokens/s is the tokens of batches `warmup` … `steps - 1` over the time between
+handing over batch `warmup` and batch `steps - 1` (so start-up, the first steps and the final save are outside). Peak
+memory is the process's own peak RSS right after training: VmHWM of /proc/self/status, which is what
+`getrusage(RUSAGE_SELF).ru_maxrss` reports too except that Linux carries the parent's peak into ru_maxrss across fork +
+exec (a child of a 2.3 GB parent reports at least 2.3 GB); getrusage only where /proc is missing. Each case saves its
+SAE in its library's own format under --out and its own reconstruction of `--check-rows` held-out rows
 (check_reconstruction.npy), which the main script compares with its shared loader. Prints one JSON line.
 """
 
@@ -78,11 +80,24 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
     return rows.reshape(stop - start, d)
 
 
-def _rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def _status_bytes(field: str) -> int | None:
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    return 0
+    return None
+
+
+def _rss_bytes() -> int:
+    return _status_bytes("VmRSS") or 0
+
+
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM: not inherited from the parent, unlike ru_maxrss)."""
+    peak = _status_bytes("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 @dataclass
@@ -121,7 +136,7 @@ class Clock:
 
     def finish(self) -> None:
         """Called by each trainer right after its last step, before it saves anything."""
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak_rss = _peak_rss_bytes()
         if len(self.wall) < self.steps:
             raise SystemExit(f"only {len(self.wall)} of {self.steps} batches were asked for")
         first, last = self.warmup, self.steps - 1
