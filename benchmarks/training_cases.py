@@ -171,7 +171,7 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
     # The function from its module: `from mistudio.lens.sae import ..., train` after a name that lives in the
     # submodule `train` gets the submodule (the package attribute the import system sets) instead.
     from mistudio.lens.sae import Hyperparameters, SAEConfig, SparseAutoencoder, TrainConfig, save_saelens
-    from mistudio.lens.sae.train import train
+    from mistudio.lens.sae.trainer import train
 
     source = _source(s, clock)
     if architecture == "topk":

@@ -21,7 +21,7 @@ from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.buffer import TensorSource
 from mistudio.lens.sae.config import SAEConfig
 from mistudio.lens.sae.formats import UnsupportedSAEFormat
-from mistudio.lens.sae.train import TrainConfig, train
+from mistudio.lens.sae.trainer import TrainConfig, train
 from tests.lens.sae_data import sparse_activations
 from tests.support.saepeers import run_in_peers
 

@@ -54,7 +54,7 @@ def test_batch_topk_keeps_the_batchs_largest_values_even_when_one_token_takes_ma
     assert set(pattern.rows().tolist()) == {3}
 
 
-def test_the_sparse_relu_step_equals_the_dense_one():
+def test_the_sparse_relu_step_equals_the_dense_one(monkeypatch):
     from mistudio.lens.sae import losses
     from mistudio.lens.sae.architectures import SparseAutoencoder
     from mistudio.lens.sae.config import SAEConfig
@@ -63,16 +63,17 @@ def test_the_sparse_relu_step_equals_the_dense_one():
     config = SAEConfig("standard", d_in=16, d_sae=256, decoder_norm="in_loss")
     x = torch.randn(64, 16)
     outputs, grads = [], []
-    for path in (losses._standard_dense, losses.standard_loss):
+    for density in (1.0, losses.SPARSE_DENSITY):  # the dense path (any density), then the sparse one
+        monkeypatch.setattr(losses, "SPARSE_DENSITY", density if density < 1 else -1.0)
         sae = SparseAutoencoder(config, seed=4)
         with torch.no_grad():
-            sae.b_enc.fill_(-0.25)  # few active latents: the sparse path is taken
-        output = path(sae, losses.StepInput(x, x, 2.0))
+            sae.b_enc.fill_(-0.25)  # few active latents: the sparse path is allowed
+        output = losses.standard_loss(sae, losses.StepInput(x, x, 2.0))
         output.loss.backward()
         outputs.append(output)
         grads.append({name: p.grad.clone() for name, p in sae.named_parameters()})
     dense, sparse = outputs
-    assert sparse.active < losses.SPARSE_DENSITY * 64 * 256  # really the sparse path
+    assert "l1" in dense.parts and sparse.active < 64 * 256 / 16
     assert sparse.active == dense.active and torch.equal(sparse.fired, dense.fired)
     assert torch.allclose(sparse.loss, dense.loss, rtol=1e-5)
     for name in grads[0]:

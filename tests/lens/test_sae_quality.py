@@ -19,7 +19,7 @@ from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.buffer import ExtractionSource
 from mistudio.lens.sae.config import SAEConfig
 from mistudio.lens.sae.evaluate import evaluate_spliced
-from mistudio.lens.sae.train import Hyperparameters, TrainConfig, train
+from mistudio.lens.sae.trainer import Hyperparameters, TrainConfig, train
 
 HOOK = "blocks.6.resid_post"
 

@@ -14,7 +14,7 @@ from mistudio.lens.hooks import InvalidHookPoint
 from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.buffer import ExtractionSource, ModelStreamSource
 from mistudio.lens.sae.config import SAEConfig
-from mistudio.lens.sae.train import TrainConfig, train
+from mistudio.lens.sae.trainer import TrainConfig, train
 
 LENGTHS = (9, 4, 12, 7, 12, 3, 10, 8, 11, 6)
 

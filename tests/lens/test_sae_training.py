@@ -14,7 +14,7 @@ from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.buffer import TensorSource
 from mistudio.lens.sae.checkpoints import CheckpointDiskFull, CheckpointStore
 from mistudio.lens.sae.config import InvalidSAEConfig, SAEConfig
-from mistudio.lens.sae.train import Hyperparameters, TrainConfig, TrainingDiverged, TrainingStopped, train
+from mistudio.lens.sae.trainer import Hyperparameters, TrainConfig, TrainingDiverged, TrainingStopped, train
 from tests.lens.sae_data import sparse_activations
 
 D, WIDTH = 32, 256

@@ -64,7 +64,7 @@ class Plan:
 def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, model_name: str) -> dict[str, Any]:
     """The lens SAE config and hyperparameters of one SAE, validated by lens (its errors name the field)."""
     from mistudio.lens.sae.config import SAEConfig, width_from_expansion
-    from mistudio.lens.sae.train import Hyperparameters
+    from mistudio.lens.sae.trainer import Hyperparameters
 
     width = width_from_expansion(d_in, spec.expansion_factor, spec.width)
     k_family = spec.architecture in K_FAMILY

@@ -39,7 +39,7 @@ def _read(ctx: JobContext, training_id: str) -> dict[str, Any]:
 @job_kind(service.TRAIN_KIND, queue="gpu")
 def run_training(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Train (or continue) the run's SAEs, save them in the SAELens layout, evaluate them on held-out tokens."""
-    from mistudio.lens.sae.train import TrainingStopped
+    from mistudio.lens.sae.trainer import TrainingStopped
 
     training_id = params["training_id"]
     row = _read(ctx, training_id)
@@ -65,7 +65,7 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
     from mistudio.lens.sae.architectures import SparseAutoencoder
     from mistudio.lens.sae.buffer import ExtractionSource, ModelStreamSource
     from mistudio.lens.sae.config import SAEConfig
-    from mistudio.lens.sae.train import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
+    from mistudio.lens.sae.trainer import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
 
     settings = row["settings"]
     opened = _Opened(ctx, row)

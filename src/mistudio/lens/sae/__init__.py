@@ -21,9 +21,9 @@ _HOMES = {
     "ActivationSource": "mistudio.lens.sae.buffer", "ExtractionSource": "mistudio.lens.sae.buffer",
     "TensorSource": "mistudio.lens.sae.buffer", "ModelStreamSource": "mistudio.lens.sae.buffer",
     "evaluate_spliced": "mistudio.lens.sae.evaluate",
-    "Hyperparameters": "mistudio.lens.sae.train", "TrainConfig": "mistudio.lens.sae.train",
-    "TrainResult": "mistudio.lens.sae.train", "TrainingDiverged": "mistudio.lens.sae.train",
-    "TrainingStopped": "mistudio.lens.sae.train", "train": "mistudio.lens.sae.train",
+    "Hyperparameters": "mistudio.lens.sae.trainer", "TrainConfig": "mistudio.lens.sae.trainer",
+    "TrainResult": "mistudio.lens.sae.trainer", "TrainingDiverged": "mistudio.lens.sae.trainer",
+    "TrainingStopped": "mistudio.lens.sae.trainer", "train": "mistudio.lens.sae.trainer",
     "load": "mistudio.lens.sae.formats", "save_saelens": "mistudio.lens.sae.formats",
 }
 

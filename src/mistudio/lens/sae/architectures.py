@@ -75,9 +75,15 @@ class SparseAutoencoder(nn.Module):
         return scaled - self.b_dec if self.config.subtracts_b_dec else scaled
 
     def pre_activations(self, scaled: torch.Tensor) -> torch.Tensor:
-        """x·W_enc + b_enc on an already scaled input (the gate's pre-activation for gated): [..., d_sae]."""
+        """(x − b_dec)·W_enc + b_enc on an already scaled input (the gate's pre-activation for gated): [..., d_sae].
+
+        Computed as x·W_enc + (b_enc − b_dec·W_enc): the same numbers, but b_dec's gradient is then a
+        vector-matrix product instead of a second [tokens × width] × [width × d] one."""
         bias = self.b_gate if self.config.architecture == "gated" else self.b_enc
-        return self.encoder_input(scaled) @ self.W_enc + bias
+        if self.config.subtracts_b_dec:
+            bias = bias - self.b_dec @ self.W_enc
+        flat = scaled.reshape(-1, scaled.shape[-1])
+        return torch.addmm(bias, flat, self.W_enc).reshape(*scaled.shape[:-1], self.config.d_sae)
 
     @property
     def jump_threshold(self) -> torch.Tensor | None:

@@ -153,12 +153,18 @@ def _dense_output(parts: dict[str, torch.Tensor], loss: torch.Tensor, latents: t
 def standard_loss(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
     """ReLU + L1. Once few latents are active (after the L1 warm-up), the same loss on the sparse kernels: the
     gradient of a ReLU latent is zero wherever it is inactive, so only the active entries carry any."""
-    pre, b_dec = _dense_pre(sae, step)
-    active = pre > 0
+    pre = sae.pre_activations(step.x)  # one encoder product, whichever path follows
+    active = pre.detach() > 0
     if int(active.sum()) > SPARSE_DENSITY * pre.numel():
-        return _standard_dense(sae, step)
+        latents = pre.relu()
+        reconstruction = latents @ sae.W_dec + sae.b_dec
+        weights = sae.W_dec.norm(dim=1) if sae.config.decoder_norm == "in_loss" else 1.0
+        l1 = (latents * weights).sum(dim=-1).mean()
+        mse = _mse(reconstruction, step.target)
+        return _dense_output({"mse": mse, "l1": l1}, mse + step.sparsity_coefficient * l1, latents, reconstruction)
     pattern = Pattern.from_mask(active)
-    values = selected_preactivations(pre[active], step.x, sae.W_enc, sae.b_enc, b_dec, pattern)
+    b_dec = sae.b_dec if sae.config.subtracts_b_dec else None
+    values = selected_preactivations(pre.detach()[active], step.x, sae.W_enc, sae.b_enc, b_dec, pattern)
     reconstruction = sparse_decode(values, sae.W_dec, pattern) + sae.b_dec
     mse = _mse(reconstruction, step.target)
     weighted = values * sae.W_dec.norm(dim=1)[pattern.indices] if sae.config.decoder_norm == "in_loss" else values
@@ -166,17 +172,6 @@ def standard_loss(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
     loss = mse + step.sparsity_coefficient * l1
     return StepOutput(loss, {"mse": float(mse.detach()), "l1": float(l1.detach())}, reconstruction.detach(),
                       pattern.counts(), pattern.nnz)
-
-
-def _standard_dense(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
-    pre = sae.pre_activations(step.x)
-    latents = pre.relu()
-    reconstruction = latents @ sae.W_dec + sae.b_dec
-    mse = _mse(reconstruction, step.target)
-    weights = sae.W_dec.norm(dim=1) if sae.config.decoder_norm == "in_loss" else 1.0
-    l1 = (latents * weights).sum(dim=-1).mean()
-    loss = mse + step.sparsity_coefficient * l1
-    return _dense_output({"mse": mse, "l1": l1}, loss, latents, reconstruction)
 
 
 class _Step(torch.autograd.Function):
