@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,16 +10,36 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from mistudio.api import create_app
+from mistudio.config import Settings
 from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.config import SAEConfig
 from mistudio.lens.sae.formats import load, save_saelens
-from tests.extraction.test_extraction_api import _accepted, _run, setup  # noqa: F401 (the fixture)
+from tests.extraction.test_extraction_api import DOCS, _accepted, _import_model, _run
 from tests.support.api_fixtures import wait_for_job
+from tests.support.hub_fixtures import TinyModels
 from tests.support.studio import wait_until
 
 
-def _extraction(client: TestClient, setup: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
-    return _run(client, setup, layers=[1], hook_points=["resid_post", "mlp_out", "resid_pre"])
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory, tiny_models: TinyModels) -> Iterator[dict[str, Any]]:
+    """One studio for the module (its runs are independent rows): a tiny llama, a 60-line dataset tokenized with
+    it, and one extraction of layer 1's resid_pre, mlp_out and resid_post — built once, not per test."""
+    root = tmp_path_factory.mktemp("training")
+    (root / "home").mkdir()
+    settings = Settings(home=root / "home", job_modules=[], cancel_grace_seconds=2, log_format="text",
+                        database_url=None, redis_url=None)
+    with TestClient(create_app(settings)) as client:
+        (root / "docs.txt").write_text("\n".join(DOCS))
+        model_id = _import_model(client, tiny_models("llama"))
+        dataset = _accepted(client.post("/api/v1/datasets/import", json={"path": str(root / "docs.txt")}))
+        assert wait_for_job(client, dataset["job_id"])["status"] == "completed"
+        tokenization = _accepted(client.post(f"/api/v1/datasets/{dataset['id']}/tokenize",
+                                             json={"model_id": model_id, "max_length": 24}))
+        assert wait_for_job(client, tokenization["job_id"])["status"] == "completed"
+        setup = {"model_id": model_id, "dataset_id": dataset["id"], "tokenization_id": tokenization["id"]}
+        extraction = _run(client, setup, layers=[1], hook_points=["resid_post", "mlp_out", "resid_pre"])
+        yield {"client": client, "setup": setup, "extraction": extraction, "root": root}
 
 
 def _train_body(extraction: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -27,8 +48,8 @@ def _train_body(extraction: dict[str, Any], **overrides: Any) -> dict[str, Any]:
             "batch_tokens": 64, "log_every": 10, "checkpoint_every": 10, "eval_sequences": 3, **overrides}
 
 
-def test_train_follow_metrics_store_and_delete(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_train_follow_metrics_store_and_delete(studio: dict[str, Any]) -> None:
+    client, setup, extraction = studio["client"], studio["setup"], studio["extraction"]
     started = _accepted(client.post("/api/v1/trainings", json=_train_body(
         extraction, saes=[{"architecture": "topk", "expansion_factor": 4, "k": 8, "lr": 1e-3},
                           {"architecture": "standard", "expansion_factor": 4, "sparsity_coefficient": 1.0}])))
@@ -68,8 +89,8 @@ def test_train_follow_metrics_store_and_delete(client: TestClient, setup: dict[s
     assert deleted["bytes_freed"] > 0 and not Path(topk["path"]).exists()
 
 
-def test_pause_then_resume_finishes_the_run(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_pause_then_resume_finishes_the_run(studio: dict[str, Any]) -> None:
+    client, extraction = studio["client"], studio["extraction"]
     started = _accepted(client.post("/api/v1/trainings", json=_train_body(
         extraction, steps=400, checkpoint_every=5, log_every=5, evaluate_in_model=False)))
 
@@ -87,8 +108,9 @@ def test_pause_then_resume_finishes_the_run(client: TestClient, setup: dict[str,
     assert client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["steps_done"] == 400
 
 
-def test_bad_input_names_the_field(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_bad_input_names_the_field(studio: dict[str, Any]) -> None:
+    client, extraction = studio["client"], studio["extraction"]
+    before = client.get("/api/v1/trainings").json()["pagination"]["total"]
 
     def error(**overrides: Any) -> tuple[int, dict[str, Any]]:
         response = client.post("/api/v1/trainings", json=_train_body(extraction, **overrides))
@@ -105,11 +127,11 @@ def test_bad_input_names_the_field(client: TestClient, setup: dict[str, Any]) ->
     status, body = error(saes=[{"architecture": "matryoshka", "width": 64, "k": 4,
                                 "matryoshka_prefixes": [32, 16, 64]}])
     assert status == 400 and body["details"]["field"] == "matryoshka_prefixes"
-    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == 0  # nothing was stored
+    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == before  # nothing was stored
 
 
-def test_a_transcoder_trains_from_one_hook_point_to_another(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_a_transcoder_trains_from_one_hook_point_to_another(studio: dict[str, Any]) -> None:
+    client, extraction = studio["client"], studio["extraction"]
     started = _accepted(client.post("/api/v1/trainings", json=_train_body(
         extraction, hook_point="blocks.1.resid_pre", target_hook_point="blocks.1.mlp_out",
         saes=[{"architecture": "standard", "expansion_factor": 2, "sparsity_coefficient": 0.5}])))
@@ -119,8 +141,8 @@ def test_a_transcoder_trains_from_one_hook_point_to_another(client: TestClient, 
     assert load(sae["path"]).config.is_transcoder
 
 
-def test_a_run_streamed_from_the_model_needs_no_extraction(client: TestClient,
-                                                            setup: dict[str, Any]) -> None:  # noqa: F811
+def test_a_run_streamed_from_the_model_needs_no_extraction(studio: dict[str, Any]) -> None:
+    client, setup = studio["client"], studio["setup"]
     stream = {"model_id": setup["model_id"], "dataset_id": setup["dataset_id"],
               "tokenization_id": setup["tokenization_id"], "forward_batch_size": 8}
     body = {"stream": stream, "hook_point": "blocks.0.resid_post", "steps": 20, "batch_tokens": 64, "log_every": 10,
@@ -136,7 +158,8 @@ def test_a_run_streamed_from_the_model_needs_no_extraction(client: TestClient,
     assert missing.status_code == 400 and "layer 9 is out of range" in missing.json()["error"]["message"]
 
 
-def test_import_a_saelens_folder(client: TestClient, tmp_path: Path) -> None:
+def test_import_a_saelens_folder(studio: dict[str, Any], tmp_path: Path) -> None:
+    client = studio["client"]
     folder = save_saelens(SparseAutoencoder(SAEConfig("jumprelu", d_in=16, d_sae=32, hook_point="blocks.0.mlp_out")),
                           tmp_path / "theirs")
     imported = client.post("/api/v1/saes/import", json={"path": str(folder), "name": "theirs"})
@@ -149,8 +172,8 @@ def test_import_a_saelens_folder(client: TestClient, tmp_path: Path) -> None:
     assert relative.status_code == 400 and "absolute" in relative.json()["error"]["message"]
 
 
-def test_stop_finishes_early_and_keeps_the_saes(client: TestClient, setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_stop_finishes_early_and_keeps_the_saes(studio: dict[str, Any]) -> None:
+    client, extraction = studio["client"], studio["extraction"]
     started = _accepted(client.post("/api/v1/trainings", json=_train_body(
         extraction, steps=5000, log_every=5, evaluate_in_model=False)))
 
@@ -174,12 +197,11 @@ def _job_pid(client: TestClient, job_id: str) -> int | None:
         return repository.get_job(session, job_id).pid
 
 
-def test_a_run_killed_with_sigkill_resumes_to_byte_identical_weights(client: TestClient,
-                                                                       setup: dict[str, Any]) -> None:  # noqa: F811
+def test_a_run_killed_with_sigkill_resumes_to_byte_identical_weights(studio: dict[str, Any]) -> None:
     import os
     import signal
 
-    extraction = _extraction(client, setup)
+    client, extraction = studio["client"], studio["extraction"]
     body = _train_body(extraction, steps=150, checkpoint_every=10, log_every=10, seed=7, evaluate_in_model=False)
     straight = _accepted(client.post("/api/v1/trainings", json=body))
     assert wait_for_job(client, straight["job_id"], timeout=300)["status"] == "completed"
@@ -204,9 +226,9 @@ def test_a_run_killed_with_sigkill_resumes_to_byte_identical_weights(client: Tes
     assert weights(killed["id"]) == weights(straight["id"])
 
 
-def test_the_estimate_counts_memory_and_disk_and_times_real_steps(client: TestClient,
-                                                                  setup: dict[str, Any]) -> None:  # noqa: F811
-    extraction = _extraction(client, setup)
+def test_the_estimate_counts_memory_and_disk_and_times_real_steps(studio: dict[str, Any]) -> None:
+    client, extraction = studio["client"], studio["extraction"]
+    before = client.get("/api/v1/trainings").json()["pagination"]["total"]
     body = _train_body(extraction, steps=1000, saes=[{"architecture": "topk", "expansion_factor": 4, "k": 8},
                                                       {"architecture": "standard", "expansion_factor": 8}])
     response = client.post("/api/v1/trainings/estimate", json=body)
@@ -219,4 +241,4 @@ def test_the_estimate_counts_memory_and_disk_and_times_real_steps(client: TestCl
     assert estimate["seconds"] == pytest.approx(1000 * (first["seconds_per_step"] + second["seconds_per_step"]))
     assert estimate["tokens"] == 64_000 and estimate["epochs"] > 20
     assert any("overfit" in warning for warning in estimate["warnings"])
-    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == 0  # an estimate stores nothing
+    assert client.get("/api/v1/trainings").json()["pagination"]["total"] == before  # an estimate stores nothing

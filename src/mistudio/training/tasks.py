@@ -61,37 +61,29 @@ def run_training(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                        on_change=on_change, cancelled_by=(TrainingStopped,))
 
 
-def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
-    from mistudio.lens.sae.architectures import SparseAutoencoder
+def _source(ctx: JobContext, row: dict[str, Any], opened: _Opened) -> Any:
+    """The run's activations: its stored extraction, or the model streamed over its tokenization."""
     from mistudio.lens.sae.buffer import ExtractionSource, ModelStreamSource
-    from mistudio.lens.sae.config import SAEConfig
-    from mistudio.lens.sae.trainer import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
 
     settings = row["settings"]
-    opened = _Opened(ctx, row)
     if row["source"] == "stream":
-        source = ModelStreamSource(opened.model(), opened.sequences(), row["hook_point"], row["target_hook_point"],
-                                   batch_size=settings["forward_batch_size"], max_samples=settings["max_samples"],
-                                   holdout_fraction=settings["holdout_fraction"], seed=settings["seed"],
-                                   pad_token_id=opened.pad_token_id())
-    else:
-        source = ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
-                                  row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
-                                  seed=settings["seed"])
-    saes = [SparseAutoencoder(SAEConfig.from_dict(member["config"]), seed=settings["seed"] + index)
-            for index, member in enumerate(row["members"])]
-    hyper = [Hyperparameters(**{**member["hyperparameters"], "betas": tuple(member["hyperparameters"]["betas"])})
-             for member in row["members"]]
-    config = TrainConfig(**{name: settings[name] for name in service._SHARED}, steps=settings["steps"],
-                         device=settings["device"])
-    total = row["total_steps"]
-    ctx.progress(0.0, f"training {len(saes)} SAE(s) on {source.train_tokens:,} tokens of {row['hook_point']}")
+        return ModelStreamSource(opened.model(), opened.sequences(), row["hook_point"], row["target_hook_point"],
+                                 batch_size=settings["forward_batch_size"], max_samples=settings["max_samples"],
+                                 holdout_fraction=settings["holdout_fraction"], seed=settings["seed"],
+                                 pad_token_id=opened.pad_token_id())
+    return ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
+                            row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
+                            seed=settings["seed"])
 
+
+def _reporter(ctx: JobContext, training_id: str, total: int) -> Any:
+    """on_metrics: the job's progress line, the metrics table, the row and the live channel."""
     def on_metrics(step: int, members: list[dict[str, float]]) -> None:
-        rate = members[0].get("tokens_per_second")
+        first = members[0]
+        rate = first.get("tokens_per_second")
         ctx.progress(min(step / total, 0.99), f"step {step:,} of {total:,}" +
                      (f" at {rate:,.0f} tokens/s" if rate else "") +
-                     f", FVU {members[0].get('fvu', float('nan')):.3f}, L0 {members[0].get('l0', float('nan')):.1f}")
+                     f", FVU {first.get('fvu', float('nan')):.3f}, L0 {first.get('l0', float('nan')):.1f}")
         with session_scope(ctx.sessions) as session:
             for index, values in enumerate(members):
                 session.add(TrainingMetric(training_id=training_id, member=index, step=step, values=values))
@@ -99,8 +91,24 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
         ctx.emit(metrics_channel(training_id), "metrics",
                  TrainingMetrics(training_id=training_id, step=step, total_steps=total, members=members))
 
-    from mistudio.lens.sae.checkpoints import CheckpointStore
+    return on_metrics
 
+
+def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
+    from mistudio.lens.sae.architectures import SparseAutoencoder
+    from mistudio.lens.sae.checkpoints import CheckpointStore
+    from mistudio.lens.sae.config import SAEConfig
+    from mistudio.lens.sae.trainer import Hyperparameters, TrainConfig, TrainingStopped, holdout_metrics, train
+
+    settings, total = row["settings"], row["total_steps"]
+    opened = _Opened(ctx, row)
+    source = _source(ctx, row, opened)
+    saes = [SparseAutoencoder(SAEConfig.from_dict(member["config"]), seed=settings["seed"] + index)
+            for index, member in enumerate(row["members"])]
+    hyper = [Hyperparameters(**{**member["hyperparameters"], "betas": tuple(member["hyperparameters"]["betas"])})
+             for member in row["members"]]
+    config = TrainConfig(**{name: settings[name] for name in service._SHARED}, steps=settings["steps"],
+                         device=settings["device"])
     kept = CheckpointStore(ctx.storage.checkpoints_dir(training_id)).latest_step()
     with session_scope(ctx.sessions) as session:  # steps after the checkpoint are trained (and logged) again
         session.query(TrainingMetric).filter(TrainingMetric.training_id == training_id,
@@ -111,16 +119,16 @@ def _train(ctx: JobContext, training_id: str, row: dict[str, Any]) -> Completed:
     stop = _StopRequest(ctx, training_id)
     started = time.perf_counter()
     try:
-        result = train(saes, source, config, hyperparameters=hyper, on_metrics=on_metrics, should_stop=stop,
-                       checkpoints=ctx.storage.checkpoints_dir(training_id),
+        result = train(saes, source, config, hyperparameters=hyper, on_metrics=_reporter(ctx, training_id, total),
+                       should_stop=stop, checkpoints=ctx.storage.checkpoints_dir(training_id),
                        on_checkpoint=lambda step, path: ctx.note(f"checkpoint at step {step:,} saved"))
         steps, final = result.steps, [dict(values) for values in result.final]
         message = f"trained {len(saes)} SAE(s) for {steps:,} steps"
     except TrainingStopped as stopped:
         if not stop.by_user_stop:
             raise  # a pause: cancelled, resumable
-        steps = stopped.step
-        final = [{**last, **holdout_metrics(sae, source)} for last, sae in zip(stop.latest(), saes, strict=True)]
+        steps, latest = stopped.step, stop.latest() or [{} for _ in saes]  # none yet if stopped before a log step
+        final = [{**last, **holdout_metrics(sae, source)} for last, sae in zip(latest, saes, strict=True)]
         message = f"stopped early at step {steps:,} of {total:,}; the SAEs are kept as they were then"
     if settings.get("evaluate_in_model"):
         _evaluate_in_model(ctx, row, opened, source, saes, final)
