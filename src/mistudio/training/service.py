@@ -116,10 +116,11 @@ class _StreamSizes:
     """What planning needs of a streamed source (its token counts and widths) without opening the model."""
 
     def __init__(self, lengths: Any, holdout_fraction: float, d_model: int) -> None:
-        from mistudio.lens.sae.buffer import ActivationSource
+        from mistudio.lens.sae.buffer import held_out_samples
 
-        self.counts = ActivationSource((lengths - 1).clip(min=0), holdout_fraction=holdout_fraction)
-        self.train_tokens, self.d_in, self.d_out = self.counts.train_tokens, d_model, d_model
+        tokens = (lengths - 1).clip(min=0)  # each sequence's first position is left out, as in training
+        train = len(tokens) - held_out_samples(len(tokens), holdout_fraction)
+        self.train_tokens, self.d_in, self.d_out = int(tokens[:train].sum()), d_model, d_model
 
 
 def _stream_source(runtime: Runtime, body: TrainIn) -> tuple[_Origin, dict[str, Any], Any]:

@@ -10,6 +10,7 @@ from a generator seeded by (seed, epoch, group), so batch number b is the same t
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,16 @@ class Batch:
         return Batch(x, x if self.target is self.x else self.target[start:end])
 
 
-class ActivationSource:
+def held_out_samples(samples: int, holdout_fraction: float) -> int:
+    """How many of the last samples the hold-out split takes (at least one when any fraction is asked)."""
+    if not 0 <= holdout_fraction < 1:
+        raise InvalidArgument(f"holdout_fraction must be in [0, 1); got {holdout_fraction}",
+                              details={"field": "holdout_fraction"})
+    held = int(round(samples * holdout_fraction))
+    return max(held, 1) if holdout_fraction > 0 and samples > 1 else held
+
+
+class ActivationSource(ABC):
     """Samples of activations (and, for a transcoder, targets) read by sample ranges; see the module docstring."""
 
     d_in: int
@@ -41,14 +51,9 @@ class ActivationSource:
 
     def __init__(self, tokens_per_sample: np.ndarray, *, holdout_fraction: float = 0.05, chunk_samples: int = 16,
                  buffer_tokens: int = 262_144, seed: int = 0) -> None:
-        if not 0 <= holdout_fraction < 1:
-            raise InvalidArgument(f"holdout_fraction must be in [0, 1); got {holdout_fraction}",
-                                  details={"field": "holdout_fraction"})
         self.tokens_per_sample = np.asarray(tokens_per_sample, dtype=np.int64)
         samples = len(self.tokens_per_sample)
-        held = int(round(samples * holdout_fraction))
-        if holdout_fraction > 0 and samples > 1:
-            held = max(held, 1)
+        held = held_out_samples(samples, holdout_fraction)
         self.train_samples = samples - held
         if self.train_samples < 1 or self.train_tokens < 1:
             raise InvalidArgument(f"the data has {samples} samples: too few to train on after holding out "
@@ -56,9 +61,9 @@ class ActivationSource:
         self.chunk_samples, self.buffer_tokens, self.seed = max(1, chunk_samples), max(1, buffer_tokens), seed
 
     # --- what a concrete source provides ------------------------------------------------------------------
+    @abstractmethod
     def read(self, start: int, end: int) -> Batch:
         """The real tokens of samples [start, end), in order, as float32."""
-        raise NotImplementedError(f"{type(self).__name__} does not read samples")  # pragma: no cover
 
     # --- sizes --------------------------------------------------------------------------------------------
     @property
