@@ -122,6 +122,8 @@ def test_bad_input_names_the_field(studio: dict[str, Any]) -> None:
     assert status == 400 and body["details"]["field"] == "hook_point" and "blocks.1.resid_post" in body["message"]
     status, body = error(batch_tokens=10**6)
     assert status == 400 and body["details"]["field"] == "batch_tokens"
+    status, body = error(target_hook_point="blocks.1.mlp_out", hook_point="blocks.1.resid_pre")
+    assert status == 400 and body["details"]["field"] == "saes[0].architecture" and "SAELens" in body["message"]
     status, _ = error(saes=[{"architecture": "topk", "lr": 0}])
     assert status == 422
     status, body = error(saes=[{"architecture": "matryoshka", "width": 64, "k": 4,

@@ -71,6 +71,12 @@ def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, mod
     if k_family and spec.k is not None and spec.k > width:
         raise InvalidInput(f"saes[{index}].k ({spec.k}) is larger than the width ({width:,} latents); choose k from 1 "
                            f"to {width:,}", details={"field": f"saes[{index}].k", "max": width})
+    transcoder = body.target_hook_point not in (None, body.hook_point)
+    if transcoder and spec.architecture in ("topk", "gated"):
+        # Refused now rather than after training: the SAE is stored in SAELens' layout, which has no such class.
+        raise InvalidInput(f"saes[{index}]: a {spec.architecture} transcoder cannot be stored in the SAELens layout "
+                           "(SAELens has no such class); use standard, jumprelu, batchtopk or matryoshka for a "
+                           "transcoder", details={"field": f"saes[{index}].architecture"})
     prefixes = spec.matryoshka_prefixes
     if spec.architecture == "matryoshka" and not prefixes:
         prefixes = sorted({max(1, width // 16), max(1, width // 4), width})
