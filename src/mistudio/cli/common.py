@@ -158,9 +158,10 @@ def known_ids(current: Runtime, kind: IdKind, dataset_id: str | None = None) -> 
         return [e.id for e in every(lambda page, limit: extraction.list_extractions(current, page=page,
                                                                                    limit=limit))]
     if kind in ("training", "sae"):
+        from mistudio.training import saes
         from mistudio.training import service as training
 
-        lister = training.list_trainings if kind == "training" else training.list_saes
+        lister = training.list_trainings if kind == "training" else saes.list_saes
         return [row.id for row in every(lambda page, limit: lister(current, page=page, limit=limit))]
     from mistudio.system import service as system
 

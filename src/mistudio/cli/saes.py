@@ -21,7 +21,7 @@ from mistudio.cli.common import (
     shortened,
     size,
 )
-from mistudio.training import service
+from mistudio.training import saes as stored_saes
 from mistudio.training.schemas import SAEImportIn, SAEOut
 
 saes_app = typer.Typer(help="Stored SAEs (SAELens layout): list, show, export, import, delete.", no_args_is_help=True)
@@ -45,7 +45,7 @@ def list_saes(training_id: Annotated[str | None, typer.Option("--training", help
     runtime = open_runtime()
     training_id = resolve(runtime, "training", training_id) if training_id else None
     model_id = resolve(runtime, "model", model_id) if model_id else None
-    found, total = guarded(lambda: service.list_saes(runtime, model_id=model_id, training_id=training_id,
+    found, total = guarded(lambda: stored_saes.list_saes(runtime, model_id=model_id, training_id=training_id,
                                                      limit=limit))
     if as_json:
         console.print_json(data={"items": [s.model_dump(mode="json") for s in found], "total": total})
@@ -64,7 +64,7 @@ def list_saes(training_id: Annotated[str | None, typer.Option("--training", help
 def show_sae(sae_id: SAEArgument, as_json: JsonOption = False) -> None:
     """One SAE: shape, hook point, where its SAELens folder is, and its metrics."""
     runtime = open_runtime()
-    sae = guarded(lambda: service.get_sae(runtime, resolve(runtime, "sae", sae_id)))
+    sae = guarded(lambda: stored_saes.get_sae(runtime, resolve(runtime, "sae", sae_id)))
     if as_json:
         console.print_json(sae.model_dump_json())
         return
@@ -77,7 +77,7 @@ def show_sae(sae_id: SAEArgument, as_json: JsonOption = False) -> None:
 def export(sae_id: SAEArgument, dest: Annotated[Path, typer.Argument(help="a new (or empty) folder")]) -> None:
     """Copy an SAE's folder (SAELens layout: cfg.json, sae_weights.safetensors, sparsity.safetensors) to DEST."""
     runtime = open_runtime()
-    sae = guarded(lambda: service.get_sae(runtime, resolve(runtime, "sae", sae_id)))
+    sae = guarded(lambda: stored_saes.get_sae(runtime, resolve(runtime, "sae", sae_id)))
     target = Path(local_path(dest))
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         fail(f"{target} is not empty: choose a new or empty folder (nothing is overwritten)", 1)
@@ -96,7 +96,7 @@ def import_sae(path: Annotated[str, typer.Argument(help="a SAELens or sparsify S
     model_id = resolve(runtime, "model", model_id) if model_id else None
     request = body(SAEImportIn, {"path": "PATH", "name": "--name", "model_id": "--model"}, path=local_path(path),
                    name=name, model_id=model_id)
-    sae = guarded(lambda: service.import_sae(runtime, request))
+    sae = guarded(lambda: stored_saes.import_sae(runtime, request))
     console.print(f"SAE {sae.id}: imported from {request.path}", highlight=False, soft_wrap=True)
     _print_sae(sae)
 
@@ -106,8 +106,8 @@ def delete_sae(sae_id: SAEArgument, yes: Annotated[bool, typer.Option("--yes", "
                ) -> None:
     """Delete a stored SAE and its folder."""
     runtime = open_runtime()
-    sae = guarded(lambda: service.get_sae(runtime, resolve(runtime, "sae", sae_id)))
+    sae = guarded(lambda: stored_saes.get_sae(runtime, resolve(runtime, "sae", sae_id)))
     if not yes and not typer.confirm(f"delete SAE {sae.name} ({size(sae.size_bytes)})?"):
         raise typer.Exit(1)
-    result = guarded(lambda: service.delete_sae(runtime, sae.id))
+    result = guarded(lambda: stored_saes.delete_sae(runtime, sae.id))
     console.print(f"deleted {result.id}: {size(result.bytes_freed)} freed", highlight=False)

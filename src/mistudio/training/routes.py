@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
 from mistudio.platform.lifecycle import StatusName
 from mistudio.platform.runtime import Runtime
-from mistudio.training import service
+from mistudio.training import saes, service
 from mistudio.training.schemas import (
     CheckpointOut,
     MetricPoint,
@@ -107,7 +107,7 @@ def list_saes(
     request: Request, model_id: str | None = None, training_id: str | None = None,
     page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1, limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[SAEOut]:
-    rows, total = service.list_saes(_runtime(request), model_id=model_id, training_id=training_id, page=page,
+    rows, total = saes.list_saes(_runtime(request), model_id=model_id, training_id=training_id, page=page,
                                     limit=limit)
     return Page(data=rows, pagination=Pagination(page=page, limit=limit, total=total))
 
@@ -115,14 +115,14 @@ def list_saes(
 @router.post("/saes/import", status_code=201, response_model=Item[SAEOut])
 def import_sae(request: Request, body: SAEImportIn) -> Item[SAEOut]:
     """Copy a SAELens or sparsify SAE folder into the studio (kept in the SAELens layout)."""
-    return Item(data=service.import_sae(_runtime(request), body))
+    return Item(data=saes.import_sae(_runtime(request), body))
 
 
 @router.get("/saes/{sae_id}", response_model=Item[SAEOut])
 def get_sae(request: Request, sae_id: str) -> Item[SAEOut]:
-    return Item(data=service.get_sae(_runtime(request), sae_id))
+    return Item(data=saes.get_sae(_runtime(request), sae_id))
 
 
 @router.delete("/saes/{sae_id}", response_model=Item[Deleted])
 def delete_sae(request: Request, sae_id: str) -> Item[Deleted]:
-    return Item(data=service.delete_sae(_runtime(request), sae_id))
+    return Item(data=saes.delete_sae(_runtime(request), sae_id))

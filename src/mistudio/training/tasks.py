@@ -17,6 +17,7 @@ from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
 from mistudio.platform.jobs.tracked import Completed, run_tracked
 from mistudio.platform.lifecycle import Status
+from mistudio.training import saes as stored_saes
 from mistudio.training import service
 from mistudio.training.schemas import TrainingMetrics, TrainingStatusChanged
 from mistudio.training.tables import Training, TrainingMetric
@@ -237,7 +238,7 @@ def _store(ctx: JobContext, training_id: str, row: dict[str, Any], source: Any, 
         for index, (sae, values) in enumerate(zip(saes, final, strict=True)):
             frequency = firing_frequency(sae, holdout.x)
             name = row["name"] if len(saes) == 1 else f"{row['name']}_{index}"
-            stored = service.record_sae(session, ctx.storage, sae, name=name, origin="trained",
+            stored = stored_saes.record_sae(session, ctx.storage, sae, name=name, origin="trained",
                                         training_id=training_id, model_id=row["model_id"],
                                         model_name=row["model_name"], metrics=values,
                                         log10_sparsity=(frequency + 1e-10).log10().float())
