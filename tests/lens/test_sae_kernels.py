@@ -78,3 +78,43 @@ def test_the_sparse_relu_step_equals_the_dense_one(monkeypatch):
     assert torch.allclose(sparse.loss, dense.loss, rtol=1e-5)
     for name in grads[0]:
         assert torch.allclose(grads[1][name], grads[0][name], atol=1e-5, rtol=1e-4), name
+
+
+def test_the_topk_step_with_dead_latents_equals_dense_autograd_of_gao_et_al_auxk():
+    """mse + α·AuxK written out densely (Gao et al. 2024: the top k_aux dead latents' pre-activations, ReLU'd,
+    reconstruct the detached residual error; normalised by the error's variance, scaled by n_dead / k_aux)."""
+    from mistudio.lens.sae.architectures import SparseAutoencoder
+    from mistudio.lens.sae.config import SAEConfig
+    from mistudio.lens.sae.losses import StepInput, training_step
+
+    torch.manual_seed(3)
+    tokens, d, width, k, alpha = 29, 8, 64, 3, 0.5
+    sae = SparseAutoencoder(SAEConfig("topk", d_in=d, d_sae=width, k=k), seed=1)
+    with torch.no_grad():
+        sae.b_dec.copy_(torch.randn(d) * 0.1)
+        sae.b_enc.copy_(torch.randn(width) * 0.1)
+    x = torch.randn(tokens, d)
+    dead = torch.zeros(width, dtype=torch.bool)
+    dead[torch.randperm(width)[:3]] = True  # fewer dead than k_aux = d // 2: the scale-down applies
+    output = training_step(sae, StepInput(x, x, aux_coefficient=alpha, dead=dead))
+    output.loss.backward()
+    ours = {name: p.grad.clone() for name, p in sae.named_parameters()}
+
+    params = {name: p.detach().clone().requires_grad_() for name, p in sae.named_parameters()}
+    pre = (x - params["b_dec"]) @ params["W_enc"] + params["b_enc"]
+    top = pre.detach().topk(k, dim=1).indices
+    latents = torch.zeros_like(pre).scatter(1, top, pre.gather(1, top)).relu()
+    reconstruction = latents @ params["W_dec"] + params["b_dec"]
+    mse = (reconstruction - x).pow(2).sum(-1).mean()
+    n_dead, k_aux = int(dead.sum()), min(d // 2, int(dead.sum()))
+    dead_pre = pre.masked_fill(~dead, float("-inf"))
+    aux_top = dead_pre.detach().topk(k_aux, dim=1).indices
+    aux_latents = torch.zeros_like(pre).scatter(1, aux_top, pre.gather(1, aux_top)).relu()
+    error = (x - reconstruction).detach()
+    auxk = (aux_latents @ params["W_dec"] - error).pow(2).sum() / (error - error.mean(0)).pow(2).sum()
+    auxk = auxk * min(n_dead / (d // 2), 1.0)
+    (mse + alpha * auxk).backward()
+    assert output.parts["auxk"] == pytest.approx(auxk.item(), rel=1e-5)
+    assert float(output.loss) == pytest.approx((mse + alpha * auxk).item(), rel=1e-5)
+    for name, param in params.items():
+        assert torch.allclose(ours[name], param.grad, atol=1e-5, rtol=1e-4), name

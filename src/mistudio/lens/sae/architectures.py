@@ -125,15 +125,18 @@ class SparseAutoencoder(nn.Module):
     @torch.no_grad()
     def normalize_decoder(self) -> None:
         """Rows of W_dec back to norm 1 (the "unit" decoder rule, after each optimizer step)."""
-        self.W_dec /= self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        self.W_dec.div_(torch.linalg.vector_norm(self.W_dec, dim=1, keepdim=True).clamp_min_(1e-8))
 
     @torch.no_grad()
     def remove_parallel_gradient(self) -> None:
         """Drop the part of each decoder row's gradient along the row: with unit rows it only fights the norm."""
         if self.W_dec.grad is None:
             return
-        rows = self.W_dec / self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        self.W_dec.grad -= (self.W_dec.grad * rows).sum(dim=1, keepdim=True) * rows
+        # grad − (grad·w / w·w) w, row by row, in three passes over the decoder and no [d_sae, d_out] temporaries
+        # (this runs every step of a unit-decoder run)
+        W, grad = self.W_dec, self.W_dec.grad  # noqa: N806
+        along = torch.linalg.vecdot(grad, W) / torch.linalg.vecdot(W, W).clamp_min(1e-16)
+        grad.addcmul_(along.unsqueeze(1), W, value=-1.0)
 
     def extra_repr(self) -> str:
         c = self.config

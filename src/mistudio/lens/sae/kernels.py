@@ -161,10 +161,10 @@ class _Selected(torch.autograd.Function):
             grad_b = torch.zeros(pattern.width, dtype=grad.dtype, device=grad.device).index_add_(
                 0, pattern.indices, grad)
         if ctx.needs_input_grad[2]:
-            # d pre / d W_enc is the encoder's input x − b_dec: x's part sparse, b_dec's an outer product
-            grad_w = (pattern.transposed(grad) @ x).t().contiguous()
-            if ctx.has_b_dec:
-                grad_w.sub_(torch.outer(b_dec, grad_b))
+            # d pre / d W_enc is the encoder's input x − b_dec ([tokens, d]: cheaper to form than a [d, width]
+            # outer-product correction afterwards)
+            encoder_input = x - b_dec if ctx.has_b_dec else x
+            grad_w = (pattern.transposed(grad) @ encoder_input).t().contiguous()
         if ctx.has_b_dec and ctx.needs_input_grad[4]:
             grad_b_dec = -(W_enc @ grad_b)
         return None, None, grad_w, grad_b if ctx.needs_input_grad[3] else None, grad_b_dec, None

@@ -88,8 +88,11 @@ def _auxk(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor, b_dec: tor
     if n_dead == 0:
         return None
     k_aux = min(max(sae.config.d_out // 2, 1), n_dead)
-    masked = pre.masked_fill(~dead, float("-inf"))
-    pattern, chosen = topk_pattern(masked, k_aux)
+    # top-k among the dead columns only: a [tokens, n_dead] copy, usually far smaller than masking all of pre
+    dead_columns = dead.nonzero().squeeze(1)
+    chosen_among, slots = pre.index_select(1, dead_columns).topk(k_aux, dim=1, sorted=False)
+    pattern = Pattern.fixed(dead_columns[slots], sae.width)
+    chosen = chosen_among.reshape(-1)
     values = _sparse_codes(sae, step, pre, b_dec, pattern, chosen)
     error = (step.target - reconstruction).detach()
     predicted = sparse_decode(values, sae.W_dec, pattern)
