@@ -1,0 +1,125 @@
+"""Bounded streaming selection over all latents at once: the `size` best candidates per column, with their windows.
+
+A column is a latent (or a latent within one activation interval). Each batch offers at most one candidate per
+sequence and column (the sequence's peak for that latent); `update` merges them with what is kept by one `topk` over
+[size + batch, columns], so the cost per batch is a few tensor ops whatever the width, and memory is
+size × columns × (window + 3) numbers however many tokens stream past. The windows of newly kept candidates are
+gathered from the batch's activations while they are still there.
+
+The sampling keys are a deterministic hash of (seed, sequence index, latent), so a sample does not depend on batch
+boundaries or on where a run was resumed, and a brute-force computation can reproduce it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from mistudio.lens.errors import InvalidArgument
+
+MASK31 = (1 << 31) - 1
+_MULTIPLIER = 0x45D9F3B  # the 32-bit integer hash constant; < 2^27, so x · it stays below 2^58 in int64
+
+
+def mix31(x: torch.Tensor) -> torch.Tensor:
+    """A 31-bit integer hash of non-negative int64 values (three xor-shift-multiply rounds, no int64 overflow)."""
+    x = x & MASK31
+    for _ in range(3):
+        x = ((x >> 16) ^ x) * _MULTIPLIER & MASK31
+    return x
+
+
+def sample_keys(sequence: torch.Tensor, latent: torch.Tensor, seed: int) -> torch.Tensor:
+    """Unique random-order keys for (sequence, latent) pairs: hash in the high bits, the sequence index below.
+
+    The smallest `s` keys among a latent's candidates are a uniform sample without replacement; the sequence index
+    in the low 31 bits makes keys of one latent distinct, so no tie is ever broken by chance."""
+    hashed = mix31(mix31(sequence + mix31(torch.tensor(seed, dtype=torch.int64))) ^ latent)
+    return (hashed << 31) | (sequence & MASK31)
+
+
+def peak_scores(values: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
+    """Int64 scores ordering positive activations by value, then the earlier sequence first; empty where <= 0.
+
+    A positive float32's bit pattern grows with its value, so (bits << 32) | (2^32 − 1 − sequence) sorts as the
+    value and breaks exact ties (the same token after BOS gives the same activation in two sequences) the same way
+    whatever the batches were."""
+    bits = values.float().contiguous().view(torch.int32).to(torch.int64)
+    scores = (bits << 32) | ((1 << 32) - 1 - (sequence & ((1 << 32) - 1)))
+    return torch.where(values > 0, scores, torch.full_like(scores, torch.iinfo(torch.int64).min))
+
+
+def empty_score(dtype: torch.dtype) -> float | int:
+    """The score of an empty slot: below every real candidate."""
+    return float("-inf") if dtype.is_floating_point else torch.iinfo(dtype).min
+
+
+WindowGatherer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def window_gatherer(latents: torch.Tensor, context: int) -> WindowGatherer:
+    """From a batch's latents [batch, seq, width]: (rows, columns, peak positions) → the windows [n, 2·context+1],
+    one latent's activation on each token from peak − context to peak + context, 0 outside the sequence."""
+    offsets = torch.arange(-context, context + 1, device=latents.device)
+    length = latents.shape[1]
+
+    def gather(rows: torch.Tensor, columns: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        where = positions[:, None] + offsets
+        inside = (where >= 0) & (where < length)
+        values = latents[rows[:, None], where.clamp(0, length - 1), columns[:, None]]
+        return torch.where(inside, values, torch.zeros((), dtype=values.dtype, device=values.device))
+
+    return gather
+
+
+class StreamingSelection:
+    """Per column, the `size` candidates with the highest score seen so far, best first, with their windows.
+
+    `sequence` is -1 in a slot nothing has filled. Candidates whose score equals `empty_score` are never kept."""
+
+    def __init__(self, size: int, columns: int, window: int, *, score_dtype: torch.dtype = torch.int64,
+                 device: torch.device | str = "cpu") -> None:
+        self.size, self.columns, self.window = size, columns, window
+        self.empty = empty_score(score_dtype)
+        self.scores = torch.full((size, columns), self.empty, dtype=score_dtype, device=device)
+        self.sequence = torch.full((size, columns), -1, dtype=torch.int64, device=device)
+        self.position = torch.zeros((size, columns), dtype=torch.int64, device=device)
+        self.activations = torch.zeros((size, columns, window), dtype=torch.float32, device=device)
+
+    def update(self, scores: torch.Tensor, positions: torch.Tensor, first_sequence: int,
+               windows: WindowGatherer) -> None:
+        """Offer one candidate per (batch row, column): `scores` and peak `positions` [rows, columns]; row r is
+        sequence `first_sequence + r`."""
+        combined = torch.cat([self.scores, scores.to(self.scores.dtype)])
+        top, index = combined.topk(self.size, dim=0)
+        from_batch = (index >= self.size) & (top != self.empty)
+        if not bool(from_batch.any()):
+            return  # nothing from this batch made it: the kept slots are unchanged, already in order
+        kept = index.clamp(max=self.size - 1)
+        sequence = self.sequence.gather(0, kept)
+        position = self.position.gather(0, kept)
+        activations = self.activations.gather(0, kept[..., None].expand(-1, -1, self.window))
+        slot, column = from_batch.nonzero(as_tuple=True)
+        row = index[slot, column] - self.size
+        peak = positions[row, column].to(torch.int64)
+        sequence[slot, column] = row + first_sequence
+        position[slot, column] = peak
+        activations[slot, column] = windows(row, column, peak).to(torch.float32)
+        sequence[top == self.empty] = -1
+        self.scores, self.sequence, self.position, self.activations = top, sequence, position, activations
+
+    def state_dict(self, prefix: str) -> dict[str, torch.Tensor]:
+        return {f"{prefix}.scores": self.scores, f"{prefix}.sequence": self.sequence,
+                f"{prefix}.position": self.position, f"{prefix}.activations": self.activations}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], prefix: str) -> None:
+        device = self.scores.device
+        for name in ("scores", "sequence", "position", "activations"):
+            value = state[f"{prefix}.{name}"]
+            if value.shape != getattr(self, name).shape or value.dtype != getattr(self, name).dtype:
+                expected = getattr(self, name)
+                raise InvalidArgument(f"saved state {prefix}.{name} has shape {tuple(value.shape)} {value.dtype}, "
+                                      f"expected {tuple(expected.shape)} {expected.dtype}: it belongs to another "
+                                      "analysis", details={"field": "state"})
+            setattr(self, name, value.to(device))

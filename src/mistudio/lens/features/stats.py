@@ -1,0 +1,80 @@
+"""Per-latent running statistics over streamed tokens: firing count, sum, sum of squares, max, log10 histogram.
+
+Everything is a sum or a max over tokens, so a batch's contribution is added and the order of batches only changes
+floating-point rounding (sums are float64, counts int64). The histogram's bin edges are fixed in advance (they
+cannot follow a maximum that is still growing), equal-width in log10(activation); bin b holds
+edges[b] <= log10(a) < edges[b + 1], with values below the first edge in bin 0 and above the last in the last bin.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mistudio.lens.errors import InvalidArgument
+
+STATE_NAMES = ("active", "total", "total_squares", "maximum", "histogram")
+
+
+def histogram_edges(bins: int, log10_range: tuple[float, float]) -> torch.Tensor:
+    """The bins + 1 edges in log10 units, float64."""
+    return torch.linspace(log10_range[0], log10_range[1], bins + 1, dtype=torch.float64)
+
+
+class LatentStatistics:
+    """Running per-latent sums over the counted tokens (positions left out are passed in as zeros and not counted)."""
+
+    def __init__(self, width: int, bins: int, log10_range: tuple[float, float],
+                 device: torch.device | str = "cpu") -> None:
+        self.width, self.bins = width, bins
+        self.tokens = 0
+        self.edges = histogram_edges(bins, log10_range).to(device)
+        self.active = torch.zeros(width, dtype=torch.int64, device=device)
+        self.total = torch.zeros(width, dtype=torch.float64, device=device)
+        self.total_squares = torch.zeros(width, dtype=torch.float64, device=device)
+        self.maximum = torch.zeros(width, dtype=torch.float32, device=device)
+        self.histogram = torch.zeros(width, bins, dtype=torch.int64, device=device)
+
+    def update(self, latents: torch.Tensor, counted_tokens: int) -> None:
+        """Add a batch: `latents` [tokens, width] with the left-out positions already zero."""
+        self.tokens += counted_tokens
+        active = latents > 0
+        self.active += active.sum(dim=0)
+        wide = latents.double()
+        self.total += wide.sum(dim=0)
+        self.total_squares += (wide * wide).sum(dim=0)
+        self.maximum = torch.maximum(self.maximum, latents.max(dim=0).values.float())
+        token, latent = active.nonzero(as_tuple=True)
+        # Only active entries are binned: sparse, so the cost follows L0, not the width.
+        bins = torch.bucketize(wide[token, latent].log10(), self.edges[1:-1], right=True)
+        self.histogram.view(-1).index_add_(0, latent * self.bins + bins, torch.ones_like(bins))
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {f"stats.{name}": getattr(self, name) for name in STATE_NAMES}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], tokens: int) -> None:
+        for name in STATE_NAMES:
+            value, expected = state[f"stats.{name}"], getattr(self, name)
+            if value.shape != expected.shape or value.dtype != expected.dtype:
+                raise InvalidArgument(f"saved state stats.{name} has shape {tuple(value.shape)}, expected "
+                                      f"{tuple(expected.shape)}: it belongs to another analysis",
+                                      details={"field": "state"})
+            setattr(self, name, value.to(expected.device))
+        self.tokens = tokens
+
+    # --- what the numbers mean ----------------------------------------------------------------------------------
+    def frequency(self) -> torch.Tensor:
+        """The fraction of counted tokens each latent is active on (> 0)."""
+        return self.active.double() / max(self.tokens, 1)
+
+    def mean(self) -> torch.Tensor:
+        """Mean activation over all counted tokens (zeros included)."""
+        return self.total / max(self.tokens, 1)
+
+    def mean_when_active(self) -> torch.Tensor:
+        """Mean activation over the tokens where the latent fires; NaN for a latent that never fired."""
+        return self.total / self.active.double()
+
+    def variance(self) -> torch.Tensor:
+        """Population variance over all counted tokens, clamped at 0 against rounding."""
+        mean = self.mean()
+        return (self.total_squares / max(self.tokens, 1) - mean * mean).clamp_min(0)
