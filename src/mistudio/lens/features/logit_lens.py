@@ -34,7 +34,7 @@ class LogitLens:
 
 @torch.no_grad()
 def direction_logits(model: torch.nn.Module, directions: torch.Tensor) -> torch.Tensor:
-    """The logit change [rows, vocab] of each residual-stream direction [rows, d_model], as the module docstring says."""
+    """The logit change [rows, vocab] of each residual-stream direction [rows, d_model] (see the module docstring)."""
     layout = layout_of(model)
     head = model.get_output_embeddings()
     if head is None:
