@@ -88,7 +88,8 @@ class FeatureAnalysisResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows(input_ids: Any, index: np.ndarray) -> np.ndarray:
+def read_rows(input_ids: Any, index: np.ndarray) -> np.ndarray:
+    """Rows `index` of a tensor, array or memory map, as a numpy array."""
     if isinstance(input_ids, torch.Tensor):
         return input_ids[torch.as_tensor(index, device=input_ids.device)].cpu().numpy()
     return np.asarray(input_ids[index])
@@ -103,13 +104,13 @@ def token_windows(input_ids: Any, sequence: np.ndarray, position: np.ndarray, co
     out = np.full((len(sequence), offsets.size), -1, dtype=np.int64)
     for start in range(0, len(sequence), chunk):
         rows = slice(start, start + chunk)
-        ids = _rows(input_ids, sequence[rows]).astype(np.int64)
+        ids = read_rows(input_ids, sequence[rows]).astype(np.int64)
         where = position[rows, None] + offsets
         inside = (where >= 0) & (where < ids.shape[1])
         clamped = where.clip(0, ids.shape[1] - 1)
         values = np.take_along_axis(ids, clamped, axis=1)
         if attention_mask is not None:
-            inside &= np.take_along_axis(_rows(attention_mask, sequence[rows]), clamped, axis=1).astype(bool)
+            inside &= np.take_along_axis(read_rows(attention_mask, sequence[rows]), clamped, axis=1).astype(bool)
         out[rows] = np.where(inside, values, -1)
     return out
 
