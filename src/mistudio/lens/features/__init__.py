@@ -19,6 +19,7 @@ _HOMES = {
     "AnalysisProgress": "analysis", "FeatureAnalysis": "analysis", "analyze_features": "analysis",
     "Examples": "result", "FeatureAnalysisResult": "result", "LatentSummary": "result", "EXAMPLE_KINDS": "result",
     "LogitLens": "logit_lens", "logit_lens": "logit_lens", "direction_logits": "logit_lens",
+    "AblationEffects": "ablation", "ablation_effects": "ablation",
     "Neighbours": "neighbours", "nearest_latents": "neighbours", "top_cosine": "neighbours",
 }
 __all__ = sorted(_HOMES)
