@@ -20,6 +20,8 @@ _HOMES = {
     "Examples": "result", "FeatureAnalysisResult": "result", "LatentSummary": "result", "EXAMPLE_KINDS": "result",
     "LogitLens": "logit_lens", "logit_lens": "logit_lens", "direction_logits": "logit_lens",
     "AblationEffects": "ablation", "ablation_effects": "ablation",
+    "AutomaticLabel": "labels", "automatic_label": "labels", "automatic_labels": "labels",
+    "SavedFeatures": "store", "load_features": "store", "read_examples": "store", "save_features": "store",
     "Neighbours": "neighbours", "nearest_latents": "neighbours", "top_cosine": "neighbours",
 }
 __all__ = sorted(_HOMES)
