@@ -143,6 +143,31 @@ def test_a_transcoder_trains_from_one_hook_point_to_another(studio: dict[str, An
     assert load(sae["path"]).config.is_transcoder
 
 
+def test_one_run_trains_saes_on_several_hook_points(studio: dict[str, Any]) -> None:
+    """Each SAE of a run may read its own hook point (and a transcoder its own pair): one read of the extraction
+    serves them all; each stored SAE says where it reads, and a hook point the extraction lacks names its field."""
+    client, extraction = studio["client"], studio["extraction"]
+    saes = [{"architecture": "topk", "expansion_factor": 2, "k": 4},
+            {"architecture": "topk", "expansion_factor": 2, "k": 4, "hook_point": "blocks.1.resid_pre"},
+            {"architecture": "standard", "expansion_factor": 2, "hook_point": "blocks.1.resid_pre",
+             "target_hook_point": "blocks.1.mlp_out", "sparsity_coefficient": 0.5, "lr": 1e-3}]
+    started = _accepted(client.post("/api/v1/trainings", json=_train_body(extraction, saes=saes, steps=20)))
+    assert [member["config"]["hook_point"] for member in started["members"]] == \
+        ["blocks.1.resid_post", "blocks.1.resid_pre", "blocks.1.resid_pre"]
+    assert wait_for_job(client, started["job_id"])["status"] == "completed"
+    stored = client.get("/api/v1/saes", params={"training_id": started["id"]}).json()["data"]
+    reads = sorted((sae["hook_point"], sae["target_hook_point"] or "") for sae in stored)
+    assert reads == [("blocks.1.resid_post", ""), ("blocks.1.resid_pre", ""),
+                     ("blocks.1.resid_pre", "blocks.1.mlp_out")]
+    final = client.get(f"/api/v1/trainings/{started['id']}").json()["data"]["final_metrics"]
+    assert all(values["holdout_fvu"] < 1.0 and values["model_kl"] >= 0 for values in final)  # each spliced in
+    missing = client.post("/api/v1/trainings", json=_train_body(extraction, saes=[
+        saes[0], {**saes[1], "hook_point": "blocks.0.attn_out"}]))
+    assert missing.status_code == 400
+    assert missing.json()["error"]["details"]["field"] == "saes[1].hook_point"
+    assert "blocks.1.resid_pre" in missing.json()["error"]["message"]
+
+
 def test_a_run_streamed_from_the_model_needs_no_extraction(studio: dict[str, Any]) -> None:
     client, setup = studio["client"], studio["setup"]
     stream = {"model_id": setup["model_id"], "dataset_id": setup["dataset_id"],

@@ -34,6 +34,11 @@ class SAESpec(BaseModel):
     sparsity_coefficient: float = Field(default=5.0, ge=0, le=1e6, description="l1 (standard, gated), l0 (jumprelu)")
     sparsity_warmup_steps: int = Field(default=0, ge=0, le=SAFE_INT)
     aux_coefficient: float = Field(default=1 / 32, ge=0, le=1e3, description="AuxK weight (topk family)")
+    hook_point: str | None = Field(default=None, description="where this SAE reads; unset: the run's hook_point. "
+                                   "SAEs on several hook points share one read of the activations (one forward "
+                                   "pass when streamed)")
+    target_hook_point: str | None = Field(default=None, description="a transcoder's target for this SAE; unset: "
+                                          "the run's target_hook_point when it reads the run's hook_point")
 
 
 ModelFormat = Literal["fp32", "fp16", "bf16", "q8", "q4", "q2"]
@@ -53,7 +58,7 @@ class StreamIn(BaseModel):
 
 class TrainIn(BaseModel):
     """What to train on and how: a stored extraction, or a stream from the model. A transcoder reads `hook_point`
-    and reconstructs `target_hook_point`."""
+    and reconstructs `target_hook_point`; an SAE of `saes` may read other hook points of the same activations."""
 
     extraction_id: str | None = Field(default=None, description="train on this stored extraction ...")
     stream: StreamIn | None = Field(default=None, description="... or on activations streamed from the model")

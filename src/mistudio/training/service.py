@@ -55,17 +55,35 @@ class Plan:
     train_tokens: int  # one epoch, after the hold-out split
 
 
-def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, model_name: str) -> dict[str, Any]:
+def reads(spec: SAESpec, body: TrainIn) -> tuple[str, str | None]:
+    """The hook point an SAE of the run reads and the one it reconstructs (None: the same, an SAE)."""
+    if spec.hook_point is None or spec.hook_point == body.hook_point:
+        target = spec.target_hook_point or body.target_hook_point
+        return body.hook_point, None if target in (None, body.hook_point) else target
+    return spec.hook_point, None if spec.target_hook_point in (None, spec.hook_point) else spec.target_hook_point
+
+
+def hook_points_read(body: TrainIn) -> list[str]:
+    """Every hook point the run reads, the run's own first: the source's columns."""
+    points = [body.hook_point] + ([body.target_hook_point] if body.target_hook_point else [])
+    for spec in body.saes:
+        points += [point for point in reads(spec, body) if point]
+    return list(dict.fromkeys(points))
+
+
+def _member(spec: SAESpec, index: int, source: Any, body: TrainIn, model_name: str) -> dict[str, Any]:
     """The lens SAE config and hyperparameters of one SAE, validated by lens (its errors name the field)."""
     from mistudio.lens.sae.config import SAEConfig, width_from_expansion
     from mistudio.lens.sae.trainer import Hyperparameters
 
+    hook_point, target_hook_point = reads(spec, body)
+    d_in, d_out = source.width_of(hook_point), source.width_of(target_hook_point or hook_point)
     width = width_from_expansion(d_in, spec.expansion_factor, spec.width)
     k_family = spec.architecture in K_FAMILY
     if k_family and spec.k is not None and spec.k > width:
         raise InvalidInput(f"saes[{index}].k ({spec.k}) is larger than the width ({width:,} latents); choose k from 1 "
                            f"to {width:,}", details={"field": f"saes[{index}].k", "max": width})
-    transcoder = body.target_hook_point not in (None, body.hook_point)
+    transcoder = target_hook_point is not None
     if transcoder and spec.architecture in ("topk", "gated"):
         # Refused now rather than after training: the SAE is stored in SAELens' layout, which has no such class.
         raise InvalidInput(f"saes[{index}]: a {spec.architecture} transcoder cannot be stored in the SAELens layout "
@@ -77,8 +95,8 @@ def _member(spec: SAESpec, index: int, d_in: int, d_out: int, body: TrainIn, mod
     config = SAEConfig(spec.architecture, d_in=d_in, d_sae=width, d_out=d_out, k=spec.k if k_family else None,
                        matryoshka_prefixes=prefixes if spec.architecture == "matryoshka" else None,
                        decoder_norm=spec.decoder_norm or ("unit" if k_family else "in_loss"),
-                       apply_b_dec_to_input=body.target_hook_point in (None, body.hook_point),
-                       model_name=model_name, hook_point=body.hook_point, target_hook_point=body.target_hook_point)
+                       apply_b_dec_to_input=not transcoder, model_name=model_name, hook_point=hook_point,
+                       target_hook_point=target_hook_point)
     hyper = Hyperparameters(lr=spec.lr, optimizer=spec.optimizer, weight_decay=spec.weight_decay,
                             schedule=spec.schedule, warmup_steps=spec.warmup_steps,
                             lr_end_fraction=spec.lr_end_fraction, sparsity_coefficient=spec.sparsity_coefficient,
@@ -100,16 +118,26 @@ def _extraction_source(runtime: Runtime, body: TrainIn) -> tuple[_Origin, dict[s
     if not extraction.ready:
         raise Conflict(f"extraction {extraction.id!r} is {extraction.status}: train on a completed extraction",
                        details={"field": "extraction_id", "status": extraction.status})
-    for field, point in (("hook_point", body.hook_point), ("target_hook_point", body.target_hook_point)):
-        if point is not None and point not in extraction.hook_points:
+    for field, point in _named_hook_points(body):
+        if point not in extraction.hook_points:
             raise InvalidInput(f"extraction {extraction.id!r} has no activations for {point}; it has "
                                f"{', '.join(extraction.hook_points)}",
                                details={"field": field, "allowed": extraction.hook_points})
     source = ExtractionSource(runtime.storage.activations_dir(extraction.id), body.hook_point, body.target_hook_point,
-                              holdout_fraction=body.holdout_fraction)
+                              other_hook_points=hook_points_read(body), holdout_fraction=body.holdout_fraction)
     fields = {"source": "extraction", "extraction_id": extraction.id, "dataset_id": extraction.dataset_id,
               "tokenization_id": extraction.tokenization_id, "format": extraction.format}
     return _Origin(extraction.model_id, extraction.model_name, extraction.name), fields, source
+
+
+def _named_hook_points(body: TrainIn) -> list[tuple[str, str]]:
+    """(request field, hook point) of every hook point the request names, for errors that point at the field."""
+    named = [("hook_point", body.hook_point)] + ([("target_hook_point", body.target_hook_point)]
+                                                 if body.target_hook_point else [])
+    for index, spec in enumerate(body.saes):
+        named += [(f"saes[{index}].{name}", point) for name in ("hook_point", "target_hook_point")
+                  if (point := getattr(spec, name)) is not None]
+    return named
 
 
 class _StreamSizes:
@@ -122,14 +150,23 @@ class _StreamSizes:
         train = len(tokens) - held_out_samples(len(tokens), holdout_fraction)
         self.train_tokens, self.d_in, self.d_out = int(tokens[:train].sum()), d_model, d_model
 
+    def width_of(self, hook_point: str | None) -> int:
+        return self.d_in  # every hook point a stream reads is in the residual stream's width
+
 
 def _stream_source(runtime: Runtime, body: TrainIn) -> tuple[_Origin, dict[str, Any], Any]:
     from mistudio.extraction.schemas import ExtractIn
+    from mistudio.lens.errors import InvalidArgument
     from mistudio.lens.hooks import parse_hook_point
 
     stream = body.stream
     assert stream is not None
-    parsed = [parse_hook_point(point) for point in (body.hook_point, body.target_hook_point) if point]
+    parsed = []
+    for field, point in _named_hook_points(body):
+        try:
+            parsed.append(parse_hook_point(point))
+        except InvalidArgument as error:  # the field of the request, not the lens function's argument
+            raise InvalidInput(error.message, details={**(error.details or {}), "field": field}) from error
     # The extraction's own checks: model ready, format available, tokenization ready and made with its tokenizer,
     # hook points present, sizes in range.
     checked = extractions.plan(runtime, stream.model_id, ExtractIn(
@@ -154,7 +191,7 @@ def plan(runtime: Runtime, body: TrainIn) -> Plan:
         raise InvalidInput(f"batch_tokens ({body.batch_tokens:,}) is larger than the training data "
                            f"({source.train_tokens:,} tokens after the hold-out split); use a batch of at most "
                            f"{source.train_tokens:,}", details={"field": "batch_tokens", "max": source.train_tokens})
-    members = [_member(spec, index, source.d_in, source.d_out, body, origin.model_name)
+    members = [_member(spec, index, source, body, origin.model_name)
                for index, spec in enumerate(body.saes)]
     total_tokens = body.total_tokens or 2 * source.train_tokens
     total_steps = body.steps or max(1, total_tokens // body.batch_tokens)

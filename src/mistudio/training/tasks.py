@@ -67,14 +67,17 @@ def _source(ctx: JobContext, row: dict[str, Any], opened: _Opened) -> Any:
     from mistudio.lens.sae.buffer import ExtractionSource, ModelStreamSource
 
     settings = row["settings"]
+    # the hook points the run's SAEs read besides the run's own: one read serves them all
+    others = [point for member in row["members"]
+              for point in (member["config"]["hook_point"], member["config"]["target_hook_point"]) if point]
     if row["source"] == "stream":
         return ModelStreamSource(opened.model(), opened.sequences(), row["hook_point"], row["target_hook_point"],
-                                 batch_size=settings["forward_batch_size"], max_samples=settings["max_samples"],
-                                 holdout_fraction=settings["holdout_fraction"], seed=settings["seed"],
-                                 pad_token_id=opened.pad_token_id())
+                                 other_hook_points=others, batch_size=settings["forward_batch_size"],
+                                 max_samples=settings["max_samples"], holdout_fraction=settings["holdout_fraction"],
+                                 seed=settings["seed"], pad_token_id=opened.pad_token_id())
     return ExtractionSource(ctx.storage.activations_dir(row["extraction_id"]), row["hook_point"],
-                            row["target_hook_point"], holdout_fraction=settings["holdout_fraction"],
-                            seed=settings["seed"])
+                            row["target_hook_point"], other_hook_points=others,
+                            holdout_fraction=settings["holdout_fraction"], seed=settings["seed"])
 
 
 def _reporter(ctx: JobContext, training_id: str, total: int) -> Any:
@@ -236,7 +239,7 @@ def _store(ctx: JobContext, training_id: str, row: dict[str, Any], source: Any, 
     ids = []
     with session_scope(ctx.sessions) as session:
         for index, (sae, values) in enumerate(zip(saes, final, strict=True)):
-            frequency = firing_frequency(sae, holdout.x)
+            frequency = firing_frequency(sae, holdout.select(sae.config.hook_point, sae.config.target_hook_point).x)
             name = row["name"] if len(saes) == 1 else f"{row['name']}_{index}"
             stored = stored_saes.record_sae(session, ctx.storage, sae, name=name, origin="trained",
                                         training_id=training_id, model_id=row["model_id"],

@@ -11,7 +11,7 @@ from a generator seeded by (seed, epoch, group), so batch number b is the same t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,66 @@ from mistudio.lens.errors import InvalidArgument
 
 @dataclass(frozen=True)
 class Batch:
-    x: torch.Tensor  # [tokens, d_in] float32
-    target: torch.Tensor  # [tokens, d_out] float32 (the same tensor as x for an SAE)
+    """The same tokens at each hook point a source reads: `columns[0]` is the input, `columns[target_column]` the
+    target (column 0 itself for an SAE), any further columns other hook points that SAEs of the same run read
+    (several hook points share one read: one forward pass when streamed). `names` are their hook points, when the
+    source knows them."""
+
+    columns: tuple[torch.Tensor, ...]  # each [tokens, width] float32
+    target_column: int = 0
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, x: torch.Tensor, target: torch.Tensor | None = None) -> Batch:
+        return cls((x,)) if target is None or target is x else cls((x, target), 1)
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.columns[0]
+
+    @property
+    def target(self) -> torch.Tensor:
+        return self.columns[self.target_column]
+
+    @property
+    def tokens(self) -> int:
+        return int(self.columns[0].shape[0])
+
+    def map(self, function: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """The same function applied to every column (a slice, a permutation, a device move)."""
+        return Batch(tuple(function(column) for column in self.columns), self.target_column, self.names)
 
     def slice(self, start: int, end: int | None = None) -> Batch:
-        """Tokens [start, end); an SAE's batch stays one tensor (target is x)."""
-        x = self.x[start:end]
-        return Batch(x, x if self.target is self.x else self.target[start:end])
+        """Tokens [start, end) of every column."""
+        return self.map(lambda column: column[start:end])
+
+    def select(self, hook_point: str | None, target_hook_point: str | None = None) -> Batch:
+        """The (input, target) pair one SAE reads: `hook_point` (and `target_hook_point` for a transcoder). A batch
+        whose columns are unnamed, or an SAE that names no hook point, gets the source's own pair."""
+        if not self.names or hook_point is None:
+            return self
+        first = self._column(hook_point)
+        second = first if target_hook_point in (None, hook_point) else self._column(target_hook_point)
+        if first == second:
+            return Batch((self.columns[first],), 0, (hook_point,))
+        return Batch((self.columns[first], self.columns[second]), 1, (hook_point, str(target_hook_point)))
+
+    def _column(self, hook_point: str) -> int:
+        if hook_point not in self.names:
+            raise InvalidArgument(f"these activations hold {', '.join(self.names)}, not {hook_point}",
+                                  details={"field": "hook_point", "allowed": list(self.names)})
+        return self.names.index(hook_point)
+
+
+def hook_point_columns(hook_point: str, target_hook_point: str | None,
+                       other_hook_points: Sequence[str]) -> tuple[tuple[str, ...], int]:
+    """A source's column order: the input, the target when it differs, then the other hook points (no repeats);
+    and the target's column."""
+    names = [hook_point]
+    if target_hook_point not in (None, hook_point):
+        names.append(str(target_hook_point))
+    names += [point for point in dict.fromkeys(other_hook_points) if point not in names]
+    return tuple(names), (1 if target_hook_point not in (None, hook_point) else 0)
 
 
 def held_out_samples(samples: int, holdout_fraction: float) -> int:
@@ -48,6 +101,18 @@ class ActivationSource(ABC):
     d_in: int
     d_out: int
     description: str = ""
+    names: tuple[str, ...] = ()  # the hook point of each column, when known (see Batch)
+    widths: tuple[int, ...] = ()  # the width of each column
+
+    def width_of(self, hook_point: str | None) -> int:
+        """The width of one hook point's activations (the input's when the source's columns are unnamed)."""
+        if hook_point is None or not self.names:
+            return self.d_in
+        if hook_point not in self.names:
+            raise InvalidArgument(f"the activations ({self.description or type(self).__name__}) hold "
+                                  f"{', '.join(self.names)}, not {hook_point}",
+                                  details={"field": "hook_point", "allowed": list(self.names)})
+        return self.widths[self.names.index(hook_point)]
 
     def __init__(self, tokens_per_sample: np.ndarray, *, holdout_fraction: float = 0.05, chunk_samples: int = 16,
                  buffer_tokens: int = 262_144, seed: int = 0) -> None:
@@ -91,7 +156,7 @@ class ActivationSource(ABC):
             start, end = chunks[index]
             batch = self.read(start, end)
             pieces.append(batch)
-            total += batch.x.shape[0]
+            total += batch.tokens
             if total >= max_tokens:
                 break
         return _concat(pieces, max_tokens)
@@ -117,12 +182,12 @@ class ActivationSource(ABC):
                 if position:
                     tokens, position = tokens.slice(position), 0
                 pending.append(tokens)
-                pending_tokens += tokens.x.shape[0]
+                pending_tokens += tokens.tokens
                 while pending_tokens >= batch_tokens:
                     joined = _concat(pending, None)
                     yield joined.slice(0, batch_tokens)
                     rest = joined.slice(batch_tokens)
-                    pending, pending_tokens = [rest], rest.x.shape[0]
+                    pending, pending_tokens = [rest], rest.tokens
             epoch += 1
 
     def _chunks(self) -> list[tuple[int, int]]:
@@ -147,16 +212,15 @@ class ActivationSource(ABC):
         joined = _concat([self.read(start, end) for start, end in group], None)
         generator = torch.Generator().manual_seed(int(np.random.default_rng([self.seed, epoch, group_index])
                                                       .integers(2**62)))
-        order = torch.randperm(joined.x.shape[0], generator=generator)
-        x = joined.x[order]
-        return Batch(x, x if joined.target is joined.x else joined.target[order])
+        order = torch.randperm(joined.tokens, generator=generator)
+        return joined.map(lambda column: column[order])
 
 
 def _concat(pieces: list[Batch], limit: int | None) -> Batch:
-    same = all(piece.target is piece.x for piece in pieces)
-    x = pieces[0].x if len(pieces) == 1 else torch.cat([piece.x for piece in pieces])
-    target = x if same else (pieces[0].target if len(pieces) == 1 else torch.cat([p.target for p in pieces]))
-    batch = Batch(x, target)
+    first = pieces[0]
+    batch = first if len(pieces) == 1 else Batch(
+        tuple(torch.cat(column) for column in zip(*(piece.columns for piece in pieces), strict=True)),
+        first.target_column, first.names)
     return batch if limit is None else batch.slice(0, limit)
 
 
@@ -178,74 +242,79 @@ class TensorSource(ActivationSource):
 
     def read(self, start: int, end: int) -> Batch:
         x = self.x[start:end].reshape(-1, self.d_in)
-        return Batch(x, x if self.target is None else self.target[start:end].reshape(-1, self.d_out))
+        return Batch.of(x, None if self.target is None else self.target[start:end].reshape(-1, self.d_out))
 
 
 class ExtractionSource(ActivationSource):
-    """A stored extraction (`lens.extraction`): the real tokens of one hook point, or an input/target pair.
+    """A stored extraction (`lens.extraction`): the real tokens of one hook point, or an input/target pair, plus
+    any `other_hook_points` that SAEs of the same run read (see Batch).
 
     `skip_first` leaves out each sample's first position: the residual stream at the first token (often BOS) is
     an outlier many times the norm of the others and would dominate a small SAE's loss.
     """
 
     def __init__(self, folder: Path | str, hook_point: str, target_hook_point: str | None = None, *,
-                 skip_first: bool = True, max_samples: int | None = None, **options: Any) -> None:
+                 other_hook_points: Sequence[str] = (), skip_first: bool = True, max_samples: int | None = None,
+                 **options: Any) -> None:
         from mistudio.lens.extraction_store import open_activations, saved_samples
 
         self.activations = open_activations(Path(folder))
         # An extraction still running (or stopped part-way) offers the samples its last checkpoint saved.
         available = len(self.activations) if self.activations.complete else saved_samples(Path(folder))
-        for point in (hook_point, target_hook_point):
-            if point is not None and point not in self.activations:
+        self.names, self.target_column = hook_point_columns(hook_point, target_hook_point, other_hook_points)
+        for point in self.names:
+            if point not in self.activations:
                 raise InvalidArgument(f"the extraction in {folder} has no activations for {point}; it has "
                                       f"{', '.join(self.activations.hook_points)}", details={"field": "hook_point"})
         self.hook_point, self.target_hook_point = hook_point, target_hook_point
-        self.x_array = self.activations[hook_point]
-        self.target_array = None if target_hook_point in (None, hook_point) else self.activations[target_hook_point]
+        self.arrays = [self.activations[point] for point in self.names]
         samples = available if max_samples is None else min(max_samples, available)
         self.mask = np.asarray(self.activations.attention_mask[:samples]).astype(bool)
         if skip_first:
             self.mask = self.mask.copy()
             first = self.mask.argmax(axis=1)  # the first real position of each sample (left or right padding)
             self.mask[np.arange(samples), first] = False
-        self.d_in = int(self.x_array.shape[-1])
-        self.d_out = self.d_in if self.target_array is None else int(self.target_array.shape[-1])
-        target = f" → {target_hook_point}" if self.target_array is not None else ""
-        self.description = f"{folder} {hook_point}{target}"
+        self.widths = tuple(int(array.shape[-1]) for array in self.arrays)
+        self.d_in, self.d_out = self.widths[0], self.widths[self.target_column]
+        target = f" → {target_hook_point}" if self.target_column else ""
+        others = f" (+ {', '.join(self.names[1 + self.target_column:])})" if len(self.names) > 1 + self.target_column \
+            else ""
+        self.description = f"{folder} {hook_point}{target}{others}"
         super().__init__(self.mask.sum(axis=1), **options)
 
     def read(self, start: int, end: int) -> Batch:
         mask = self.mask[start:end]
-        x = torch.from_numpy(np.asarray(self.x_array[start:end], dtype=np.float32)[mask])
-        if self.target_array is None:
-            return Batch(x, x)
-        return Batch(x, torch.from_numpy(np.asarray(self.target_array[start:end], dtype=np.float32)[mask]))
+        columns = tuple(torch.from_numpy(np.asarray(array[start:end], dtype=np.float32)[mask])
+                        for array in self.arrays)
+        return Batch(columns, self.target_column, self.names)
 
 
 class ModelStreamSource(ActivationSource):
     """Activations computed as training reads them: the model runs over the tokenized sequences through the read
     hooks (stopping after the deepest hook point), nothing is cached on disk.
 
-    Costs a forward pass per read: the model once per epoch per token, plus the hold-out each evaluation. A sweep
-    reads once for all its SAEs. Same order, hold-out split and exact resume as a stored extraction.
+    Costs a forward pass per read: the model once per epoch per token, plus the hold-out each evaluation. A sweep,
+    and SAEs on several hook points (`other_hook_points`), read once for all. Same order, hold-out split and exact
+    resume as a stored extraction.
     """
 
     def __init__(self, model: torch.nn.Module, sequences: Any, hook_point: str, target_hook_point: str | None = None,
-                 *, batch_size: int = 8, skip_first: bool = True, max_samples: int | None = None,
-                 pad_token_id: int = 0, **options: Any) -> None:
+                 *, other_hook_points: Sequence[str] = (), batch_size: int = 8, skip_first: bool = True,
+                 max_samples: int | None = None, pad_token_id: int = 0, **options: Any) -> None:
         from mistudio.lens.hooks import resolve_hook_point
 
         self.model, self.sequences, self.batch_size = model, sequences, max(1, batch_size)
-        self.points = [hook_point] if target_hook_point in (None, hook_point) else [hook_point, target_hook_point]
-        for point in self.points:
+        self.names, self.target_column = hook_point_columns(hook_point, target_hook_point, other_hook_points)
+        for point in self.names:
             resolve_hook_point(model, point)  # InvalidHookPoint naming the allowed ones
         self.hook_point, self.target_hook_point = hook_point, target_hook_point
         self.skip_first, self.pad_token_id = skip_first, pad_token_id
         samples = len(sequences) if max_samples is None else min(max_samples, len(sequences))
         self.lengths = np.array([len(sequences[index]) for index in range(samples)], dtype=np.int64)
         d = int(model.get_input_embeddings().weight.shape[1])
+        self.widths = tuple(d for _ in self.names)  # every hook point is in the residual stream's width
         self.d_in = self.d_out = d
-        self.description = f"{type(model).__name__} {' → '.join(self.points)} (streamed)"
+        self.description = f"{type(model).__name__} {', '.join(self.names)} (streamed)"
         super().__init__(np.maximum(self.lengths - (1 if skip_first else 0), 0), **options)
 
     @torch.no_grad()
@@ -253,10 +322,10 @@ class ModelStreamSource(ActivationSource):
         from mistudio.lens.hooks import Hooks, capturing
 
         device = self.model.get_input_embeddings().weight.device
-        pieces: dict[str, list[torch.Tensor]] = {point: [] for point in self.points}
+        pieces: dict[str, list[torch.Tensor]] = {point: [] for point in self.names}
         captured: dict[str, torch.Tensor] = {}
         capture = capturing(captured.__setitem__, torch.float32)
-        with Hooks(self.model, {point: capture(point) for point in self.points}, stop_early=True) as hooks:
+        with Hooks(self.model, {point: capture(point) for point in self.names}, stop_early=True) as hooks:
             for first in range(start, end, self.batch_size):
                 last = min(first + self.batch_size, end)
                 width = int(self.lengths[first:last].max())
@@ -269,10 +338,6 @@ class ModelStreamSource(ActivationSource):
                 if self.skip_first:
                     keep[:, 0] = False
                 hooks.run(input_ids=ids.to(device), attention_mask=real.long().to(device), use_cache=False)
-                for point in self.points:
+                for point in self.names:
                     pieces[point].append(captured[point].to("cpu")[keep])
-        x = torch.cat(pieces[self.hook_point])
-        if len(self.points) == 1:
-            return Batch(x, x)
-        return Batch(x, torch.cat(pieces[self.points[1]]))
-
+        return Batch(tuple(torch.cat(pieces[point]) for point in self.names), self.target_column, self.names)

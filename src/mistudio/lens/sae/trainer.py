@@ -1,9 +1,11 @@
-"""Training SAEs: one loop, a plain config, several SAEs (a sweep) over one read of the activations.
+"""Training SAEs: one loop, a plain config, several SAEs (a sweep, or SAEs on several hook points) over one read of
+the activations.
 
     saes = [SparseAutoencoder(SAEConfig("topk", d_in=576, d_sae=4608, k=32))]
     result = train(saes, TensorSource(acts), TrainConfig(total_tokens=2_000_000))
 
-Each step reads one batch and gives it to every SAE of the run; each SAE has its own optimizer and its own
+Each step reads one batch and gives every SAE of the run the columns it reads (its `config.hook_point`, and
+`target_hook_point` for a transcoder, when the source names its columns); each SAE has its own optimizer and its own
 hyperparameters (`Hyperparameters`: lr, schedule, sparsity coefficient...). Checkpoints hold the weights, the
 optimizers, the dead-latent counters and the batch number, so a resumed run ends byte-identical to one that never
 stopped (on CPU). Long work reports through `on_metrics` and stops through `should_stop`.
@@ -171,6 +173,17 @@ def _optimizer(sae: SparseAutoencoder, hyper: Hyperparameters) -> torch.optim.Op
 def _initialize(members: list[Member], source: ActivationSource, config: TrainConfig) -> None:
     """Input scale and b_dec from a sample of the training tokens, in the scaled space the SAE trains in."""
     sample = source.sample(config.init_tokens)
+    initial: dict[tuple[str | None, str | None], tuple[float, float, torch.Tensor]] = {}  # once per pair read
+    for member in members:
+        reads = (member.sae.config.hook_point, member.sae.config.target_hook_point)
+        if reads not in initial:
+            initial[reads] = _initial_values(sample.select(*reads), config)
+        scale_in, scale_out, center = initial[reads]
+        member.sae.config.input_scale, member.sae.config.output_scale = scale_in, scale_out
+        member.sae.b_dec.copy_(center)
+
+
+def _initial_values(sample: Batch, config: TrainConfig) -> tuple[float, float, torch.Tensor]:
     scale_in = input_scale(sample.x) if config.normalize_input else 1.0
     scale_out = scale_in if sample.target is sample.x else (input_scale(sample.target) if config.normalize_input
                                                             else 1.0)
@@ -181,9 +194,7 @@ def _initialize(members: list[Member], source: ActivationSource, config: TrainCo
         center = target.mean(dim=0)
     else:
         center = torch.zeros(target.shape[1], device=target.device)
-    for member in members:
-        member.sae.config.input_scale, member.sae.config.output_scale = scale_in, scale_out
-        member.sae.b_dec.copy_(center)
+    return scale_in, scale_out, center
 
 
 def _check(members: list[Member], source: ActivationSource, config: TrainConfig) -> None:
@@ -191,14 +202,21 @@ def _check(members: list[Member], source: ActivationSource, config: TrainConfig)
     for member in members:
         member.hyper.validate()
         sae_config = member.sae.config
-        if sae_config.d_in != source.d_in or sae_config.d_out != source.d_out:
+        d_in, d_out = _widths(source, sae_config.hook_point, sae_config.target_hook_point)
+        if sae_config.d_in != d_in or sae_config.d_out != d_out:
             raise InvalidArgument(f"the SAE reads d_in={sae_config.d_in} and writes d_out={sae_config.d_out} but the "
-                                  f"activations have d_in={source.d_in}, d_out={source.d_out}",
-                                  details={"field": "d_in"})
+                                  f"activations have d_in={d_in}, d_out={d_out}", details={"field": "d_in"})
     if config.batch_tokens > source.train_tokens:
         raise InvalidArgument(f"batch_tokens ({config.batch_tokens:,}) is larger than the training data "
                               f"({source.train_tokens:,} tokens after the hold-out split)",
                               details={"field": "batch_tokens"})
+
+
+def _widths(source: ActivationSource, hook_point: str | None, target_hook_point: str | None) -> tuple[int, int]:
+    """The input and target widths an SAE reading (hook_point → target_hook_point) gets from this source."""
+    if not source.names or hook_point is None:
+        return source.d_in, source.d_out
+    return source.width_of(hook_point), source.width_of(target_hook_point or hook_point)
 
 
 def train(saes: Sequence[SparseAutoencoder], source: ActivationSource, config: TrainConfig, *,
@@ -246,15 +264,18 @@ class _Loop:
             if self.should_stop is not None and self.should_stop():
                 self._checkpoint(step)
                 raise TrainingStopped(f"stopped at step {step:,} of {total:,}", step=step)
-            batch = next(batches)
-            x, target = batch.x.to(config.device, non_blocking=True), batch.target.to(config.device, non_blocking=True)
-            outputs = [self._step(member, x, target, step, total) for member in self.members]
+            batch = next(batches).map(lambda column: column.to(config.device, non_blocking=True))
+            reads = [batch.select(member.sae.config.hook_point, member.sae.config.target_hook_point)
+                     for member in self.members]
+            outputs = [self._step(member, pair.x, pair.target, step, total)
+                       for member, pair in zip(self.members, reads, strict=True)]
             step += 1
-            window_tokens += x.shape[0]
+            window_tokens += batch.tokens
             if step % config.log_every == 0 or step == total:
                 elapsed = time.perf_counter() - window_start
-                metrics = [self._metrics(member, output, x, target, step, total, window_tokens / max(elapsed, 1e-9))
-                           for member, output in zip(self.members, outputs, strict=True)]
+                metrics = [self._metrics(member, output, pair.x, pair.target, step, total,
+                                         window_tokens / max(elapsed, 1e-9))
+                           for member, output, pair in zip(self.members, outputs, reads, strict=True)]
                 # The last step's entry carries the hold-out evaluation: one entry per step, the final one complete.
                 if step == total or (config.eval_every and step % config.eval_every == 0):
                     for entry, member in zip(metrics, self.members, strict=True):
@@ -334,7 +355,8 @@ def holdout_metrics(sae: SparseAutoencoder, source: ActivationSource, max_tokens
     if batch is None:
         return {}
     device = sae.W_enc.device
-    x, target = batch.x.to(device), batch.target.to(device)
+    pair = batch.select(sae.config.hook_point, sae.config.target_hook_point)
+    x, target = pair.x.to(device), pair.target.to(device)
     latents = sae.encode(x)
     values = reconstruction_metrics(sae.decode(latents), target, int((latents > 0).sum()))
     return {f"holdout_{name}": value for name, value in values.items()}
