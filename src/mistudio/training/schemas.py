@@ -34,6 +34,8 @@ class SAESpec(BaseModel):
     sparsity_coefficient: float = Field(default=5.0, ge=0, le=1e6, description="l1 (standard, gated), l0 (jumprelu)")
     sparsity_warmup_steps: int = Field(default=0, ge=0, le=SAFE_INT)
     aux_coefficient: float = Field(default=1 / 32, ge=0, le=1e3, description="AuxK weight (topk family)")
+    resample_every: int = Field(default=0, ge=0, le=SAFE_INT, description="steps between dead-latent resamplings "
+                                "(dead latents restart toward the worst-reconstructed tokens); 0: never")
     hook_point: str | None = Field(default=None, description="where this SAE reads; unset: the run's hook_point. "
                                    "SAEs on several hook points share one read of the activations (one forward "
                                    "pass when streamed)")

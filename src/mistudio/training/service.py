@@ -100,7 +100,8 @@ def _member(spec: SAESpec, index: int, source: Any, body: TrainIn, model_name: s
     hyper = Hyperparameters(lr=spec.lr, optimizer=spec.optimizer, weight_decay=spec.weight_decay,
                             schedule=spec.schedule, warmup_steps=spec.warmup_steps,
                             lr_end_fraction=spec.lr_end_fraction, sparsity_coefficient=spec.sparsity_coefficient,
-                            sparsity_warmup_steps=spec.sparsity_warmup_steps, aux_coefficient=spec.aux_coefficient)
+                            sparsity_warmup_steps=spec.sparsity_warmup_steps, aux_coefficient=spec.aux_coefficient,
+                            resample_every=spec.resample_every)
     hyper.validate()
     return {"config": config.to_dict(), "hyperparameters": asdict(hyper)}
 

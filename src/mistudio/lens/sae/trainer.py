@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from mistudio.lens.errors import InvalidArgument, LensError
@@ -66,11 +67,13 @@ class Hyperparameters:
     sparsity_coefficient: float = 5.0  # l1 (standard, gated) or l0 (jumprelu); unused by the k architectures
     sparsity_warmup_steps: int = 0  # the coefficient rises linearly from 0 over these steps
     aux_coefficient: float = 1 / 32  # AuxK for the k architectures
+    resample_every: int = 0  # steps between dead-latent resamplings (lens.sae.resample); 0: never
 
     def validate(self) -> None:
         checks = [("lr", self.lr > 0 and math.isfinite(self.lr), "a finite number above 0"),
                   ("weight_decay", self.weight_decay >= 0, "0 or more"),
                   ("warmup_steps", self.warmup_steps >= 0, "0 or more"),
+                  ("resample_every", self.resample_every >= 0, "0 (never) or more"),
                   ("sparsity_coefficient", self.sparsity_coefficient >= 0 and math.isfinite(self.sparsity_coefficient),
                    "a finite number, 0 or more"),
                   ("lr_end_fraction", 0 <= self.lr_end_fraction <= 1, "between 0 and 1"),
@@ -269,6 +272,8 @@ class _Loop:
                      for member in self.members]
             outputs = [self._step(member, pair.x, pair.target, step, total)
                        for member, pair in zip(self.members, reads, strict=True)]
+            for index, (member, pair, output) in enumerate(zip(self.members, reads, outputs, strict=True)):
+                self._resample(index, member, pair, output, step + 1)
             step += 1
             window_tokens += batch.tokens
             if step % config.log_every == 0 or step == total:
@@ -317,6 +322,20 @@ class _Loop:
         member.activity.update(output.fired, x.shape[0])
         output.lr = lr
         return output
+
+    def _resample(self, index: int, member: Member, pair: Batch, output: Any, steps_done: int) -> None:
+        every = member.hyper.resample_every
+        if not every or steps_done % every or member.activity is None:
+            return
+        from mistudio.lens.sae.resample import resample_dead_latents
+
+        dead = member.activity.dead()
+        scale_in, scale_out = member.sae.config.input_scale, member.sae.config.output_scale
+        target = pair.x * scale_in if pair.target is pair.x else pair.target * scale_out
+        seed = int(np.random.SeedSequence([self.config.seed, steps_done, index]).generate_state(1)[0])
+        count = resample_dead_latents(member.sae, member.optimizer, dead, pair.x * scale_in, target, seed=seed)
+        member.activity.since_fired[dead] = 0  # a fresh start gets a full window before it counts as dead again
+        output.extra["resampled"] = float(count)
 
     def _metrics(self, member: Member, output: Any, x: torch.Tensor, target: torch.Tensor, step: int, total: int,
                  tokens_per_second: float) -> dict[str, float]:
