@@ -151,7 +151,7 @@ def test_interval_samples_are_the_hashed_uniform_choice_in_equal_width_intervals
             members = [s for s in range(len(peaks)) if peaks[s, latent] > 0
                        and sum(peaks[s, latent] > edge for edge in edges) == interval]
             chosen = sorted(members, key=lambda s: sample_key(s, latent, CONFIG.seed))[:CONFIG.per_interval]
-            chosen.sort(key=lambda s: -peaks[s, latent])
+            chosen.sort(key=lambda s: (-peaks[s, latent], s))  # shown by activation, ties: earlier sequence
             here = found.select(found.interval == interval)
             assert here.sequence.tolist() == chosen, (latent, interval)
             sampled += len(chosen)

@@ -35,7 +35,7 @@ from mistudio.lens.features.encoding import LatentEncoder, counted_positions, to
 from mistudio.lens.features.result import Examples, FeatureAnalysisResult, LatentSummary, examples_from
 from mistudio.lens.features.selection import StreamingSelection, empty_score, peak_scores, sample_keys, window_gatherer
 from mistudio.lens.features.state import load_state, save_state
-from mistudio.lens.features.stats import LatentStatistics
+from mistudio.lens.features.stats import ActiveEntries, LatentStatistics
 from mistudio.lens.sae.architectures import SparseAutoencoder
 
 PHASES = ("activations", "samples", "complete")
@@ -119,19 +119,19 @@ class FeatureAnalysis:
 
     def _first_pass(self, latents: torch.Tensor, counted: torch.Tensor, first_sequence: int) -> None:
         batch, length, width = latents.shape
-        flat = latents.view(-1, width)
-        self.stats.update(flat, int(counted.sum()))
+        active = ActiveEntries.of(latents.view(-1, width))
+        self.stats.update(active, int(counted.sum()))
         peak, where = latents.max(dim=1)
         sequence = torch.arange(first_sequence, first_sequence + batch, device=self.device)
         scores = peak_scores(peak, sequence[:, None])  # a silent latent offers no example
         self.top.update(scores, where, first_sequence, window_gatherer(latents, self.config.context))
         if self.sketch is not None:
             position = torch.arange(length, device=self.device)
-            self.sketch.update(flat, sequence[:, None].expand(batch, length).reshape(-1),
+            self.sketch.update(active, sequence[:, None].expand(batch, length).reshape(-1),
                                position.repeat(batch), counted.view(-1))
 
     def _second_pass(self, latents: torch.Tensor, first_sequence: int) -> None:
-        batch, _, width = latents.shape
+        batch, length, width = latents.shape
         if self.samples:
             peak, where = latents.max(dim=1)
             interval = (peak.double()[..., None] > self._interval_edges()[None]).sum(dim=-1)
@@ -144,7 +144,7 @@ class FeatureAnalysis:
                 scores = torch.where((interval == index) & (peak > 0), keys, torch.full_like(keys, empty))
                 selection.update(scores, where, first_sequence, gather)
         if self.pairs is not None:
-            self.pairs.update(latents.view(-1, width))
+            self.pairs.update(ActiveEntries.of(latents.view(-1, width)), batch * length)
 
     def _interval_edges(self) -> torch.Tensor:
         """The inner edges j·max/n, j = 1..n−1, of each latent's equal-width intervals: [width, n − 1], float64."""

@@ -25,15 +25,22 @@ import torch
 
 from mistudio.lens.features.neighbours import Neighbours, top_cosine
 from mistudio.lens.features.selection import mix31
+from mistudio.lens.features.stats import ActiveEntries
 
-_ROW_SALT = 0x5BD1E995 & 0x7FFFFFF  # spreads the sketch row index over the hash's input bits
+_WORD_SALT = 0x5BD1E995 & 0x7FFFFFF  # spreads the hash-word index over the hash's input bits
+_BITS_PER_WORD = 30
 
 
 def token_signs(sequence: torch.Tensor, position: torch.Tensor, rows: int, seed: int) -> torch.Tensor:
-    """The ±1 projection entries [tokens, rows] of tokens given by (sequence index, position), from a hash."""
+    """The ±1 projection entries [tokens, rows] of tokens given by (sequence index, position), from a hash.
+
+    Each 31-bit hash gives 30 signs (its bits 0–29), so a token costs rows / 30 hashes, not rows."""
     token = mix31(mix31(sequence + seed * 0x9E3779B) ^ position)
-    hashed = mix31(token[:, None] ^ (torch.arange(rows, device=token.device) * _ROW_SALT))
-    return 1.0 - 2.0 * ((hashed >> 30) & 1).float()  # bit 30 is the best-mixed bit of a multiplicative hash
+    words = -(-rows // _BITS_PER_WORD)
+    salts = mix31(torch.arange(words, device=token.device) * _WORD_SALT)
+    hashed = mix31(token[:, None] ^ salts[None, :])
+    bits = (hashed[..., None] >> torch.arange(_BITS_PER_WORD, device=token.device)) & 1
+    return 1.0 - 2.0 * bits.reshape(token.shape[0], -1)[:, :rows].float()
 
 
 class CorrelationSketch:
@@ -44,16 +51,18 @@ class CorrelationSketch:
         self.projection = torch.zeros(width, rows, dtype=torch.float32, device=device)
         self.sign_totals = torch.zeros(rows, dtype=torch.float64, device=device)
 
-    def update(self, latents: torch.Tensor, sequence: torch.Tensor, position: torch.Tensor,
+    def update(self, active: ActiveEntries, sequence: torch.Tensor, position: torch.Tensor,
                counted: torch.Tensor) -> None:
-        """`latents` [tokens, width] (left-out positions zero), each token's sequence index and position, and
-        which tokens count."""
+        """Add a batch: its active entries, each token's sequence index and position, and which tokens count."""
         signs = token_signs(sequence, position, self.rows, self.seed)
         self.sign_totals += signs[counted].double().sum(dim=0)
-        token, latent = (latents > 0).nonzero(as_tuple=True)
-        self.projection.index_add_(0, latent, latents[token, latent, None].float() * signs[token])
+        # Active entries × m products at a time: bounded however dense the SAE (L0 of 1000 would be 1 GB at once).
+        step = max(1, (1 << 24) // self.rows)
+        for start in range(0, active.token.numel(), step):
+            part = slice(start, start + step)
+            self.projection.index_add_(0, active.latent[part], active.value[part, None] * signs[active.token[part]])
 
-    def candidates(self, mean: torch.Tensor, count: int, *, chunk: int = 4096) -> Neighbours:
+    def candidates(self, mean: torch.Tensor, count: int, *, chunk: int | None = None) -> Neighbours:
         """The `count` latents of highest sketched correlation with each latent."""
         centred = self.projection.double() - mean[:, None] * self.sign_totals[None, :]
         return top_cosine(centred.float(), count, chunk=chunk)
@@ -80,14 +89,13 @@ class CandidatePairSums:
         self.sorted_keys, self.slot_of_key = keys.sort()
         self.sums = torch.zeros(candidates.numel(), dtype=torch.float64, device=candidates.device)
 
-    def update(self, latents: torch.Tensor) -> None:
-        """Add the products of every two latents active on the same token of `latents` [tokens, width]."""
-        token, latent = (latents > 0).nonzero(as_tuple=True)  # sorted by token
-        values = latents[token, latent].double()
-        per_token = torch.bincount(token, minlength=latents.shape[0])
+    def update(self, active: ActiveEntries, tokens: int) -> None:
+        """Add the products of every two latents active on the same token of a batch of `tokens` tokens."""
+        token, latent, values = active.token, active.latent, active.value.double()
+        per_token = torch.bincount(token, minlength=tokens)
         pairs_per_token = per_token * per_token
         start = 0
-        while start < latents.shape[0]:
+        while start < tokens:
             # A chunk of tokens whose pairs fit the budget (at least one token, however many pairs it has).
             cumulative = pairs_per_token[start:].cumsum(0)
             end = start + max(1, int((cumulative <= self.pair_budget).sum()))

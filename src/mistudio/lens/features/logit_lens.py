@@ -56,11 +56,12 @@ def _compute_dtype(model: torch.nn.Module) -> torch.dtype:
 
 
 @torch.no_grad()
-def logit_lens(model: torch.nn.Module, sae: SparseAutoencoder, n: int = 10, *, chunk: int = 1024,
+def logit_lens(model: torch.nn.Module, sae: SparseAutoencoder, n: int = 10, *, chunk: int | None = None,
                latents: torch.Tensor | None = None) -> LogitLens:
     """Top `n` promoted and suppressed tokens of every latent's decoder direction (or of `latents` only).
 
-    Works `chunk` latents at a time: memory is chunk × vocabulary logits, so 100k latents fit."""
+    Works `chunk` latents at a time (by default as many as keep chunk × vocabulary logits near 512 MB), so 100k
+    latents fit."""
     vocabulary = model.get_output_embeddings().weight.shape[0] if model.get_output_embeddings() is not None else 0
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= max(vocabulary, 1):
         raise InvalidArgument(f"n must be from 1 to the vocabulary size ({vocabulary}); got {n!r}",
@@ -69,6 +70,7 @@ def logit_lens(model: torch.nn.Module, sae: SparseAutoencoder, n: int = 10, *, c
         raise InvalidArgument(f"the SAE writes vectors of {sae.config.d_out} numbers but the model's residual stream "
                               f"has {layout_of(model).d_model}: it belongs to another model",
                               details={"field": "sae"})
+    chunk = chunk or max(1, (1 << 27) // max(vocabulary, 1))
     rows = sae.W_dec.detach() if latents is None else sae.W_dec.detach()[latents]
     parts: dict[str, list[torch.Tensor]] = {"pt": [], "pl": [], "st": [], "sl": []}
     for start in range(0, rows.shape[0], chunk):

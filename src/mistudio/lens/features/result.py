@@ -10,7 +10,7 @@ import torch
 
 from mistudio.lens.features.config import AnalysisConfig
 from mistudio.lens.features.neighbours import Neighbours
-from mistudio.lens.features.selection import StreamingSelection
+from mistudio.lens.features.selection import StreamingSelection, peak_scores
 
 EXAMPLE_KINDS = ("top", "interval")  # `Examples.kind` holds the index into this tuple
 INTERVAL_KIND = "equal-width"  # interval j of a latent is (j·max/n, (j+1)·max/n] of its own maximum
@@ -117,12 +117,11 @@ def token_windows(input_ids: Any, sequence: np.ndarray, position: np.ndarray, co
 
 def examples_from(selection: StreamingSelection, kind: str, interval: int, context: int, input_ids: Any,
                   attention_mask: Any = None) -> Examples:
-    """The filled slots of a selection as example rows, each latent's sorted by activation (highest first)."""
+    """The filled slots of a selection as example rows, each latent's sorted by activation (highest first; equal
+    activations: the earlier sequence first)."""
     activation = selection.activations[..., context]  # the peak's value, whatever the slot's sampling key
     filled = selection.sequence >= 0
-    # Sort each latent's slots by activation, empties last, so rank 0 is the strongest example.
-    order = torch.where(filled, activation, torch.full_like(activation, float("-inf"))).argsort(
-        dim=0, descending=True, stable=True)
+    order = peak_scores(activation, selection.sequence).argsort(dim=0, descending=True)  # empties score lowest
     sequence, position = selection.sequence.gather(0, order), selection.position.gather(0, order)
     windows = selection.activations.gather(0, order[..., None].expand_as(selection.activations))
     latent, rank = filled.gather(0, order).T.nonzero(as_tuple=True)  # by latent, then rank

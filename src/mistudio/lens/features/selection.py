@@ -2,9 +2,10 @@
 
 A column is a latent (or a latent within one activation interval). Each batch offers at most one candidate per
 sequence and column (the sequence's peak for that latent); `update` merges them with what is kept by one `topk` over
-[size + batch, columns], so the cost per batch is a few tensor ops whatever the width, and memory is
+[size + batch, columns] and writes only the candidates that got in, into the slots they freed, so the cost per batch
+is a few tensor ops over the width plus work in proportion to what changed, and memory is
 size × columns × (window + 3) numbers however many tokens stream past. The windows of newly kept candidates are
-gathered from the batch's activations while they are still there.
+gathered from the batch's activations while they are still there. Slots are in no order: sort when reading.
 
 The sampling keys are a deterministic hash of (seed, sequence index, latent), so a sample does not depend on batch
 boundaries or on where a run was resumed, and a brute-force computation can reproduce it.
@@ -74,9 +75,10 @@ def window_gatherer(latents: torch.Tensor, context: int) -> WindowGatherer:
 
 
 class StreamingSelection:
-    """Per column, the `size` candidates with the highest score seen so far, best first, with their windows.
+    """Per column, the `size` candidates with the highest score seen so far (in no order), with their windows.
 
-    `sequence` is -1 in a slot nothing has filled. Candidates whose score equals `empty_score` are never kept."""
+    A slot nothing holds has sequence -1 and the empty score. Candidates whose score equals `empty_score` are never
+    kept. Kept candidates stay in their slot until displaced, so a batch writes only what it brings in."""
 
     def __init__(self, size: int, columns: int, window: int, *, score_dtype: torch.dtype = torch.int64,
                  device: torch.device | str = "cpu") -> None:
@@ -91,23 +93,32 @@ class StreamingSelection:
                windows: WindowGatherer) -> None:
         """Offer one candidate per (batch row, column): `scores` and peak `positions` [rows, columns]; row r is
         sequence `first_sequence + r`."""
-        combined = torch.cat([self.scores, scores.to(self.scores.dtype)])
-        top, index = combined.topk(self.size, dim=0)
-        from_batch = (index >= self.size) & (top != self.empty)
-        if not bool(from_batch.any()):
-            return  # nothing from this batch made it: the kept slots are unchanged, already in order
-        kept = index.clamp(max=self.size - 1)
-        sequence = self.sequence.gather(0, kept)
-        position = self.position.gather(0, kept)
-        activations = self.activations.gather(0, kept[..., None].expand(-1, -1, self.window))
-        slot, column = from_batch.nonzero(as_tuple=True)
-        row = index[slot, column] - self.size
-        peak = positions[row, column].to(torch.int64)
-        sequence[slot, column] = row + first_sequence
-        position[slot, column] = peak
-        activations[slot, column] = windows(row, column, peak).to(torch.float32)
-        sequence[top == self.empty] = -1
-        self.scores, self.sequence, self.position, self.activations = top, sequence, position, activations
+        size = self.size
+        top, index = torch.cat([self.scores, scores.to(self.scores.dtype)]).topk(size, dim=0, sorted=False)
+        incoming = (index >= size) & (top != self.empty)
+        if not bool(incoming.any()):
+            return  # every kept candidate survived in its slot
+        survived = torch.zeros_like(self.scores, dtype=torch.int32).scatter_add_(
+            0, index.clamp(max=size - 1), (index < size).to(torch.int32)) > 0
+        vacated = ~survived
+        # Pair each column's incoming candidates with its first vacated slots: both lists sorted by column.
+        new_column, new_rank = incoming.T.nonzero(as_tuple=True)
+        free_column, free_slot = vacated.T.nonzero(as_tuple=True)
+        wanted = torch.bincount(new_column, minlength=self.columns)
+        free = torch.bincount(free_column, minlength=self.columns)
+        rank_in_column = torch.arange(free_column.numel(), device=free_column.device) - (free.cumsum(0) - free)[
+            free_column]
+        use = rank_in_column < wanted[free_column]
+        slot = free_slot[use]
+        row = index[new_rank, new_column] - size
+        peak = positions[row, new_column].to(torch.int64)
+        # A vacated slot nobody moves into held a displaced candidate (or nothing): it becomes empty.
+        self.scores[vacated] = self.empty
+        self.sequence[vacated], self.position[vacated], self.activations[vacated] = -1, 0, 0.0
+        self.scores[slot, new_column] = top[new_rank, new_column]
+        self.sequence[slot, new_column] = row + first_sequence
+        self.position[slot, new_column] = peak
+        self.activations[slot, new_column] = windows(row, new_column, peak).to(torch.float32)
 
     def state_dict(self, prefix: str) -> dict[str, torch.Tensor]:
         return {f"{prefix}.scores": self.scores, f"{prefix}.sequence": self.sequence,

@@ -1,18 +1,36 @@
 """Per-latent running statistics over streamed tokens: firing count, sum, sum of squares, max, log10 histogram.
 
 Everything is a sum or a max over tokens, so a batch's contribution is added and the order of batches only changes
-floating-point rounding (sums are float64, counts int64). The histogram's bin edges are fixed in advance (they
+floating-point rounding (sums are float64, counts int64; on a GPU `index_add_` adds in a non-deterministic order,
+so there reruns agree to rounding, on a CPU bit for bit). The histogram's bin edges are fixed in advance (they
 cannot follow a maximum that is still growing), equal-width in log10(activation); bin b holds
 edges[b] <= log10(a) < edges[b + 1], with values below the first edge in bin 0 and above the last in the last bin.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from mistudio.lens.errors import InvalidArgument
 
 STATE_NAMES = ("active", "total", "total_squares", "maximum", "histogram")
+
+
+@dataclass(frozen=True)
+class ActiveEntries:
+    """The non-zero latents of a batch of tokens: token index, latent index and float32 value, sorted by token."""
+
+    token: torch.Tensor
+    latent: torch.Tensor
+    value: torch.Tensor
+
+    @classmethod
+    def of(cls, latents: torch.Tensor) -> ActiveEntries:
+        """From dense latents [tokens, width] (one scan, shared by every accumulator of the batch)."""
+        token, latent = (latents > 0).nonzero(as_tuple=True)
+        return cls(token, latent, latents[token, latent].float())
 
 
 def histogram_edges(bins: int, log10_range: tuple[float, float]) -> torch.Tensor:
@@ -34,19 +52,17 @@ class LatentStatistics:
         self.maximum = torch.zeros(width, dtype=torch.float32, device=device)
         self.histogram = torch.zeros(width, bins, dtype=torch.int64, device=device)
 
-    def update(self, latents: torch.Tensor, counted_tokens: int) -> None:
-        """Add a batch: `latents` [tokens, width] with the left-out positions already zero."""
+    def update(self, active: ActiveEntries, counted_tokens: int) -> None:
+        """Add a batch of `counted_tokens` tokens given by its active entries (left-out positions have none)."""
         self.tokens += counted_tokens
-        active = latents > 0
-        self.active += active.sum(dim=0)
-        wide = latents.double()
-        self.total += wide.sum(dim=0)
-        self.total_squares += (wide * wide).sum(dim=0)
-        self.maximum = torch.maximum(self.maximum, latents.max(dim=0).values.float())
-        token, latent = active.nonzero(as_tuple=True)
-        # Only active entries are binned: sparse, so the cost follows L0, not the width.
-        bins = torch.bucketize(wide[token, latent].log10(), self.edges[1:-1], right=True)
-        self.histogram.view(-1).index_add_(0, latent * self.bins + bins, torch.ones_like(bins))
+        # Sparse updates: the cost follows the number of active entries (L0 × tokens), not tokens × width.
+        self.active += torch.bincount(active.latent, minlength=self.width)
+        wide = active.value.double()
+        self.total.index_add_(0, active.latent, wide)
+        self.total_squares.index_add_(0, active.latent, wide * wide)
+        self.maximum.scatter_reduce_(0, active.latent, active.value, reduce="amax")
+        bins = torch.bucketize(wide.log10(), self.edges[1:-1], right=True)
+        self.histogram.view(-1).index_add_(0, active.latent * self.bins + bins, torch.ones_like(bins))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"stats.{name}": getattr(self, name) for name in STATE_NAMES}
