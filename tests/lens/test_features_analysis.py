@@ -290,3 +290,22 @@ def test_config_out_of_range_names_the_field() -> None:
         AnalysisConfig(correlations=20, correlation_candidates=10)
     with pytest.raises(InvalidArgument, match="histogram_log10_range"):
         AnalysisConfig(histogram_log10_range=(1.0, -1.0))
+
+
+def test_a_gpt2_model_with_a_jumprelu_sae_matches_the_brute_force_too(
+        load_model: Callable[[str], torch.nn.Module]) -> None:
+    model = load_model("gpt2")
+    ids, mask = make_inputs(sequences=9)
+    sae = SparseAutoencoder(SAEConfig("jumprelu", d_in=64, d_sae=WIDTH, hook_point=HOOK_POINT, input_scale=10.0,
+                                      jumprelu_init_threshold=0.3), seed=2)
+    config = replace(CONFIG, per_interval=0, correlations=0)
+    result = analyze_features(model, sae, ids, config, attention_mask=mask)
+    latents, counted = brute_latents(model, sae, ids, mask)
+    tokens = latents[counted]
+    np.testing.assert_array_equal(result.summary.active_count, (tokens > 0).sum(axis=0))
+    np.testing.assert_allclose(result.summary.max_activation, tokens.max(axis=0), rtol=1e-5)
+    peaks = latents.max(axis=1)
+    for latent in range(WIDTH):
+        best = sorted((s for s in range(9) if peaks[s, latent] > 0), key=lambda s: -peaks[s, latent])[:4]
+        assert result.examples.of(latent).sequence.tolist() == best
+    assert 0 < (tokens > 0).mean() < 0.6

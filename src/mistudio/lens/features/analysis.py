@@ -14,7 +14,8 @@ width (plus one batch of latents, batch × seq_len × width floats), never by th
 
 Resume: `save` writes every accumulator and the position reached, after any batch; a run resumed from it visits the
 remaining batches exactly as the uninterrupted run would, so on a CPU the results are identical bit for bit (on a
-GPU, sums done with atomics agree to rounding).
+GPU, sums done with atomics agree to rounding). The tokens are fingerprinted (shape, first and last sequence) and
+the SAE (width, hook point), the model's weights are not: resume with the same model.
 """
 
 from __future__ import annotations
