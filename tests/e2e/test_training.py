@@ -1,7 +1,7 @@
 """SAE training in Debian's Chromium against a live studio, on a tiny llama's extraction: the form's presets and checks
-(the client's and the server's message next to its field), a started run whose dashboard charts fill as it trains and
-completes with its final metrics and SAE, its checkpoints and logs, a sweep, the two runs compared, and the model's SAEs
-tab — with a screenshot at each step in test-output/."""
+(the client's, and the server's live estimate with its message next to its field), a started run whose dashboard
+charts fill as it trains and completes with its final metrics and SAE, its checkpoints and logs, a sweep, the two runs
+compared, and the model's SAEs tab — with a screenshot at each step in test-output/."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _ready(studio: StudioServer, path: str, what: str, timeout: float = 120) -> 
     return wait_until(check, timeout=timeout, interval=0.25, what=what)
 
 
-def _setup(studio: StudioServer, model_dir: Path, folder: Path) -> tuple[str, str]:
-    """A tiny llama, a 60-line dataset tokenized with it, and an extraction of layer 1 (resid_post, mlp_out)."""
+def tokenized(studio: StudioServer, model_dir: Path, folder: Path) -> tuple[str, str, str]:
+    """A tiny llama and a 60-line dataset tokenized with it (at most 24 tokens): model, dataset, tokenization ids."""
     client = studio.client
     model_id = _accepted(client.post("/api/v1/models/import", json={"path": str(model_dir), "mode": "link",
                                                                     "name": "tiny-llama"}, timeout=SETUP_TIMEOUT))["id"]
@@ -49,6 +49,13 @@ def _setup(studio: StudioServer, model_dir: Path, folder: Path) -> tuple[str, st
     tokenization_id = _accepted(client.post(f"/api/v1/datasets/{dataset_id}/tokenize",
                                             json={"model_id": model_id, "max_length": 24}, timeout=SETUP_TIMEOUT))["id"]
     _ready(studio, f"/api/v1/datasets/{dataset_id}/tokenizations/{tokenization_id}", "the tokenization")
+    return model_id, dataset_id, tokenization_id
+
+
+def _setup(studio: StudioServer, model_dir: Path, folder: Path) -> tuple[str, str]:
+    """`tokenized`, and an extraction of layer 1 (resid_post, mlp_out)."""
+    client = studio.client
+    model_id, dataset_id, tokenization_id = tokenized(studio, model_dir, folder)
     body = {"dataset_id": dataset_id, "tokenization_id": tokenization_id, "layers": [1],
             "hook_points": ["resid_post", "mlp_out"], "batch_size": 8}
     extraction_id = _accepted(client.post(f"/api/v1/models/{model_id}/extract", json=body, timeout=SETUP_TIMEOUT))["id"]
@@ -56,30 +63,36 @@ def _setup(studio: StudioServer, model_dir: Path, folder: Path) -> tuple[str, st
     return model_id, extraction_id
 
 
+def screenshot(page, path: Path, focus=None, tall: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """The page as the user sees it, toasts dismissed; `tall`: the whole page (it scrolls inside <main>)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    dismiss = page.get_by_label("Dismiss notification")
+    while dismiss.count():
+        try:
+            dismiss.first.click(timeout=1000)
+        except PlaywrightTimeout:  # it went away on its own meanwhile
+            pass
+    page.mouse.move(0, 0)
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+    if tall:
+        page.set_viewport_size({"width": 1400, "height": 1500})
+    page.screenshot(path=str(path))
+    if tall:
+        page.set_viewport_size({"width": 1400, "height": 900})
+
+
 def test_train_an_sae_follow_its_dashboard_and_compare_two_runs(  # type: ignore[no-untyped-def]
     page, live_studio: StudioServer, tiny_models: TinyModels, test_output_dir: Path, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     studio = live_studio
     model_id, extraction_id = _setup(studio, tiny_models("llama"), tmp_path / "docs")
 
     def shot(name: str, focus=None, tall: bool = False) -> None:  # type: ignore[no-untyped-def]
-        dismiss = page.get_by_label("Dismiss notification")
-        while dismiss.count():
-            try:
-                dismiss.first.click(timeout=1000)
-            except PlaywrightTimeout:  # it went away on its own meanwhile
-                pass
-        page.mouse.move(0, 0)
-        if focus is not None:
-            focus.scroll_into_view_if_needed()
-        if tall:  # the page scrolls inside <main>: a taller window shows all of it
-            page.set_viewport_size({"width": 1400, "height": 1500})
-        page.screenshot(path=str(test_output_dir / f"training-{name}.png"))
-        if tall:
-            page.set_viewport_size({"width": 1400, "height": 900})
+        screenshot(page, test_output_dir / f"training-{name}.png", focus, tall)
 
     page.goto(studio.url)
     page.get_by_test_id("nav-training").click()
@@ -116,17 +129,23 @@ def test_train_an_sae_follow_its_dashboard_and_compare_two_runs(  # type: ignore
     form.get_by_test_id("train-k").fill("8")
     expect(form.get_by_test_id("train-k-field-error")).to_have_count(0)
 
-    # The server's check: a batch larger than the extraction's tokens, its message next to the field.
+    # The server's check, asked by the live estimate as the form changes: a batch larger than the extraction's
+    # tokens, its message next to the field, and Start waits for a fix.
     form.get_by_test_id("train-batch-tokens").fill("1000000")
-    form.get_by_test_id("train-start").click()
     error = form.get_by_test_id("train-batch-tokens-field-error")
     expect(error).to_contain_text("batch_tokens")
     expect(error).to_contain_text("HTTP 400")
+    expect(form.get_by_test_id("train-start")).to_be_disabled()
     shot("1-form-server-error", form)
     form.get_by_test_id("train-batch-tokens").fill("64")
     expect(error).to_have_count(0)
-    expect(form.get_by_test_id("train-estimate")).to_contain_text("Estimate:")
-    expect(form.get_by_test_id("train-estimate")).to_contain_text("2.6K tokens")  # 40 × 64
+    # The estimate of the fixed form: 40 steps × 64 tokens, its time measured on real SAE steps.
+    estimate = form.get_by_test_id("train-estimate")
+    expect(estimate).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(estimate.get_by_test_id("train-estimate-tokens")).to_contain_text("2.6K")
+    expect(estimate.get_by_test_id("train-estimate-time")).to_contain_text("40 steps")
+    expect(estimate.get_by_test_id("train-estimate-memory")).to_contain_text(re.compile(r"\d+(\.\d+)? [KM]B"))
+    expect(form.get_by_test_id("train-start")).to_be_enabled()
     shot("2-form-filled", form)
 
     # Start: the run is listed on top, and its row opens the dashboard.
@@ -258,6 +277,6 @@ def test_train_an_sae_follow_its_dashboard_and_compare_two_runs(  # type: ignore
     expect(page.get_by_test_id("training-final-row-0")).to_be_visible()
     shot("12-stopped-early", tall=True)
 
-    # The one refused request above is the browser's only complaint.
+    # The refused estimate above is the browser's only complaint.
     unexpected = [e for e in page.console_errors if "status of 400" not in e]  # type: ignore[attr-defined]
     assert unexpected == [], unexpected

@@ -14,6 +14,11 @@ export type Training = ItemOf<"/api/v1/trainings/{training_id}">;
 export type TrainingPage = PageOf<"/api/v1/trainings">;
 export type TrainingAccepted = ItemOf<"/api/v1/trainings", "post">;
 export type TrainRequest = BodyOf<"/api/v1/trainings", "post">;
+/** The model, tokenization and format a streamed run computes its activations with (no disk cache). */
+export type StreamRequest = NonNullable<TrainRequest["stream"]>;
+export type StreamFormat = NonNullable<StreamRequest["format"]>;
+export type TrainingEstimate = ItemOf<"/api/v1/trainings/estimate", "post">;
+export type SAEImportRequest = BodyOf<"/api/v1/saes/import", "post">;
 export type SAESpec = NonNullable<TrainRequest["saes"]>[number];
 export type SAEArchitecture = NonNullable<SAESpec["architecture"]>;
 export type Schedule = NonNullable<SAESpec["schedule"]>;
@@ -133,6 +138,8 @@ export function makeTrainingApi(client: ApiClient) {
     completedExtractions: (signal?: AbortSignal): Promise<ExtractionPage> =>
       client.list("/api/v1/extractions", { query: { status: "completed", limit: 200 }, signal }),
     start: (body: TrainRequest): Promise<TrainingAccepted> => client.post("/api/v1/trainings", { body }),
+    /** Memory and disk (counted) and time (a few real SAE steps timed in the model host); errors name the field. */
+    estimate: (body: TrainRequest, signal?: AbortSignal): Promise<TrainingEstimate> => client.post("/api/v1/trainings/estimate", { body, signal }),
     list: (query: ListTrainingsQuery = {}, signal?: AbortSignal): Promise<TrainingPage> => client.list("/api/v1/trainings", { query, signal }),
     get: (id: string, signal?: AbortSignal): Promise<Training> => client.get("/api/v1/trainings/{training_id}", { path: path(id), signal }),
     metrics: (id: string, afterStep = -1, signal?: AbortSignal): Promise<MetricPoint[]> =>
@@ -148,6 +155,8 @@ export function makeTrainingApi(client: ApiClient) {
     listSaes: (query: { model_id?: string; training_id?: string; page?: number; limit?: number } = {}, signal?: AbortSignal): Promise<SAEPage> =>
       client.list("/api/v1/saes", { query, signal }),
     getSae: (id: string, signal?: AbortSignal): Promise<SAE> => client.get("/api/v1/saes/{sae_id}", { path: { sae_id: id }, signal }),
+    /** Copy a SAELens or sparsify folder on the server's disk into the studio (no job: it answers the stored SAE). */
+    importSae: (body: SAEImportRequest): Promise<SAE> => client.post("/api/v1/saes/import", { body }),
     removeSae: (id: string): Promise<Deleted> => client.del("/api/v1/saes/{sae_id}", { path: { sae_id: id } }),
   };
 }

@@ -48,7 +48,8 @@ export function useEstimate(modelId: string, request: ExtractRequest | null) {
   return { estimate, loading, error };
 }
 
-function Figure({ label, value, sub, testId, tone }: { label: string; value: ReactNode; sub?: ReactNode; testId: string; tone?: "red" }) {
+/** One figure of an estimate: a label, the value, and what it counts. */
+export function Figure({ label, value, sub, testId, tone }: { label: string; value: ReactNode; sub?: ReactNode; testId: string; tone?: "red" }) {
   return (
     <div className="rounded border border-zinc-800 bg-zinc-950/60 px-2 py-1.5" data-testid={testId}>
       <div className="text-[10px] tracking-wide text-zinc-500 uppercase">{label}</div>

@@ -6,12 +6,13 @@ import { formatInteger } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { describeSettings } from "../datasets/describe";
 
-/** Ready datasets (with their tokenizations), loaded once per mount. */
-export function useReadyDatasets(): { datasets: Dataset[]; loading: boolean; error: string | null } {
+/** Ready datasets (with their tokenizations), loaded once per mount (or once `enabled`: a form that may not need them). */
+export function useReadyDatasets(enabled = true): { datasets: Dataset[]; loading: boolean; error: string | null } {
   const [datasets, setDatasets] = useState<Dataset[]>([]);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
+    if (!enabled) return;
     const ctrl = new AbortController();
     datasetsApi
       .list({ status: "completed", limit: 200 }, ctrl.signal)
@@ -19,7 +20,7 @@ export function useReadyDatasets(): { datasets: Dataset[]; loading: boolean; err
       .catch((e) => !ctrl.signal.aborted && setError(messageOf(e)))
       .finally(() => !ctrl.signal.aborted && setLoading(false));
     return () => ctrl.abort();
-  }, []);
+  }, [enabled]);
   return { datasets, loading, error };
 }
 
@@ -51,6 +52,8 @@ export function SourcePicker({
   tokenizationId,
   onChange,
   errors,
+  testIdPrefix = "extract",
+  className = "grid gap-2 sm:grid-cols-2",
 }: {
   modelId: string;
   datasets: Dataset[];
@@ -60,13 +63,17 @@ export function SourcePicker({
   tokenizationId: string;
   onChange: (source: { datasetId: string; tokenizationId: string }) => void;
   errors: { dataset_id?: string; tokenization_id?: string };
+  /** Another form using the picker names its elements its own way ("train" → train-dataset). */
+  testIdPrefix?: string;
+  /** The layout: two columns by default; a narrow form stacks them ("space-y-3"). */
+  className?: string;
 }) {
   const dataset = datasets.find((d) => d.id === datasetId);
   const tokenizations = usableTokenizations(dataset, modelId);
   const chosen = tokenizations.find((t) => t.id === tokenizationId);
   return (
-    <div className="grid gap-2 sm:grid-cols-2">
-      <Field label="Dataset" error={errors.dataset_id ?? loadError} data-testid="extract-dataset-field">
+    <div className={className}>
+      <Field label="Dataset" error={errors.dataset_id ?? loadError} data-testid={`${testIdPrefix}-dataset-field`}>
         {({ id, describedBy, invalid }) => (
           <select
             id={id}
@@ -79,7 +86,7 @@ export function SourcePicker({
             }}
             aria-invalid={invalid}
             aria-describedby={describedBy}
-            data-testid="extract-dataset"
+            data-testid={`${testIdPrefix}-dataset`}
           >
             {loading && <option value="">loading datasets…</option>}
             {!loading && datasets.length === 0 && <option value="">no ready dataset</option>}
@@ -95,7 +102,7 @@ export function SourcePicker({
         label="Tokenization"
         error={errors.tokenization_id}
         hint={chosen && chosen.model_id !== modelId ? "made with another model's tokenizer: accepted only if the tokenizer files are identical" : undefined}
-        data-testid="extract-tokenization-field"
+        data-testid={`${testIdPrefix}-tokenization-field`}
       >
         {({ id, describedBy, invalid }) => (
           <select
@@ -106,7 +113,7 @@ export function SourcePicker({
             onChange={(e) => onChange({ datasetId, tokenizationId: e.target.value })}
             aria-invalid={invalid}
             aria-describedby={describedBy}
-            data-testid="extract-tokenization"
+            data-testid={`${testIdPrefix}-tokenization`}
           >
             {tokenizations.length === 0 && <option value="">no ready tokenization</option>}
             {tokenizations.map((t) => (
@@ -118,7 +125,7 @@ export function SourcePicker({
         )}
       </Field>
       {!loading && datasetId && tokenizations.length === 0 && (
-        <p className="text-xs text-amber-300 sm:col-span-2" data-testid="extract-no-tokenization">
+        <p className="text-xs text-amber-300 sm:col-span-2" data-testid={`${testIdPrefix}-no-tokenization`}>
           This dataset has no ready tokenization:{" "}
           <Link href={`/datasets/${datasetId}?tab=tokenization`} className="text-sky-300 hover:underline">
             tokenize it with this model
@@ -127,7 +134,7 @@ export function SourcePicker({
         </p>
       )}
       {!loading && datasets.length === 0 && !loadError && (
-        <p className="text-xs text-amber-300 sm:col-span-2" data-testid="extract-no-dataset">
+        <p className="text-xs text-amber-300 sm:col-span-2" data-testid={`${testIdPrefix}-no-dataset`}>
           No ready dataset:{" "}
           <Link href="/datasets" className="text-sky-300 hover:underline">
             add one

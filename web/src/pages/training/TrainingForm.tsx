@@ -1,26 +1,20 @@
-import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useMemo, useState } from "react";
 import { Loader2, Play } from "lucide-react";
 import { messageOf } from "../../api/client";
-import type { Extraction } from "../../api/extraction";
-import { ARCHITECTURE_LABELS, ARCHITECTURES, isKFamily, SCHEDULES, sparsityPenalty, trainingApi, type SAEArchitecture, type Schedule } from "../../api/training";
+import { ARCHITECTURE_LABELS, ARCHITECTURES, isKFamily, SCHEDULES, sparsityPenalty, type SAEArchitecture, type Schedule } from "../../api/training";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
-import { Field, inputClass } from "../../components/Field";
 import { FormError } from "../../components/FormError";
-import { formatBytes, formatCount, formatInteger } from "../../lib/format";
-import { useConnection } from "../../stores/live";
+import { formatInteger } from "../../lib/format";
 import { useTrainings } from "../../stores/training";
 import { useToasts } from "../../stores/toasts";
 import {
   applyPreset,
-  estimateSize,
-  fieldOfError,
   initialDraft,
   PRESETS,
   SWEEP_LABELS,
-  sweepList,
   sweepParams,
-  toRequest,
+  sweepTexts,
   validateDraft,
   widthOf,
   type DraftErrors,
@@ -28,168 +22,11 @@ import {
   type SweepParam,
   type TrainingDraft,
 } from "./draft";
-
-/** The completed extractions a run can train on, loaded now and on every (re)connect. */
-export function useCompletedExtractions(): { extractions: Extraction[]; loading: boolean; error: string | null } {
-  const epoch = useConnection((s) => s.epoch);
-  const [extractions, setExtractions] = useState<Extraction[]>([]);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const ctrl = new AbortController();
-    trainingApi
-      .completedExtractions(ctrl.signal)
-      .then((page) => {
-        if (ctrl.signal.aborted) return;
-        setExtractions(page.items);
-        setError(null);
-        setLoading(false);
-      })
-      .catch((e) => {
-        if (ctrl.signal.aborted) return;
-        setError(messageOf(e));
-        setLoading(false);
-      });
-    return () => ctrl.abort();
-  }, [epoch]);
-  return { extractions, loading, error };
-}
-
-/** A labelled text box for one field of the draft, with its error (client's or server's) under it. */
-function TextField({
-  label,
-  value,
-  onChange,
-  error,
-  hint,
-  testId,
-  placeholder,
-  className,
-  disabled,
-}: {
-  label: ReactNode;
-  value: string;
-  onChange: (v: string) => void;
-  error?: string;
-  hint?: ReactNode;
-  testId: string;
-  placeholder?: string;
-  className?: string;
-  /** A swept parameter: the sweep's values replace this box's. */
-  disabled?: boolean;
-}) {
-  return (
-    <div className={className} data-testid={`${testId}-field`}>
-      <Field label={label} error={error} hint={hint} data-testid={`${testId}-field`}>
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            className={`${inputClass} font-mono`}
-            value={disabled ? "" : value}
-            placeholder={disabled ? "swept" : placeholder}
-            disabled={disabled}
-            onChange={(e) => onChange(e.target.value)}
-            aria-describedby={describedBy}
-            aria-invalid={invalid}
-            data-testid={testId}
-          />
-        )}
-      </Field>
-    </div>
-  );
-}
-
-function Select<T extends string>({
-  label,
-  value,
-  options,
-  onChange,
-  error,
-  hint,
-  testId,
-  disabled,
-}: {
-  label: ReactNode;
-  value: T;
-  options: readonly { value: T; label: string }[];
-  onChange: (v: T) => void;
-  error?: string;
-  hint?: ReactNode;
-  testId: string;
-  disabled?: boolean;
-}) {
-  return (
-    <div data-testid={`${testId}-field`}>
-      <Field label={label} error={error} hint={hint} data-testid={`${testId}-field`}>
-        {({ id, describedBy, invalid }) => (
-          <select
-            id={id}
-            className={inputClass}
-            value={value}
-            disabled={disabled}
-            onChange={(e) => onChange(e.target.value as T)}
-            aria-describedby={describedBy}
-            aria-invalid={invalid}
-            data-testid={testId}
-          >
-            {options.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-    </div>
-  );
-}
-
-function Segmented<T extends string>({ label, value, options, onChange, testId }: { label: string; value: T; options: readonly { value: T; label: string }[]; onChange: (v: T) => void; testId: string }) {
-  return (
-    <div role="radiogroup" aria-label={label} className="inline-flex rounded border border-zinc-700 text-[11px]" data-testid={testId}>
-      {options.map((o) => (
-        <button
-          key={o.value}
-          type="button"
-          role="radio"
-          aria-checked={value === o.value}
-          onClick={() => onChange(o.value)}
-          className={value === o.value ? "bg-zinc-700 px-2 py-0.5 text-zinc-50" : "px-2 py-0.5 text-zinc-400 hover:text-zinc-200"}
-          data-testid={`${testId}-${o.value}`}
-        >
-          {o.label}
-        </button>
-      ))}
-    </div>
-  );
-}
-
-/** The client-side size of the run's SAEs, labelled as the estimate it is. */
-function Estimate({ draft, dIn }: { draft: TrainingDraft; dIn: number | null }) {
-  const size = estimateSize(draft, dIn);
-  if (!size) return <p className="text-xs text-zinc-500" data-testid="train-estimate">Choose an extraction and a valid width to see the estimate.</p>;
-  const n = size.parameters.length;
-  return (
-    <p className="text-xs text-zinc-400" data-testid="train-estimate">
-      <span className="text-zinc-500">Estimate: </span>
-      <span className="font-mono text-zinc-200">{formatCount(size.parameters[0])}</span> parameters (2·d·width)
-      {n > 1 && (
-        <>
-          {" "}
-          per SAE, <span className="font-mono text-zinc-200">{formatCount(size.totalParameters)}</span> for the {n} SAEs
-        </>
-      )}{" "}
-      · Adam state 2× that · ≈ <span className="font-mono text-zinc-200" data-testid="train-estimate-memory">{formatBytes(size.trainingBytes)}</span> for weights,
-      gradients and optimizer (fp32)
-      {size.tokens !== null && (
-        <>
-          {" "}
-          · <span className="font-mono text-zinc-200">{formatCount(size.tokens)}</span> tokens
-        </>
-      )}
-    </p>
-  );
-}
+import { EstimatePanel, useTrainingEstimate } from "./EstimatePanel";
+import { Segmented, Select, TextField } from "./FormControls";
+import { fieldOfError, toRequest } from "./request";
+import { SourceFields } from "./SourceFields";
+import { useTrainingSource } from "./useTrainingSource";
 
 /** Where an error goes: next to the field it names, else under the Start button. */
 function placed(e: unknown, sweepParam: SweepParam): { field: DraftErrors; general: string | null } {
@@ -198,9 +35,11 @@ function placed(e: unknown, sweepParam: SweepParam): { field: DraftErrors; gener
   return f ? { field: { [f]: messageOf(e) }, general: null } : { field: {}, general: messageOf(e) };
 }
 
-/** The new-run form: data (extraction, hook points), the SAE (presets, architecture, width, sparsity, optimisation, sweep), the run's length and logging. */
+/**
+ * The new-run form: data (a stored extraction or a stream from the model, hook points), the SAE (presets,
+ * architecture, width, sparsity, optimisation, sweep), the run's length and logging, and the server's live estimate.
+ */
 export function TrainingForm({ initialExtractionId, onStarted }: { initialExtractionId?: string | null; onStarted?: (id: string) => void }) {
-  const { extractions, loading, error: loadError } = useCompletedExtractions();
   const [draft, setDraft] = useState<TrainingDraft>(initialDraft);
   const [startError, setStartError] = useState<unknown>(null);
   const [starting, setStarting] = useState(false);
@@ -210,32 +49,30 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
     setStartError(null);
   };
 
-  const extraction = extractions.find((e) => e.id === draft.extractionId) ?? null;
-  // The first completed extraction (or the one the link names), and its first hook point.
-  useEffect(() => {
-    if (loading || extraction) return;
-    const chosen = extractions.find((e) => e.id === initialExtractionId) ?? extractions[0];
-    if (chosen) patch({ extractionId: chosen.id, hookPoint: chosen.hook_points[0] ?? "", targetHookPoint: "" });
-  }, [loading, extractions, initialExtractionId]);
-
-  const hookPoints = extraction?.hook_points ?? null;
-  const dIn = extraction?.d_model ?? null;
+  const source = useTrainingSource(draft);
+  const { hookPoints, dIn } = source;
   const clientErrors = validateDraft(draft, hookPoints, dIn);
-  const fromStart = placed(startError, draft.sweepParam);
-  const errors: DraftErrors = { ...clientErrors, ...fromStart.field };
   const valid = Object.keys(clientErrors).length === 0;
+  const request = useMemo(() => (valid ? toRequest(draft) : null), [valid, draft]);
+  const { estimate, loading: estimating, error: estimateError } = useTrainingEstimate(request);
+  // The server's refusals: the estimate's as the form changes, the start's on Start; each next to its field.
+  const fromEstimate = placed(estimateError, draft.sweepParam);
+  const fromStart = placed(startError, draft.sweepParam);
+  const errors: DraftErrors = { ...clientErrors, ...fromEstimate.field, ...fromStart.field };
+  const refused = Object.keys(fromEstimate.field).length > 0;
   const penalty = sparsityPenalty(draft.architecture);
   const kFamily = isKFamily(draft.architecture);
   const width = widthOf(draft, dIn);
   const sweepOptions = sweepParams(draft.architecture);
-  const members = Math.max(1, sweepList(draft).length);
+  const members = Math.max(1, sweepTexts(draft).length);
+  const sweepingHooks = draft.sweepParam === "hook_point";
 
   const onStart = async () => {
-    if (!valid) return;
+    if (!request) return;
     setStarting(true);
     setStartError(null);
     try {
-      const t = await start(toRequest(draft));
+      const t = await start(request);
       useToasts.getState().push({ kind: "info", title: `Training ${t.name}`, message: `${t.members.length} SAE(s), ${formatInteger(t.total_steps)} steps` });
       onStarted?.(t.id);
     } catch (e) {
@@ -244,14 +81,6 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
       setStarting(false);
     }
   };
-
-  const extractionOptions = useMemo(
-    () => [
-      ...(draft.extractionId ? [] : [{ value: "", label: loading ? "Loading…" : "No completed extraction yet" }]),
-      ...extractions.map((e) => ({ value: e.id, label: `${e.name} · ${e.model_name}` })),
-    ],
-    [extractions, loading, draft.extractionId],
-  );
 
   return (
     <Card
@@ -269,43 +98,7 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
       }
     >
       <div className="grid gap-4 lg:grid-cols-3">
-        <fieldset className="space-y-3">
-          <legend className="mb-2 text-[11px] font-semibold tracking-wide text-zinc-500 uppercase">Data</legend>
-          <Select
-            label="Extraction"
-            value={draft.extractionId}
-            options={extractionOptions}
-            disabled={extractions.length === 0}
-            onChange={(id) => {
-              const e = extractions.find((x) => x.id === id);
-              patch({ extractionId: id, hookPoint: e?.hook_points[0] ?? "", targetHookPoint: "" });
-            }}
-            error={loadError ?? errors.extraction_id}
-            hint={extraction ? `${formatInteger(extraction.samples_done)} samples × ${extraction.seq_len ?? "?"} tokens · d ${extraction.d_model ?? "?"}` : "a completed extraction of a model"}
-            testId="train-extraction"
-          />
-          <Select
-            label="Hook point"
-            value={draft.hookPoint}
-            options={(hookPoints ?? []).map((p) => ({ value: p, label: p }))}
-            disabled={!hookPoints}
-            onChange={(hookPoint) => patch({ hookPoint, targetHookPoint: draft.targetHookPoint === hookPoint ? "" : draft.targetHookPoint })}
-            error={errors.hook_point}
-            hint="the activations the SAE reads"
-            testId="train-hook-point"
-          />
-          <Select
-            label="Target hook point"
-            value={draft.targetHookPoint}
-            options={[{ value: "", label: "— none: an SAE (reconstructs its input)" }, ...(hookPoints ?? []).filter((p) => p !== draft.hookPoint).map((p) => ({ value: p, label: `${p} (transcoder)` }))]}
-            disabled={!hookPoints}
-            onChange={(targetHookPoint) => patch({ targetHookPoint })}
-            error={errors.target_hook_point}
-            hint="optional: a transcoder predicts this hook point from the one above"
-            testId="train-target-hook-point"
-          />
-          <TextField label="Name" value={draft.name} onChange={(name) => patch({ name })} error={errors.name} hint="optional: made from the settings when empty" testId="train-name" placeholder="topk_4608_blocks.6.resid_post_…" />
-        </fieldset>
+        <SourceFields draft={draft} patch={patch} errors={errors} source={source} initialExtractionId={initialExtractionId} />
 
         <fieldset className="space-y-3">
           <legend className="mb-2 text-[11px] font-semibold tracking-wide text-zinc-500 uppercase">SAE</legend>
@@ -377,7 +170,14 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
               label="Sweep"
               value={draft.sweepParam}
               options={sweepOptions.map((p) => ({ value: p, label: SWEEP_LABELS[p] }))}
-              onChange={(sweepParam) => patch({ sweepParam, sweepValues: sweepParam === "none" ? "" : draft.sweepValues })}
+              onChange={(sweepParam) =>
+                patch({
+                  sweepParam,
+                  // Numbers and hook point names do not carry over; a hook point sweep starts from the chosen one.
+                  sweepValues: sweepParam === "hook_point" ? draft.hookPoint : sweepParam === "none" || sweepingHooks ? "" : draft.sweepValues,
+                  ...(sweepParam === "hook_point" ? { targetHookPoint: "" } : {}),
+                })
+              }
               testId="train-sweep-param"
             />
             <TextField
@@ -385,8 +185,12 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
               value={draft.sweepValues}
               onChange={(sweepValues) => patch({ sweepValues })}
               error={errors.sweep}
-              hint={draft.sweepParam === "none" ? "one SAE per value, over one read of the data" : `${members} SAEs over one read of the data`}
-              placeholder={draft.sweepParam === "none" ? "—" : "16, 32, 64"}
+              hint={
+                draft.sweepParam === "none"
+                  ? "one SAE per value, over one read of the data"
+                  : `${members} SAEs over one read of the data${sweepingHooks && draft.source === "stream" ? " (one forward pass)" : ""}`
+              }
+              placeholder={draft.sweepParam === "none" ? "—" : sweepingHooks ? "blocks.0.resid_post, blocks.1.resid_post" : "16, 32, 64"}
               testId="train-sweep-values"
             />
           </div>
@@ -414,7 +218,7 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
             ) : draft.lengthMode === "tokens" ? (
               <TextField label={<span className="sr-only">Tokens</span>} value={draft.totalTokens} onChange={(totalTokens) => patch({ totalTokens })} error={errors.total_tokens} hint="tokens to train on" testId="train-total-tokens" />
             ) : (
-              <p className="text-[11px] text-zinc-500">Two passes over the extraction's training tokens.</p>
+              <p className="text-[11px] text-zinc-500">Two passes over the training tokens (after the hold-out split).</p>
             )}
           </div>
           <div className="grid grid-cols-2 gap-2">
@@ -430,13 +234,19 @@ export function TrainingForm({ initialExtractionId, onStarted }: { initialExtrac
         </fieldset>
       </div>
       <div className="mt-4 space-y-2 border-t border-zinc-800 pt-3">
-        <Estimate draft={draft} dIn={dIn} />
+        <EstimatePanel
+          estimate={estimate}
+          loading={estimating}
+          error={fromEstimate.general}
+          streamed={draft.source === "stream"}
+          idle={valid && !refused ? "Estimating…" : "The estimate appears once the data is chosen and the settings marked above are fixed."}
+        />
         <div className="flex flex-wrap items-center gap-2">
-          <Button variant="primary" disabled={!valid || starting} onClick={() => void onStart()} data-testid="train-start">
+          <Button variant="primary" disabled={!valid || refused || starting} onClick={() => void onStart()} data-testid="train-start">
             {starting ? <Loader2 className="size-3.5 animate-spin" aria-hidden /> : <Play className="size-3.5" aria-hidden />} Start training
             {members > 1 ? ` (${members} SAEs)` : ""}
           </Button>
-          {!valid && <span className="text-xs text-zinc-500">Fix the settings marked above to start.</span>}
+          {(!valid || refused) && <span className="text-xs text-zinc-500">Fix the settings marked above to start.</span>}
         </div>
         {fromStart.general && <FormError testId="train-start-error">{fromStart.general}</FormError>}
       </div>

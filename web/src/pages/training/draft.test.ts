@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../api/client";
-import { applyPreset, estimateSize, fieldOfError, initialDraft, PRESETS, toRequest, validateDraft, type TrainingDraft } from "./draft";
+import { applyPreset, initialDraft, PRESETS, validateDraft, type TrainingDraft } from "./draft";
+import { fieldOfError, toRequest } from "./request";
 
 const HOOKS = ["blocks.1.resid_post", "blocks.1.mlp_out"];
 const draft = (over: Partial<TrainingDraft> = {}): TrainingDraft => ({ ...initialDraft(), extractionId: "e1", hookPoint: "blocks.1.resid_post", ...over });
+const stream = (over: Partial<TrainingDraft> = {}): TrainingDraft =>
+  draft({ source: "stream", modelId: "m1", datasetId: "d1", tokenizationId: "t1", ...over });
 const preset = (id: string) => PRESETS.find((p) => p.id === id)!;
 
 describe("validateDraft", () => {
@@ -42,8 +45,30 @@ describe("validateDraft", () => {
     expect(validateDraft(draft({ sweepParam: "k", sweepValues: "16" }), HOOKS, 64).sweep).toBe("From 2 to 8 values, e.g. 16, 32, 64.");
     expect(validateDraft(draft({ sweepParam: "k", sweepValues: "16 1024" }), HOOKS, 64).sweep).toBe("Each value: at most the width (512 latents).");
     expect(validateDraft(draft({ sweepParam: "lr", sweepValues: "1e-3, 0" }), HOOKS, 64).sweep).toBe("Each value: a number above 0, at most 1.");
+    // Hook points: names the source has, one SAE each.
+    expect(validateDraft(draft({ sweepParam: "hook_point", sweepValues: "blocks.1.resid_post, blocks.1.mlp_out" }), HOOKS, 64)).toEqual({});
+    expect(validateDraft(draft({ sweepParam: "hook_point", sweepValues: "blocks.1.resid_post" }), HOOKS, 64).sweep).toBe("From 2 to 8 values, e.g. 16, 32, 64.");
+    expect(validateDraft(draft({ sweepParam: "hook_point", sweepValues: "blocks.1.resid_post blocks.0.attn_out" }), HOOKS, 64).sweep).toBe(
+      "blocks.0.attn_out is not a hook point of this extraction.",
+    );
     // A swept k does not need the single k box to be valid.
     expect(validateDraft(draft({ sweepParam: "k", sweepValues: "8,16", k: "" }), HOOKS, 64)).toEqual({});
+  });
+});
+
+describe("validateDraft of a streamed run", () => {
+  it("wants a model, a dataset and its tokenization, a power-of-2 forward batch and an optional sample count", () => {
+    expect(validateDraft(stream(), HOOKS, 64)).toEqual({});
+    expect(validateDraft(stream({ modelId: "", datasetId: "", hookPoint: "" }), null, null)).toEqual({ model_id: "Choose a ready model.", dataset_id: "Choose a dataset." });
+    expect(validateDraft(stream({ tokenizationId: "" }), HOOKS, 64)).toEqual({ tokenization_id: "Choose a ready tokenization of the dataset." });
+    expect(validateDraft(stream({ forwardBatchSize: "12" }), HOOKS, 64).forward_batch_size).toBe("A power of 2 from 1 to 4,096.");
+    expect(validateDraft(stream({ forwardBatchSize: "8192" }), HOOKS, 64).forward_batch_size).toBe("A power of 2 from 1 to 4,096.");
+    expect(validateDraft(stream({ maxSamples: "0" }), HOOKS, 64).max_samples).toBe("At least 1 sequence, or empty for all.");
+    expect(validateDraft(stream({ hookPoint: "blocks.9.resid_post" }), HOOKS, 64).hook_point).toBe("Not a hook point of the model.");
+  });
+
+  it("does not ask for an extraction", () => {
+    expect(validateDraft(stream({ extractionId: "" }), HOOKS, 64)).toEqual({});
   });
 });
 
@@ -75,6 +100,23 @@ describe("toRequest", () => {
     expect(toRequest(draft({ lengthMode: "tokens", totalTokens: "100000" }))).toMatchObject({ steps: null, total_tokens: 100_000 });
     expect(toRequest(draft({ widthMode: "width", width: "1000" })).saes![0]).toMatchObject({ width: 1000, expansion_factor: null });
   });
+
+  it("sends the stream (model, tokenization, format, forward batch) instead of an extraction for a streamed run", () => {
+    const r = toRequest(stream({ format: "bf16", forwardBatchSize: "16", maxSamples: "200" }));
+    expect(r.extraction_id).toBeNull();
+    expect(r.stream).toEqual({ model_id: "m1", dataset_id: "d1", tokenization_id: "t1", format: "bf16", forward_batch_size: 16, max_samples: 200 });
+    expect(toRequest(stream()).stream!.max_samples).toBeNull();
+    expect(toRequest(draft()).stream).toBeNull();
+  });
+
+  it("a hook point sweep puts one SAE on each hook point (the run's is the first) and makes no transcoder", () => {
+    const r = toRequest(draft({ sweepParam: "hook_point", sweepValues: "blocks.1.mlp_out, blocks.1.resid_post", targetHookPoint: "blocks.1.mlp_out" }));
+    expect(r).toMatchObject({ hook_point: "blocks.1.mlp_out", target_hook_point: null });
+    expect(r.saes!.map((s) => [s.hook_point, s.target_hook_point, s.k])).toEqual([
+      ["blocks.1.mlp_out", null, 32],
+      ["blocks.1.resid_post", null, 32],
+    ]);
+  });
 });
 
 describe("fieldOfError", () => {
@@ -88,15 +130,13 @@ describe("fieldOfError", () => {
     expect(fieldOfError(new ApiError(400, "invalid_input", "prefixes", { field: "matryoshka_prefixes" }))).toBeNull();
     expect(fieldOfError(new Error("x"))).toBeNull();
   });
-});
 
-describe("estimateSize", () => {
-  it("counts 2·d·width weights plus biases per SAE, 16 bytes each for training, and the tokens of the run", () => {
-    const size = estimateSize(draft({ steps: "100", batchTokens: "4096" }), 64)!;
-    expect(size.parameters).toEqual([2 * 64 * 512 + 512 + 64]);
-    expect(size.trainingBytes).toBe(size.totalParameters * 16);
-    expect(size.tokens).toBe(409_600);
-    expect(estimateSize(draft({ sweepParam: "expansion_factor", sweepValues: "4, 8" }), 64)!.parameters).toEqual([2 * 64 * 256 + 256 + 64, 2 * 64 * 512 + 512 + 64]);
-    expect(estimateSize(draft(), null)).toBeNull();
+  it("places a streamed source's refusals, named by the extraction's rules, on the stream's fields", () => {
+    expect(fieldOfError(new ApiError(400, "invalid_input", "batch", { field: "batch_size", max: 1024 }))).toBe("forward_batch_size");
+    expect(fieldOfError(new ApiError(400, "invalid_input", "no such layer", { field: "layers", max: 1 }))).toBe("hook_point");
+    expect(fieldOfError(new ApiError(409, "conflict", "not ready", { field: "tokenization_id" }))).toBe("tokenization_id");
+    expect(fieldOfError(new ApiError(422, "validation_error", "bad", [{ field: "body.stream.forward_batch_size", message: "too big" }]))).toBe("forward_batch_size");
+    // One SAE's hook point of a hook point sweep: on the sweep's values.
+    expect(fieldOfError(new ApiError(400, "invalid_input", "no such", { field: "saes[1].hook_point" }), "hook_point")).toBe("sweep");
   });
 });

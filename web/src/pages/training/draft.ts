@@ -1,10 +1,8 @@
 /**
- * The training form's state, its checks (the server's, run before asking it), its presets, the request it makes,
- * how a server error maps onto its fields, and the client-side size estimate.
+ * The training form's state, its presets and its checks (the server's, run before asking it). The request it
+ * makes, and how a refusal maps back onto its fields: `request.ts`.
  */
-import { isApiError } from "../../api/client";
-import { isKFamily, sparsityPenalty, type SAEArchitecture, type SAESpec, type Schedule, type TrainRequest } from "../../api/training";
-import { isOneOf } from "../../lib/oneOf";
+import { isKFamily, sparsityPenalty, type SAEArchitecture, type Schedule, type StreamFormat } from "../../api/training";
 
 /** The server's bounds (training/schemas.py), mirrored so the form says what is wrong before asking. */
 export const LIMITS = {
@@ -15,24 +13,39 @@ export const LIMITS = {
   sparsityCoefficient: [0, 1e6],
   batchTokens: [1, 2 ** 22],
   seed: [0, 2 ** 31 - 1],
+  forwardBatchSize: [1, 4096],
   safeInt: Number.MAX_SAFE_INTEGER,
 } as const;
 
 export type WidthMode = "expansion" | "width";
+/** Where the activations come from: a stored extraction, or the model run on a tokenization as training reads. */
+export type SourceKind = "extraction" | "stream";
 /** How long the run is: a number of steps, of tokens, or the server's default (2 epochs of the data). */
 export type LengthMode = "steps" | "tokens" | "epochs";
-export type SweepParam = "none" | "k" | "expansion_factor" | "lr" | "sparsity_coefficient";
+/** What a sweep varies, one SAE per value: a number of the SAE, or the hook point it reads (one read for all). */
+export type SweepParam = "none" | "k" | "expansion_factor" | "lr" | "sparsity_coefficient" | "hook_point";
 export const SWEEP_LABELS: Record<SweepParam, string> = {
   none: "no sweep (one SAE)",
   k: "k",
   expansion_factor: "expansion factor",
   lr: "learning rate",
   sparsity_coefficient: "sparsity coefficient",
+  hook_point: "hook point",
 };
 
 /** Numbers are kept as typed (strings) so half-typed values like "4e-" stay in the box; they are checked on the way out. */
 export interface TrainingDraft {
+  source: SourceKind;
   extractionId: string;
+  /** The streamed source: the model, its dataset's tokenization, the format it runs in. */
+  modelId: string;
+  datasetId: string;
+  tokenizationId: string;
+  format: StreamFormat;
+  /** Sequences per forward pass (a power of 2). */
+  forwardBatchSize: string;
+  /** "": every sequence of the tokenization. */
+  maxSamples: string;
   hookPoint: string;
   /** "": an SAE; a hook point: a transcoder reconstructing it from `hookPoint`. */
   targetHookPoint: string;
@@ -63,6 +76,12 @@ export interface TrainingDraft {
 /** The request fields (of the run, or of each SAE) a message can be shown next to. */
 export const FIELDS = [
   "extraction_id",
+  "model_id",
+  "dataset_id",
+  "tokenization_id",
+  "format",
+  "forward_batch_size",
+  "max_samples",
   "hook_point",
   "target_hook_point",
   "name",
@@ -87,7 +106,14 @@ export type DraftErrors = Partial<Record<DraftField, string>>;
 
 export function initialDraft(): TrainingDraft {
   return {
+    source: "extraction",
     extractionId: "",
+    modelId: "",
+    datasetId: "",
+    tokenizationId: "",
+    format: "fp32",
+    forwardBatchSize: "8",
+    maxSamples: "",
     hookPoint: "",
     targetHookPoint: "",
     name: "",
@@ -136,7 +162,7 @@ export function applyPreset(d: TrainingDraft, preset: Preset): TrainingDraft {
 
 /** The parameters a sweep can vary for `architecture` (k only for the k family, the coefficient only outside it). */
 export function sweepParams(architecture: SAEArchitecture): SweepParam[] {
-  return isKFamily(architecture) ? ["none", "k", "expansion_factor", "lr"] : ["none", "expansion_factor", "lr", "sparsity_coefficient"];
+  return isKFamily(architecture) ? ["none", "k", "expansion_factor", "lr", "hook_point"] : ["none", "expansion_factor", "lr", "sparsity_coefficient", "hook_point"];
 }
 
 // --- checks -----------------------------------------------------------------------------------------------
@@ -150,13 +176,15 @@ export function parseNumber(text: string): number {
 const isIntIn = (n: number, lo: number, hi: number) => Number.isInteger(n) && n >= lo && n <= hi;
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-/** The sweep's values (empty without a sweep). */
-export function sweepList(d: Pick<TrainingDraft, "sweepParam" | "sweepValues">): number[] {
+/** The sweep's values as typed (empty without a sweep): numbers, or hook point names. */
+export function sweepTexts(d: Pick<TrainingDraft, "sweepParam" | "sweepValues">): string[] {
   if (d.sweepParam === "none") return [];
-  return d.sweepValues
-    .split(/[\s,;/]+/)
-    .filter(Boolean)
-    .map(parseNumber);
+  return d.sweepValues.split(/[\s,;/]+/).filter(Boolean);
+}
+
+/** The sweep's values as numbers (NaN where one is not). */
+export function sweepList(d: Pick<TrainingDraft, "sweepParam" | "sweepValues">): number[] {
+  return sweepTexts(d).map(parseNumber);
 }
 
 /** The number of latents an SAE of the draft has (`expansion` overrides the draft's factor); null while unknown. */
@@ -179,20 +207,24 @@ const checkLr = (lr: number) => (Number.isFinite(lr) && lr > 0 && lr <= 1 ? null
 const checkSparsity = (c: number) => (Number.isFinite(c) && c >= 0 && c <= LIMITS.sparsityCoefficient[1] ? null : "A number from 0 to 1,000,000.");
 
 /**
- * What is wrong before asking the server (`hookPoints`: those of the chosen extraction; `dIn`: its d_model, for
- * k ≤ width). The same rules as the server's, so a request that passes is refused only for what the server alone
- * knows (e.g. a batch larger than the data).
+ * What is wrong before asking the server (`hookPoints`: those of the chosen extraction, or of the streamed model;
+ * `dIn`: their width, for k ≤ width). The same rules as the server's, so a request that passes is refused only for
+ * what the server alone knows (e.g. a batch larger than the data).
  */
 export function validateDraft(d: TrainingDraft, hookPoints: readonly string[] | null, dIn: number | null): DraftErrors {
-  const errors: DraftErrors = {};
-  if (!d.extractionId) errors.extraction_id = "Choose a completed extraction.";
-  else if (!d.hookPoint) errors.hook_point = "Choose the hook point to train on.";
-  else if (hookPoints && !hookPoints.includes(d.hookPoint)) errors.hook_point = `The extraction has ${hookPoints.join(", ")}.`;
-  if (d.targetHookPoint && hookPoints && !hookPoints.includes(d.targetHookPoint)) errors.target_hook_point = "Not a hook point of this extraction.";
+  const streamed = d.source === "stream";
+  const errors: DraftErrors = streamed ? checkStream(d) : d.extractionId ? {} : { extraction_id: "Choose a completed extraction." };
+  // The hook points come with the source (the extraction's, the model's): nothing to say of them before it is chosen.
+  const sourceChosen = streamed ? Boolean(d.modelId) : Boolean(d.extractionId);
+  if (sourceChosen && !d.hookPoint) errors.hook_point = "Choose the hook point to train on.";
+  else if (sourceChosen && hookPoints && !hookPoints.includes(d.hookPoint))
+    errors.hook_point = streamed ? "Not a hook point of the model." : `The extraction has ${hookPoints.join(", ")}.`;
+  if (d.targetHookPoint && hookPoints && !hookPoints.includes(d.targetHookPoint)) errors.target_hook_point = `Not a hook point of ${streamed ? "the model" : "this extraction"}.`;
   if (d.name.length > 255) errors.name = "At most 255 characters.";
 
   const sweeping = d.sweepParam !== "none";
   const values = sweepList(d);
+  // (a hook point sweep's values are names: `values` holds NaN for them and is read only for the numbers' checks)
   if (sweeping && !sweepParams(d.architecture).includes(d.sweepParam)) errors.sweep = `${d.architecture} has no ${SWEEP_LABELS[d.sweepParam]} to sweep.`;
   else if (sweeping && (values.length < 2 || values.length > LIMITS.maxSweep)) errors.sweep = `From 2 to ${LIMITS.maxSweep} values, e.g. 16, 32, 64.`;
 
@@ -216,7 +248,10 @@ export function validateDraft(d: TrainingDraft, hookPoints: readonly string[] | 
     const problem = checkSparsity(parseNumber(d.sparsityCoefficient));
     if (problem) errors.sparsity_coefficient = problem;
   }
-  if (sweeping && !errors.sweep) {
+  if (d.sweepParam === "hook_point" && !errors.sweep) {
+    const unknown = hookPoints ? sweepTexts(d).find((p) => !hookPoints.includes(p)) : undefined;
+    if (unknown !== undefined) errors.sweep = `${unknown} is not a hook point of ${streamed ? "the model" : "this extraction"}.`;
+  } else if (sweeping && !errors.sweep) {
     const problem = values
       .map((v) => {
         switch (d.sweepParam) {
@@ -244,107 +279,14 @@ export function validateDraft(d: TrainingDraft, hookPoints: readonly string[] | 
   return errors;
 }
 
-// --- the request -------------------------------------------------------------------------------------------
-
-/** The server's defaults (training/schemas.py) for what the form does not ask; the generated types want every field. */
-const SPEC_DEFAULTS = {
-  optimizer: "adam",
-  weight_decay: 0,
-  lr_end_fraction: 0,
-  sparsity_coefficient: 5,
-  sparsity_warmup_steps: 0,
-  aux_coefficient: 1 / 32,
-} as const satisfies Partial<SAESpec>;
-const RUN_DEFAULTS = {
-  holdout_fraction: 0.05,
-  compute_dtype: "float32",
-  normalize_input: true,
-  b_dec_init: "geometric_median",
-  dead_window_tokens: 1_000_000,
-  keep_checkpoints: 2,
-  eval_sequences: 16,
-} as const satisfies Partial<TrainRequest>;
-
-function specOf(d: TrainingDraft, override: { param: SweepParam; value: number } | null): SAESpec {
-  const get = (param: SweepParam, text: string) => (override?.param === param ? override.value : parseNumber(text));
-  const kFamily = isKFamily(d.architecture);
-  const spec: SAESpec = {
-    ...SPEC_DEFAULTS,
-    architecture: d.architecture,
-    expansion_factor: d.widthMode === "expansion" ? get("expansion_factor", d.expansionFactor) : null,
-    width: d.widthMode === "width" ? parseNumber(d.width) : null,
-    k: kFamily ? get("k", d.k) : null,
-    lr: get("lr", d.lr),
-    schedule: d.schedule,
-    warmup_steps: parseNumber(d.warmupSteps),
-  };
-  if (!kFamily) spec.sparsity_coefficient = get("sparsity_coefficient", d.sparsityCoefficient);
-  return spec;
-}
-
-/** The request of a valid draft: one SAE, or one per swept value. */
-export function toRequest(d: TrainingDraft): TrainRequest {
-  const values = sweepList(d);
-  const saes = values.length ? values.map((value) => specOf(d, { param: d.sweepParam, value })) : [specOf(d, null)];
-  return {
-    ...RUN_DEFAULTS,
-    extraction_id: d.extractionId,
-    hook_point: d.hookPoint,
-    target_hook_point: d.targetHookPoint || null,
-    name: d.name.trim() || null,
-    saes,
-    steps: d.lengthMode === "steps" ? parseNumber(d.steps) : null,
-    total_tokens: d.lengthMode === "tokens" ? parseNumber(d.totalTokens) : null,
-    batch_tokens: parseNumber(d.batchTokens),
-    seed: parseNumber(d.seed),
-    log_every: parseNumber(d.logEvery),
-    checkpoint_every: d.checkpointEvery.trim() === "" ? null : parseNumber(d.checkpointEvery),
-    evaluate_in_model: d.evaluateInModel,
-  };
-}
-
-/**
- * The form field a server error names: `details.field` of a 400 (`saes[0].k` → k), or the body field of a 422's
- * first problem (`body.saes.0.lr` → lr). A swept parameter's error goes to the sweep's values. Null when it names
- * none the form has.
- */
-export function fieldOfError(e: unknown, sweepParam: SweepParam = "none"): DraftField | null {
-  if (!isApiError(e)) return null;
-  const details = e.details;
-  let raw: unknown = null;
-  if (details && typeof details === "object" && !Array.isArray(details)) raw = (details as Record<string, unknown>).field;
-  else if (Array.isArray(details) && details[0] && typeof details[0] === "object") raw = (details[0] as Record<string, unknown>).field;
-  if (typeof raw !== "string") return null;
-  let field = raw.replace(/^body\./, "");
-  const member = /^saes(?:\[\d+\]|\.\d+)\.(.+)$/.exec(field);
-  if (member) field = member[1]!;
-  if (sweepParam !== "none" && field === sweepParam) return "sweep";
-  return isOneOf(FIELDS, field) ? (field as DraftField) : null;
-}
-
-// --- the estimate ------------------------------------------------------------------------------------------
-
-export interface SizeEstimate {
-  /** Per SAE of the run (one, or one per swept value). */
-  parameters: number[];
-  totalParameters: number;
-  /** Weights, gradients and Adam's two moments, fp32: 16 bytes a parameter. */
-  trainingBytes: number;
-  /** steps × batch tokens, when the run's length is given in steps; the tokens given otherwise; null: 2 epochs. */
-  tokens: number | null;
-}
-
-/** What the run's SAEs weigh, computed here (2·d·width weights plus the biases); null while the shape is unknown. */
-export function estimateSize(d: TrainingDraft, dIn: number | null): SizeEstimate | null {
-  if (dIn === null) return null;
-  const expansions = d.sweepParam === "expansion_factor" ? sweepList(d) : [undefined];
-  const widths = expansions.map((e) => widthOf(d, dIn, e));
-  if (widths.some((w) => w === null)) return null;
-  const members = Math.max(1, sweepList(d).length);
-  const parameters = d.sweepParam === "expansion_factor" ? (widths as number[]).map((w) => 2 * dIn * w + w + dIn) : Array.from({ length: members }, () => 2 * dIn * widths[0]! + widths[0]! + dIn);
-  const totalParameters = parameters.reduce((a, b) => a + b, 0);
-  const batch = parseNumber(d.batchTokens);
-  const tokens =
-    d.lengthMode === "steps" ? parseNumber(d.steps) * batch : d.lengthMode === "tokens" ? parseNumber(d.totalTokens) : null;
-  return { parameters, totalParameters, trainingBytes: totalParameters * 16, tokens: tokens !== null && Number.isFinite(tokens) ? tokens : null };
+function checkStream(d: TrainingDraft): DraftErrors {
+  const errors: DraftErrors = {};
+  if (!d.modelId) errors.model_id = "Choose a ready model.";
+  if (!d.datasetId) errors.dataset_id = "Choose a dataset.";
+  else if (!d.tokenizationId) errors.tokenization_id = "Choose a ready tokenization of the dataset.";
+  const batch = parseNumber(d.forwardBatchSize);
+  const [lo, hi] = LIMITS.forwardBatchSize;
+  if (!isIntIn(batch, lo, hi) || (batch & (batch - 1)) !== 0) errors.forward_batch_size = `A power of 2 from ${lo} to ${fmt(hi)}.`;
+  if (d.maxSamples.trim() !== "" && !isIntIn(parseNumber(d.maxSamples), 1, LIMITS.safeInt)) errors.max_samples = "At least 1 sequence, or empty for all.";
+  return errors;
 }

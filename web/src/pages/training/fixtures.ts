@@ -1,5 +1,5 @@
 /** Test data for the Training unit tests (typed by the generated schema). */
-import type { MetricPoint, Training } from "../../api/training";
+import type { MetricPoint, Training, TrainingEstimate } from "../../api/training";
 import { lifecycle } from "../../test/fixtures";
 
 export function makeMember(architecture = "topk", over: { d_sae?: number; k?: number | null; lr?: number; sparsity_coefficient?: number } = {}) {
@@ -60,4 +60,21 @@ export function makePoints(steps = 40, members = 1, every = 10): MetricPoint[] {
     }
   }
   return points;
+}
+
+/** The server's estimate of a run of `members` SAEs of 2·64·512 weights, 40 steps of 64 tokens. */
+export function makeEstimate(members = 1, over: Partial<TrainingEstimate> = {}): TrainingEstimate {
+  const sae = { parameters: 66_112, memory_bytes: 1_200_000, checkpoint_bytes: 800_000, seconds_per_step: 0.004 };
+  return {
+    total_steps: 40,
+    tokens: 2_560,
+    train_tokens: 1_311,
+    epochs: 2_560 / 1_311,
+    saes: Array.from({ length: members }, () => sae),
+    memory_bytes: members * 1_200_000 + 300_000,
+    disk_bytes: members * 2_700_000,
+    seconds: members * 0.16,
+    warnings: [],
+    ...over,
+  };
 }
