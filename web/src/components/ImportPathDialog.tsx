@@ -9,7 +9,8 @@ import { Modal } from "./Modal";
 
 /**
  * "Import from the server's disk": a path (Enter submits) and the options in `children`. Import says that
- * the job started and closes (after `onImported` clears the fields); a refusal shows inline.
+ * the job started (or, for an import done at once, that it is done) and closes (after `onImported` clears the
+ * fields); a refusal shows inline.
  */
 export function ImportPathDialog({
   open,
@@ -34,8 +35,8 @@ export function ImportPathDialog({
   pathPlaceholder: string;
   /** Shown when Import is pressed without a path. */
   emptyPathMessage: string;
-  /** Start the import of the (trimmed) path; throws the API error. */
-  onImport: (path: string) => Promise<{ name: string; job_id: string | null }>;
+  /** Start the import of the (trimmed) path; throws the API error. No `job_id`: the import is already done. */
+  onImport: (path: string) => Promise<{ name: string; job_id?: string | null }>;
   onImported: () => void;
   testIds: { dialog: string; path: string; submit: string; error: string };
   children: ReactNode;
@@ -59,7 +60,9 @@ export function ImportPathDialog({
     setError(null);
     try {
       const item = await onImport(trimmed);
-      useToasts.getState().push({ kind: "info", title: `Importing ${item.name}`, message: `Job ${item.job_id}` });
+      useToasts.getState().push(
+        item.job_id ? { kind: "info", title: `Importing ${item.name}`, message: `Job ${item.job_id}` } : { kind: "success", title: `Imported ${item.name}` },
+      );
       onImported();
       close();
     } catch (err) {

@@ -1,6 +1,6 @@
 /** The stored SAEs: one SAE's page (/training/saes/:id) and the list of a model's SAEs (its page's SAEs tab). */
 import { useEffect, useState } from "react";
-import { ArrowLeft, Loader2, Plus, Trash2 } from "lucide-react";
+import { ArrowLeft, FolderInput, Loader2, Plus, Trash2 } from "lucide-react";
 import { messageOf } from "../../api/client";
 import { trainingApi, type SAE } from "../../api/training";
 import { Button } from "../../components/Button";
@@ -14,9 +14,10 @@ import { Link, navigate } from "../../lib/router";
 import { useConnection } from "../../stores/live";
 import { reportFreed } from "../../stores/liveResource";
 import { formatMetric, metricNames } from "./metrics";
+import { SaeImportDialog } from "./SaeImportDialog";
 
 /** `load` now, on every (re)connect and when `key` changes: its value, or the server's message. */
-function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: string): { value: T | null; error: string | null; notFound: boolean } {
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: string): { value: T | null; error: string | null; notFound: boolean } {
   const epoch = useConnection((s) => s.epoch);
   const [state, setState] = useState<{ value: T | null; error: string | null; notFound: boolean }>({ value: null, error: null, notFound: false });
   useEffect(() => {
@@ -38,7 +39,7 @@ const pickFigure = (sae: SAE, key: string) => {
   return v === undefined ? "—" : formatMetric(v);
 };
 
-const SAE_COLUMNS: Column<SAE>[] = [
+export const SAE_COLUMNS: Column<SAE>[] = [
   { key: "name", header: "Name", render: (s) => <span className="block max-w-80 truncate font-mono text-zinc-100" title={s.name}>{s.name}</span> },
   { key: "arch", header: "Architecture", render: (s) => <span className="font-mono text-zinc-300">{s.architecture}</span> },
   {
@@ -59,17 +60,24 @@ const SAE_COLUMNS: Column<SAE>[] = [
   { key: "created", header: "Created", render: (s) => <span className="font-mono text-zinc-500">{formatTimestamp(s.created_at, true)}</span> },
 ];
 
-/** The SAEs of a model, newest first; a row opens the SAE. */
+/** The SAEs of a model, newest first; a row opens the SAE. One trained elsewhere can be imported here. */
 export function ModelSaesPanel({ modelId }: { modelId: string }) {
-  const { value, error } = useLoad((signal) => trainingApi.listSaes({ model_id: modelId, limit: 200 }, signal), modelId);
+  const [version, setVersion] = useState(0);
+  const [importing, setImporting] = useState(false);
+  const { value, error } = useLoad((signal) => trainingApi.listSaes({ model_id: modelId, limit: 200 }, signal), `${modelId}:${version}`);
   return (
     <Card
       title={`SAEs (${value?.pagination.total ?? "…"})`}
       data-testid="model-saes"
       actions={
+        <span className="flex items-center gap-1">
+        <Button size="sm" onClick={() => setImporting(true)} data-testid="model-saes-import">
+          <FolderInput className="size-3" aria-hidden /> Import an SAE
+        </Button>
         <Link href="/training" className="inline-flex h-6 items-center gap-1 rounded border border-sky-500 bg-sky-600 px-2 text-xs font-medium text-white hover:bg-sky-500" data-testid="model-saes-train">
           <Plus className="size-3" aria-hidden /> Train an SAE
         </Link>
+        </span>
       }
     >
       {error && <FormError testId="model-saes-error">{error}</FormError>}
@@ -80,9 +88,10 @@ export function ModelSaesPanel({ modelId }: { modelId: string }) {
         caption="SAEs of this model"
         onRowClick={(s) => navigate(`/training/saes/${s.id}`)}
         rowTestId={(s) => `model-sae-row-${s.id}`}
-        empty={value ? "No SAE of this model yet: train one in Training." : "Loading…"}
+        empty={value ? "No SAE of this model yet: train one in Training, or import one." : "Loading…"}
         data-testid="model-saes-table"
       />
+      <SaeImportDialog open={importing} onClose={() => setImporting(false)} onImported={() => setVersion((v) => v + 1)} modelId={modelId} />
     </Card>
   );
 }
