@@ -117,6 +117,61 @@ def test_bad_options_are_one_line_naming_the_option(studio: Studio, extraction_i
     assert len(refused.stderr.strip().splitlines()) == 1 and message in refused.stderr, refused.stderr
 
 
+def test_run_streams_from_the_model_with_no_extraction(studio: Studio) -> None:  # noqa: F811
+    """--model, --dataset and --tokenization (prefixes, as typed) stream the activations: only the SAEs are stored.
+    A sweep over two hook points trains an SAE on each from the same forward passes."""
+    activations = studio.home / "activations"
+    before = sorted(activations.iterdir()) if activations.exists() else []
+    ran = studio.run("train", "run", "--model", studio.model_id[:8], "--dataset", studio.dataset_id[:8],
+                     "--tokenization", studio.tokenization_id[:8], "--forward-batch-size", "4", *FAST,
+                     "--sweep", "hook-point=blocks.0.resid_post,blocks.1.resid_post", "--name", "cli-stream",
+                     timeout=300)
+    assert ran.returncode == 0, ran.stderr + ran.stdout
+    training_id = _id(r"training ([0-9a-f]{32}): cli-stream: 2 SAE\(s\)", ran.stdout)
+    assert f"training {training_id} completed: step 40 of 40" in ran.stdout
+    rows = [[cell.strip() for cell in line.split("│")[1:3]] for line in ran.stdout.splitlines()
+            if line.startswith("│") and "loss" not in line]
+    assert rows == [[step, member] for step in ("10", "20", "30", "40") for member in ("0", "1")]
+    assert (sorted(activations.iterdir()) if activations.exists() else []) == before  # no disk cache
+
+    shown = studio.run("train", "show", training_id, "--json")
+    training = json.loads(shown.stdout)
+    assert (training["source"], training["extraction_id"], training["dataset_id"], training["tokenization_id"],
+            training["format"]) == ("stream", None, studio.dataset_id, studio.tokenization_id, "fp32")
+    assert training["settings"]["forward_batch_size"] == 4 and training["d_in"] == 64
+    assert all("model_ce_recovered" in values for values in training["final_metrics"])  # as a stored run's
+    text = studio.run("train", "show", training_id[:8]).stdout
+    assert f"streamed (fp32) from dataset {studio.dataset_id}, tokenization {studio.tokenization_id}" in text
+    saes = json.loads(studio.run("train", "saes", "list", "--training", training_id, "--json").stdout)
+    assert sorted((sae["hook_point"], sae["d_sae"], sae["k"]) for sae in saes["items"]) == [
+        ("blocks.0.resid_post", 256, 8), (HOOK, 256, 8)]
+
+
+def test_a_streamed_run_refused_by_the_server_is_its_message_and_exit_1(studio: Studio) -> None:  # noqa: F811
+    stream = ["--model", studio.model_id, *studio.source()]
+    refused = studio.run("train", "run", *stream, "--hook-point", "blocks.7.resid_post")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "error: layer 7 is out of range: this model has 2 layers (0..1)"]
+    refused = studio.run("train", "run", *stream, "--hook-point", HOOK, "--forward-batch-size", "3")
+    assert refused.returncode == 1 and "batch_size must be a power of 2" in refused.stderr
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ([], "give EXTRACTION_ID (train on stored activations) or --model"),
+    (["EXTRACTION", "--model", "MODEL", "--dataset", "D", "--tokenization", "T"], "not both"),
+    (["--model", "MODEL", "--dataset", "D"], "--model streams from the model: give --dataset and --tokenization"),
+    (["EXTRACTION", "--tokenization", "T", "--format", "q8"], "--tokenization, --format: only for a streamed run"),
+])
+def test_a_source_given_twice_or_half_is_one_usage_line(studio: Studio, extraction_id: str,  # noqa: F811
+                                                        source: list[str], message: str) -> None:
+    typed = [extraction_id if part == "EXTRACTION" else studio.model_id if part == "MODEL" else part
+             for part in source]
+    refused = studio.run("train", "run", *typed, "--hook-point", HOOK)
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1 and message in refused.stderr, refused.stderr
+
+
 @pytest.fixture
 def server(studio: Studio, tmp_path: Path) -> Iterator[StudioServer]:  # noqa: F811
     """`mistudio serve` on the module's home (the last test: the other tests run their jobs in the CLI)."""

@@ -1,42 +1,33 @@
 """`mistudio train run|watch|list|show|pause|stop|resume|checkpoints|delete`: SAEs (one, or a sweep of several over
-one read of the activations) trained on a stored extraction. The SAEs themselves: `mistudio train saes …`.
-
-Following a run reads its logged metrics (the table the API's `/metrics` serves) twice a second, so it works
-alike whether the server or this command runs the job.
+one read of the activations) trained on a stored extraction or on activations streamed from a model. Following a
+run: `mistudio.cli.training_follow`. The SAEs themselves: `mistudio train saes …`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from mistudio.cli.common import (
     body,
     console,
-    err_console,
     fail,
     guarded,
     id_table,
     open_runtime,
     resolve,
-    run_jobs_here,
-    server_running,
     shortened,
     size,
     styled,
 )
 from mistudio.cli.saes import saes_app
-from mistudio.errors import Conflict
+from mistudio.cli.training_follow import duration, follow, number, queued
 from mistudio.training import service
-from mistudio.training.schemas import SAESpec, TrainIn, TrainingOut
+from mistudio.training.schemas import SAESpec, StreamIn, TrainIn, TrainingOut
 
 train_app = typer.Typer(help="SAE training: run (one SAE or a sweep), follow, pause, stop, resume, inspect; "
                              "export and import SAEs.", no_args_is_help=True)
@@ -49,11 +40,10 @@ OPTION_OF = {"architecture": "--architecture", "expansion_factor": "--expansion-
              "saes": "--sweep/--sae", "total_tokens": "--tokens", "steps": "--steps", "batch_tokens": "--batch-tokens",
              "seed": "--seed", "device": "--device", "log_every": "--log-every",
              "checkpoint_every": "--checkpoint-every"}
+STREAM_OPTION_OF = {"model_id": "--model", "dataset_id": "--dataset", "tokenization_id": "--tokenization",
+                    "format": "--format", "max_samples": "--max-samples", "forward_batch_size": "--forward-batch-size"}
 # --sweep names a field as its option does (l1, expansion-factor) or as the API does (sparsity_coefficient).
 SWEEP_ALIASES = {"l1": "sparsity_coefficient"}
-POLL_S = 0.5
-TAIL_STEPS = 12  # logged steps the live table keeps on screen
-PAUSE_WAIT_EXTRA_S = 30.0
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 NoFollowOption = Annotated[bool, typer.Option("--no-follow", help="return once the run is queued, printing its id")]
 TrainingArgument = Annotated[str, typer.Argument(help="a training id, or a unique prefix of one")]
@@ -93,130 +83,56 @@ def sae_specs(base: dict[str, Any], sweep: str | None, sae_json: list[str]) -> l
     return specs or [body(SAESpec, OPTION_OF, **base)]
 
 
-# --- following a run --------------------------------------------------------------------------------------
-def _number(values: dict[str, float], key: str, fmt: str) -> str:
-    value = values.get(key)
-    return "—" if value is None else format(value, fmt)
+def check_source(extraction_id: str | None, model_id: str | None, dataset_id: str | None,
+                 tokenization_id: str | None, stream_options: dict[str, Any]) -> None:
+    """Usage errors of the source, before the database is opened: an extraction, or a model + tokenization."""
+    if (extraction_id is None) == (model_id is None):
+        fail("give EXTRACTION_ID (train on stored activations) or --model with --dataset and --tokenization "
+             "(stream them from the model, no disk cache); not both")
+    if model_id is None:
+        passed = [STREAM_OPTION_OF[name] for name, value in
+                  {"dataset_id": dataset_id, "tokenization_id": tokenization_id, **stream_options}.items()
+                  if value is not None]
+        if passed:
+            fail(f"{', '.join(passed)}: only for a streamed run (--model); EXTRACTION_ID already holds the activations")
+    elif dataset_id is None or tokenization_id is None:
+        fail("--model streams from the model: give --dataset and --tokenization (a ready tokenization of it) too")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-
-
-def _metrics_view(training: TrainingOut, logged: dict[tuple[int, int], dict[str, float]]) -> Group:
-    """The live table: the newest logged steps, one row per SAE of the run, under a status line."""
-    sweep = len(training.members) > 1
-    table = Table("step", *(["SAE"] if sweep else []), "loss", "FVU", "L0", "dead %", "lr", "tokens/s")
-    steps = sorted({step for step, _ in logged})[-TAIL_STEPS:]
-    for step in steps:
-        for member in range(len(training.members)):
-            values = logged.get((step, member))
-            if values is not None:
-                table.add_row(f"{step:,}", *([str(member)] if sweep else []), _number(values, "loss", ".4g"),
-                              _number(values, "fvu", ".3f"), _number(values, "l0", ".1f"),
-                              _number(values, "dead_fraction", ".1%"), _number(values, "lr", ".2e"),
-                              _number(values, "tokens_per_second", ",.0f"))
-    left = f", about {_duration(training.eta_seconds)} left" if training.eta_seconds is not None else ""
-    status = Text.from_markup(f"training {training.id} {styled(training.status)}: step {training.steps_done:,} of "
-                              f"{training.total_steps:,}{left}")
-    return Group(status, table)
-
-
-def _print_resume_hint(training_id: str) -> None:
-    err_console.print(f"continue it from its newest checkpoint with: mistudio train resume {training_id}",
-                      highlight=False)
-
-
-def _pause_here(runtime: Any, training_id: str) -> None:
-    """Ctrl-C when this process runs the job: the run cannot go on without it, so it is paused at a checkpoint."""
-    err_console.print("no server runs this training, so it cannot go on without this command: pausing it at its "
-                      "current step (Ctrl-C again to leave without waiting)…", highlight=False)
-    try:
-        service.pause(runtime, training_id)
-    except Conflict:
-        pass  # it ended in the meantime: its status below says how
-    deadline = time.monotonic() + runtime.settings.cancel_grace_seconds + PAUSE_WAIT_EXTRA_S
-    training = service.get_training(runtime, training_id)
-    while training.active and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-        training = service.get_training(runtime, training_id)
-    err_console.print(f"training {training_id}: {training.status}" +
-                      (f": {training.message}" if training.message else ""), highlight=False)
-
-
-def _interrupted(runtime: Any, training_id: str, here: bool) -> None:
-    if not here:
-        err_console.print(f"stopped following; the training goes on in the server. Follow it again with: mistudio "
-                          f"train watch {training_id}  (pause it with: mistudio train pause {training_id})",
-                          highlight=False)
-        raise typer.Exit(130)
-    try:
-        _pause_here(runtime, training_id)
-    except KeyboardInterrupt:
-        err_console.print("left without waiting", highlight=False)
-    _print_resume_hint(training_id)
-    runtime.close()  # a job still running here is recorded as interrupted rather than left running
-    raise typer.Exit(130)
-
-
-def follow(runtime: Any, training_id: str) -> None:
-    """A live metrics table until the run ends (running its job here when no server is), then how it ended.
-
-    Ctrl-C stops following only; the run goes on in the server (a run this process executes is paused instead).
-    """
-    here = service.get_training(runtime, training_id).active and run_jobs_here(runtime)
-    logged: dict[tuple[int, int], dict[str, float]] = {}
-    after = -1
-    try:
-        with Live(console=console, refresh_per_second=4, transient=False) as live:
-            while True:
-                training = service.get_training(runtime, training_id)  # before the metrics: none can be missed
-                # A step can be logged twice (a run's last step; a resumed run's steps since its checkpoint):
-                # the table keeps one row per step and SAE.
-                for point in service.metrics(runtime, training_id, after_step=after):
-                    logged[(point.step, point.member)] = point.values
-                after = max([after, *(step for step, _ in logged)])
-                live.update(_metrics_view(training, logged))
-                if not training.active:
-                    break
-                time.sleep(POLL_S)
-    except KeyboardInterrupt:
-        _interrupted(runtime, training_id, here)
-    finally:
-        if not console.is_terminal:
-            console.line()  # rich ends a live display with a newline only on a terminal
-    if here:
-        runtime.close()
-    _ended(training)
-
-
-def _ended(training: TrainingOut) -> None:
-    if training.status != "completed":
-        hint = f"; continue it with: mistudio train resume {training.id}" if training.resumable else ""
-        fail(f"training {training.id} {training.status}: {training.message or ''}{hint}", 1)
-    console.print(f"{escape(training.message or 'completed')}; SAE(s): {', '.join(training.sae_ids)}",
-                  highlight=False)
-    console.print(f"export one with: mistudio train saes export {training.sae_ids[0]} DEST", highlight=False)
-
-
-def _queued(runtime: Any, training: TrainingOut, no_follow: bool) -> None:
-    if not no_follow:
-        follow(runtime, training.id)
-        return
-    if runtime.settings.runner_mode == "local" and not server_running(runtime):
-        console.print("[dim]no miStudio server is running: the run waits in the queue until `mistudio serve` "
-                      "starts[/]")
-    console.print(f"follow it with: mistudio train watch {training.id}", highlight=False)
+def source_fields(runtime: Any, extraction_id: str | None, model_id: str | None, dataset_id: str | None,
+                  tokenization_id: str | None, stream_options: dict[str, Any]) -> dict[str, Any]:
+    """The request's source: `extraction_id`, or `stream` with the ids resolved from what the user typed."""
+    if extraction_id is not None:
+        return {"extraction_id": resolve(runtime, "extraction", extraction_id)}
+    assert model_id is not None and dataset_id is not None and tokenization_id is not None
+    dataset = resolve(runtime, "dataset", dataset_id)
+    options = {name: value for name, value in stream_options.items() if value is not None}
+    return {"stream": body(StreamIn, STREAM_OPTION_OF, model_id=resolve(runtime, "model", model_id),
+                           dataset_id=dataset, tokenization_id=resolve(runtime, "tokenization", tokenization_id,
+                                                                       dataset), **options)}
 
 
 # --- run and resume ---------------------------------------------------------------------------------------
 @train_app.command("run")
 def run(
-    extraction_id: Annotated[str, typer.Argument(help="a completed extraction id (or a unique prefix)")],
-    hook_point: Annotated[str, typer.Option("--hook-point", help="the activations the SAE reads, as the "
-                                                                 "extraction names them: blocks.6.resid_post")],
+    # First though it is an option: the optional EXTRACTION_ID after it needs a default, and this one has none.
+    hook_point: Annotated[str, typer.Option("--hook-point", help="the activations the SAE reads: "
+                                                                 "blocks.6.resid_post")],
+    extraction_id: Annotated[str | None, typer.Argument(
+        help="a completed extraction id (or a unique prefix); or, instead, stream with --model")] = None,
+    model_id: Annotated[str | None, typer.Option(
+        "--model", help="stream instead of EXTRACTION_ID: run this model over --dataset/--tokenization as training "
+                        "reads (no disk; a forward pass per batch, every epoch)")] = None,
+    dataset_id: Annotated[str | None, typer.Option("--dataset", help="streamed: the dataset id (or a prefix)")] = None,
+    tokenization_id: Annotated[str | None, typer.Option(
+        "--tokenization", help="streamed: a ready tokenization of the dataset, made with the model's tokenizer")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="streamed: the model's format, fp32, fp16, bf16, q8, "
+                                                             "q4 or q2 (default: fp32)")] = None,
+    max_samples: Annotated[int | None, typer.Option(help="streamed: at most this many sequences (default: all)")
+                           ] = None,
+    forward_batch_size: Annotated[int | None, typer.Option(
+        help="streamed: sequences per forward pass, a power of 2 (default: 8)")] = None,
     target_hook_point: Annotated[str | None, typer.Option(
         "--target-hook-point", help="train a transcoder: reconstruct this hook point from --hook-point")] = None,
     architecture: Annotated[str | None, typer.Option(help="standard, topk, batchtopk, jumprelu, gated or "
@@ -233,7 +149,8 @@ def run(
     seed: Annotated[int | None, typer.Option(help="default: 0")] = None,
     name: Annotated[str | None, typer.Option(help="default: architecture, width, hook point and extraction")] = None,
     sweep: Annotated[str | None, typer.Option(
-        help="one SAE per value of one field: 'k=16,32,64', 'lr=1e-4,4e-4', 'l1=1,5', 'expansion-factor=4,8'")
+        help="one SAE per value of one field: 'k=16,32,64', 'lr=1e-4,4e-4', 'l1=1,5', 'expansion-factor=4,8', "
+             "'hook-point=blocks.0.resid_post,blocks.1.resid_post' (one read of the data for all)")
     ] = None,
     sae: Annotated[list[str] | None, typer.Option(
         "--sae", help="instead of --sweep, repeated: one SAE each, as JSON over the options: '{\"k\": 16, "
@@ -244,16 +161,24 @@ def run(
     evaluate: Annotated[bool, typer.Option(help="CE loss recovered and KL in the model at the end")] = True,
     no_follow: NoFollowOption = False,
 ) -> None:
-    """Train an SAE (or a sweep of SAEs) on a completed extraction, following its metrics live.
+    """Train an SAE (or a sweep of SAEs) on a completed extraction, or on activations streamed from a model,
+    following its metrics live.
+
+    The source: EXTRACTION_ID reads stored activations (disk once, fast reads, reusable across runs); --model with
+    --dataset and --tokenization runs the model as training reads (no disk, but a forward pass on every batch,
+    repeated each epoch).
 
     A sweep trains several SAEs over one read of the activations. --sweep FIELD=V1,V2,… makes one SAE per value,
-    the other options applying to each; FIELD is k, lr, l1, expansion-factor, width, architecture or any other
-    SAE field. For SAEs that differ in more than one field, repeat --sae with a JSON object laid over the options.
+    the other options applying to each; FIELD is k, lr, l1, expansion-factor, width, architecture, hook-point (SAEs
+    on several hook points share one read, one forward pass when streamed) or any other SAE field. For SAEs that
+    differ in more than one field, repeat --sae with a JSON object laid over the options.
 
     Ctrl-C stops following only: the run goes on in the server (pause it with `mistudio train pause ID`).
     """
     if steps is not None and tokens is not None:
         fail("--steps and --tokens: give one or the other")
+    stream_options = {"format": fmt, "max_samples": max_samples, "forward_batch_size": forward_batch_size}
+    check_source(extraction_id, model_id, dataset_id, tokenization_id, stream_options)
     base = {field: value for field, value in {
         "architecture": architecture, "expansion_factor": expansion_factor, "width": width, "k": k, "lr": lr,
         "sparsity_coefficient": l1}.items() if value is not None}
@@ -262,13 +187,13 @@ def run(
         "total_tokens": tokens, "steps": steps, "batch_tokens": batch_tokens, "seed": seed, "device": device,
         "log_every": log_every, "checkpoint_every": checkpoint_every}.items() if value is not None}
     runtime = open_runtime()
-    request = body(TrainIn, OPTION_OF, extraction_id=resolve(runtime, "extraction", extraction_id),
-                   hook_point=hook_point, target_hook_point=target_hook_point, name=name, saes=specs,
-                   evaluate_in_model=evaluate, **shared)
+    source = source_fields(runtime, extraction_id, model_id, dataset_id, tokenization_id, stream_options)
+    request = body(TrainIn, OPTION_OF, **source, hook_point=hook_point, target_hook_point=target_hook_point,
+                   name=name, saes=specs, evaluate_in_model=evaluate, **shared)
     training = guarded(lambda: service.start_training(runtime, request))
     console.print(f"training {training.id}: {escape(training.name)}: {len(training.members)} SAE(s), "
                   f"{training.total_steps:,} steps (job {training.job_id})", highlight=False)
-    _queued(runtime, training, no_follow)
+    queued(runtime, training, no_follow)
 
 
 @train_app.command("resume")
@@ -278,7 +203,7 @@ def resume(training_id: TrainingArgument, no_follow: NoFollowOption = False) -> 
     training = guarded(lambda: service.resume(runtime, resolve(runtime, "training", training_id)))
     console.print(f"training {training.id}: resuming from its newest checkpoint (job {training.job_id})",
                   highlight=False)
-    _queued(runtime, training, no_follow)
+    queued(runtime, training, no_follow)
 
 
 @train_app.command("watch")
@@ -357,9 +282,9 @@ def _final_table(training: TrainingOut) -> Table:
         l0 = "holdout_l0" if "holdout_l0" in values else "l0"
         table.add_row(training.sae_ids[index] if index < len(training.sae_ids) else "—", str(index),
                       config["architecture"], f"{config['d_sae']:,}", str(config.get("k") or "—"),
-                      f"{hyper['lr']:.2e}", _number(values, fvu, ".3f"), _number(values, l0, ".1f"),
-                      _number(values, "dead_fraction", ".1%"), _number(values, "model_ce_recovered", ".3f"),
-                      _number(values, "model_kl", ".4f"))
+                      f"{hyper['lr']:.2e}", number(values, fvu, ".3f"), number(values, l0, ".1f"),
+                      number(values, "dead_fraction", ".1%"), number(values, "model_ce_recovered", ".3f"),
+                      number(values, "model_kl", ".4f"))
     return table
 
 
@@ -375,13 +300,16 @@ def show(training_id: TrainingArgument, as_json: JsonOption = False) -> None:
                   + (f": {escape(training.message)}" if training.message else ""), highlight=False)
     reads = training.hook_point + (f" → {training.target_hook_point} (transcoder)" if training.target_hook_point
                                    else "")
-    console.print(f"  model {escape(training.model_name)} ({training.model_id}); extraction "
-                  f"{training.extraction_id or '—'}; {reads}, d_in {training.d_in}", highlight=False)
+    origin = (f"extraction {training.extraction_id}" if training.source == "extraction" else
+              f"streamed ({training.format}) from dataset {training.dataset_id}, tokenization "
+              f"{training.tokenization_id}")
+    console.print(f"  model {escape(training.model_name)} ({training.model_id}); {origin}; {reads}, d_in "
+                  f"{training.d_in}", highlight=False)
     settings = training.settings
     rate = f", {training.tokens_per_second:,.0f} tokens/s" if training.tokens_per_second else ""
     console.print(f"  step {training.steps_done:,} of {training.total_steps:,} × {settings.get('batch_tokens', 0):,} "
                   f"tokens{rate}; seed {settings.get('seed')}, device {settings.get('device')}; time "
-                  f"{_duration(training.seconds)}", highlight=False)
+                  f"{duration(training.seconds)}", highlight=False)
     console.print(_final_table(training))
     if training.sae_ids:
         console.print(f"SAE(s): {', '.join(training.sae_ids)}", highlight=False)
