@@ -156,3 +156,23 @@ def test_a_bad_intervention_is_refused_before_the_baseline_streams_a_token(handl
                                                                   positions="all").with_strength(math.inf)],
                                     on_token=events.append)) == "strength"
     assert events == []
+
+
+@pytest.mark.parametrize("fmt", ["bf16", "fp16"])
+def test_half_precision_models_steer_with_a_float32_sae(tiny_models: Any, fmt: str) -> None:
+    from mistudio.lens.model import open_model
+
+    half = open_model(tiny_models("llama"), fmt)
+    assert half.dtype in (torch.bfloat16, torch.float16)
+    sae = make_sae()  # float32: codes are computed in the SAE's dtype, the change is added in the model's
+    zero = compare(half, PROMPT, [add_feature(sae, 3, 0.0)], SAMPLED)
+    assert torch.equal(zero.steered.output_ids, zero.baseline.output_ids)
+    ablated = compare(half, PROMPT, [clamp_feature(sae, 5, 0.0)], GenerationSettings(max_new_tokens=4, seed=1))
+    assert ablated.steered.output_ids.numel() == 4  # runs through the SAE in float32 and back without error
+    ids = encode_prompt(half.tokenizer, PROMPT)
+    v = torch.randn(D_MODEL, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), steering_hooks(half, [AddDirection("blocks.0.resid_pre", v, 2.0)]) as hooks:
+        steered = hooks.run(input_ids=ids).logits
+        embedded = half.model(inputs_embeds=half.model.get_input_embeddings()(ids) + (2.0 * v).to(half.dtype)).logits
+    torch.testing.assert_close(steered, embedded, rtol=0, atol=1e-2)
+    assert steered.dtype == half.dtype
