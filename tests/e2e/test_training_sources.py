@@ -95,8 +95,10 @@ def test_stream_two_hook_points_from_the_model_with_the_cost_estimate_and_refusa
     detail = page.get_by_test_id("training-detail")
     expect(detail).to_have_attribute("data-status", "completed", timeout=180_000)
     expect(page.get_by_test_id("training-chart-fvu")).to_have_attribute("data-points", "4")
-    for member in (0, 1):  # CE recovered of each SAE
-        expect(page.get_by_test_id(f"training-final-row-{member}")).to_contain_text(re.compile(r"\d+\.\d+%"))
+    for member, hook_point in enumerate(("blocks.0.resid_post", "blocks.1.resid_post")):  # each SAE's CE recovered
+        final = page.get_by_test_id(f"training-final-row-{member}")
+        expect(final).to_contain_text(re.compile(r"\d+\.\d+%"))
+        expect(final).to_contain_text(hook_point)
     screenshot(page, test_output_dir / "training-stream-3-completed.png", tall=True)
     page.get_by_test_id("training-tab-config").click()
     expect(page.get_by_test_id("training-config-run")).to_contain_text(f"fp32 model over {dataset_id}")

@@ -53,6 +53,8 @@ export function sparsityPenalty(a: SAEArchitecture): "L1" | "L0" | null {
 /** What one SAE of a run trains with, as far as the UI reads it from the row's untyped `members`. */
 export interface MemberSummary {
   architecture: string;
+  /** Where it reads (null in rows written before SAEs carried their own). */
+  hookPoint: string | null;
   width: number | null;
   k: number | null;
   lr: number | null;
@@ -67,6 +69,7 @@ export function memberSummary(member: Record<string, unknown>): MemberSummary {
   const hyper = record(member.hyperparameters);
   return {
     architecture: typeof config.architecture === "string" ? config.architecture : "?",
+    hookPoint: typeof config.hook_point === "string" ? config.hook_point : null,
     width: num(config.d_sae),
     k: num(config.k),
     lr: num(hyper.lr),
@@ -78,6 +81,12 @@ export function memberSummary(member: Record<string, unknown>): MemberSummary {
 export function describeArchitecture(t: Pick<Training, "members">): string {
   const archs = [...new Set(t.members.map((m) => memberSummary(m).architecture))];
   return t.members.length > 1 ? `sweep ×${t.members.length}: ${archs.join("+")}` : (archs[0] ?? "?");
+}
+
+/** The hook points a run's SAEs read, in order, once each (a run on several hook points shares one read). */
+export function hookPointsOf(t: Pick<Training, "members" | "hook_point">): string[] {
+  const points = t.members.map((m) => memberSummary(m).hookPoint ?? t.hook_point);
+  return [...new Set(points.length ? points : [t.hook_point])];
 }
 
 /** The training a job produces (as its declared `writes` say), or null. */

@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { AlertTriangle, ArrowLeft } from "lucide-react";
-import { memberSummary, trainingChannel, type Training } from "../../api/training";
+import { hookPointsOf, memberSummary, trainingChannel, type Training } from "../../api/training";
 import { Card } from "../../components/Card";
 import { useItemFetch } from "../../components/DetailPage";
 import { DetailList, DetailRow, JobDetailRow } from "../../components/Details";
@@ -56,7 +56,7 @@ function ConfigTab({ training: t }: { training: Training }) {
             </DetailRow>
           )}
           <DetailRow label="Hook point">
-            {t.hook_point}
+            {hookPointsOf(t).join(", ")}
             {t.target_hook_point && ` → ${t.target_hook_point} (transcoder)`}
           </DetailRow>
           <DetailRow label="d in / out">
@@ -82,6 +82,7 @@ function ConfigTab({ training: t }: { training: Training }) {
           <thead>
             <tr className="border-b border-zinc-800 text-[11px] tracking-wide text-zinc-500 uppercase">
               <th className="px-2 py-1 font-medium">#</th>
+              <th className="px-2 py-1 font-medium">Hook point</th>
               <th className="px-2 py-1 font-medium">Architecture</th>
               <th className="px-2 py-1 text-right font-medium">Width</th>
               <th className="px-2 py-1 text-right font-medium">k</th>
@@ -95,6 +96,7 @@ function ConfigTab({ training: t }: { training: Training }) {
               return (
                 <tr key={i} className="border-b border-zinc-800/60">
                   <td className="px-2 py-1 text-zinc-500">{i}</td>
+                  <td className="px-2 py-1 text-zinc-300">{ms.hookPoint ?? t.hook_point}</td>
                   <td className="px-2 py-1 text-zinc-100">{ms.architecture}</td>
                   <td className="px-2 py-1 text-right text-zinc-200">{formatInteger(ms.width)}</td>
                   <td className="px-2 py-1 text-right text-zinc-200">{ms.k ?? "—"}</td>
@@ -147,7 +149,7 @@ export function RunDetail({ id }: { id: string }) {
               <StatusBadge status={t.status} data-testid="training-detail-status" />
             </div>
             <p className="font-mono text-xs text-zinc-500">
-              {t.model_name} · {t.hook_point}
+              {t.model_name} · {hookPointsOf(t).join(", ")}
               {t.target_hook_point && ` → ${t.target_hook_point}`} · d {t.d_in}
             </p>
           </div>

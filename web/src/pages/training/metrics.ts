@@ -1,6 +1,6 @@
 /** A run's metric points as chart rows, lines, final figures and downloads (pure, so the charts and tests share them). */
 import type { MetricPoint, MetricValues, Training } from "../../api/training";
-import { memberSummary } from "../../api/training";
+import { hookPointsOf, memberSummary } from "../../api/training";
 
 export interface ChartMetric {
   key: string;
@@ -31,12 +31,12 @@ export interface Line {
   points: readonly MetricPoint[];
 }
 
-/** What a sweep's SAE differs by, in a few words: "topk k=32 ×2048". */
-export function memberLabel(t: Pick<Training, "members">, member: number): string {
+/** What a sweep's SAE differs by, in a few words: "topk k=32 2,048 latents", led by its hook point when they differ. */
+export function memberLabel(t: Pick<Training, "members" | "hook_point">, member: number): string {
   const m = t.members[member];
   if (!m) return `SAE ${member}`;
   const s = memberSummary(m);
-  const parts = [s.architecture];
+  const parts = hookPointsOf(t).length > 1 && s.hookPoint ? [s.hookPoint, s.architecture] : [s.architecture];
   if (s.k !== null) parts.push(`k=${s.k}`);
   if (s.width !== null) parts.push(`${s.width.toLocaleString("en-US")} latents`);
   if (t.members.length > 1 && s.lr !== null) parts.push(`lr ${s.lr}`);
@@ -45,7 +45,7 @@ export function memberLabel(t: Pick<Training, "members">, member: number): strin
 }
 
 /** One line per SAE of a run. */
-export function runLines(t: Pick<Training, "members">, points: readonly MetricPoint[]): Line[] {
+export function runLines(t: Pick<Training, "members" | "hook_point">, points: readonly MetricPoint[]): Line[] {
   const count = Math.max(t.members.length, ...points.map((p) => p.member + 1));
   return Array.from({ length: count }, (_, member) => ({
     key: `m${member}`,
