@@ -176,3 +176,84 @@ def test_half_precision_models_steer_with_a_float32_sae(tiny_models: Any, fmt: s
         embedded = half.model(inputs_embeds=half.model.get_input_embeddings()(ids) + (2.0 * v).to(half.dtype)).logits
     torch.testing.assert_close(steered, embedded, rtol=0, atol=1e-2)
     assert steered.dtype == half.dtype
+
+
+def _nucleus_choice(row: list[float], temperature: float, top_p: float, u: float) -> int:
+    """The reference, one row in plain Python: sort by probability, keep tokens until the mass reaches top_p,
+    and walk the renormalized cumulative mass to u."""
+    weights = [math.exp(score / temperature) for score in row]
+    total = sum(weights)
+    ranked = sorted(range(len(row)), key=lambda index: -weights[index])  # sorted() is stable, like the sampler
+    kept, mass = [], 0.0
+    for index in ranked:
+        if mass >= top_p:
+            break
+        kept.append(index)
+        mass += weights[index] / total
+    running = 0.0
+    for index in kept:
+        running += weights[index] / total / mass
+        if running > u:
+            return index
+    return kept[-1]
+
+
+def test_the_coupled_sampler_takes_the_token_where_u_falls_in_the_nucleus() -> None:
+    from mistudio.lens.steer import CoupledSampler
+
+    scores = torch.tensor([[2.0, 0.5, 1.0, -1.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    for temperature, top_p in ((1.0, 1.0), (0.7, 0.8), (2.0, 0.3)):
+        sampler = CoupledSampler(temperature, top_p, seed=0)
+        for u in (0.0, 0.05, 0.31, 0.5, 0.77, 0.999):
+            expected = [_nucleus_choice(row, temperature, top_p, u) for row in scores.tolist()]
+            assert sampler.choose(scores, u).tolist() == expected, (temperature, top_p, u)
+
+
+def test_coupled_sampling_draws_each_token_at_its_nucleus_probability() -> None:
+    from mistudio.lens.steer import CoupledSampler
+
+    scores = torch.tensor([[2.0, 1.0, 0.0, -3.0]])
+    sampler = CoupledSampler(1.0, 0.9, seed=4)
+    draws = 20_000
+    counts = torch.zeros(4)
+    for _ in range(draws):
+        picked = sampler(torch.zeros((1, 1), dtype=torch.long), scores)
+        counts[int(picked.argmax())] += 1
+        assert torch.isinf(picked).sum() == 3  # the step's scores: 0 for the token drawn, −inf elsewhere
+    # 0.665, 0.245, 0.090, 0.004: the first two already hold 0.91 ≥ 0.9, so the nucleus is those two.
+    probabilities = torch.softmax(scores[0], dim=0)
+    nucleus = probabilities[:2] / probabilities[:2].sum()
+    assert counts[2] == counts[3] == 0
+    spread = (nucleus * (1 - nucleus) / draws).sqrt()
+    assert ((counts[:2] / draws - nucleus).abs() < 4 * spread).all(), (counts / draws, nucleus)
+    wider = CoupledSampler(1.0, 0.95, seed=4)  # now the third is needed to reach the mass
+    assert {int(wider(torch.zeros((1, 1), dtype=torch.long), scores).argmax()) for _ in range(2000)} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("settings", [SAMPLED, GenerationSettings(max_new_tokens=10, temperature=0.0)])
+def test_baseline_and_steered_give_the_same_texts_batched_or_one_after_the_other(
+        handle: ModelHandle, settings: GenerationSettings) -> None:
+    steering = [AddDirection("blocks.0.resid_post", _push(scale=0.2))]
+    events: list[TokenEvent] = []
+    together = compare(handle, PROMPT, steering, settings, on_token=events.append)
+    apart = compare(handle, PROMPT, steering, settings, batched=False)
+    assert torch.equal(together.baseline.output_ids, apart.baseline.output_ids)
+    assert torch.equal(together.steered.output_ids, apart.steered.output_ids)
+    assert (together.baseline.text, together.steered.text) == (apart.baseline.text, apart.steered.text)
+    assert [event.run for event in events[:4]] == ["baseline", "steered", "baseline", "steered"]  # side by side
+    alone = generate(handle, PROMPT, steering, settings)
+    assert torch.equal(alone.output_ids, together.steered.output_ids)
+
+
+def test_rows_of_one_batch_each_get_only_their_own_interventions(handle: ModelHandle) -> None:
+    from mistudio.lens.steer import generate_runs
+
+    sae = make_sae()
+    ids = encode_prompt(handle.tokenizer, PROMPT)
+    runs = [("plain", []), ("add", [add_feature(sae, 3, 0.3)]), ("clamp", [clamp_feature(sae, 9, 0.2)]),
+            ("both", [add_feature(sae, 3, 0.3), clamp_feature(sae, 9, 0.2)])]
+    batched = generate_runs(handle, ids, runs, SAMPLED, seed=11)
+    for run, generation in zip(runs, batched, strict=True):
+        (alone,) = generate_runs(handle, ids, [run], SAMPLED, seed=11)
+        assert generation.run == run[0] and torch.equal(generation.output_ids, alone.output_ids), run[0]
+    assert len({tuple(generation.output_ids.tolist()) for generation in batched}) > 1

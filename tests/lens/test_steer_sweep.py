@@ -73,11 +73,23 @@ def test_a_clamps_random_control_has_its_decoder_directions_norm_and_the_clamp_v
 
 
 def test_should_stop_ends_the_sweep_with_the_points_measured_so_far(handle: ModelHandle) -> None:
-    measured: list[float] = []
+    messages: list[str] = []
     sweep = strength_sweep(handle, PROMPT, add_feature(make_sae(), 1, 1.0), [0.1, 0.2, 0.3], SETTINGS,
-                           random_baseline=False, on_progress=lambda fraction, message: measured.append(fraction),
-                           should_stop=lambda: len(measured) >= 3)
+                           random_baseline=False, batch_size=1,
+                           on_progress=lambda fraction, message: messages.append(message),
+                           should_stop=lambda: sum("measured" in message for message in messages) >= 2)
     assert [point.strength for point in sweep.points] == [0.1, 0.2]
+
+
+def test_batching_the_sweep_changes_no_text_and_no_number(handle: ModelHandle) -> None:
+    steering = add_feature(make_sae(), 12, 1.0)
+    batched = strength_sweep(handle, PROMPT, steering, [0.0, 0.1, 0.4], SETTINGS, batch_size=8)
+    one_by_one = strength_sweep(handle, PROMPT, steering, [0.0, 0.1, 0.4], SETTINGS, batch_size=1)
+    assert torch.equal(batched.baseline.output_ids, one_by_one.baseline.output_ids)
+    for together, alone in zip(batched.points, one_by_one.points, strict=True):
+        assert (together.kind, together.strength) == (alone.kind, alone.strength)
+        assert torch.equal(together.generation.output_ids, alone.generation.output_ids)
+        assert together.metrics.kl_per_position == pytest.approx(alone.metrics.kl_per_position, abs=1e-6)
 
 
 @pytest.mark.parametrize("strengths", [[], [1.0, math.nan], [math.inf], "1,2", list(range(65))])

@@ -12,9 +12,10 @@
     happy = steer.contrastive_direction(handle, ["I love it"], ["I hate it"], "blocks.6.resid_post")
     steer.export_control_vector([happy], "happy.gguf", model_hint=handle.layout.model_type)
 
-Modules: `interventions` (add / clamp / ablate on positions, as hook functions), `directions` (contrastive
-directions, saved and loaded), `generation` (baseline and steered runs, streamed), `metrics`, `sweep`,
-`control_vector` (llama.cpp GGUF). Bad input raises `lens.errors.InvalidArgument` whose details name the field.
+Modules: `interventions` (add / clamp / ablate on positions), `apply` (them as hook functions, per batch row),
+`directions` (contrastive directions, saved and loaded), `generation` (baseline and steered runs, batched and
+streamed; `sampling`, `streaming`), `metrics`, `sweep`, `control_vector` (llama.cpp GGUF). Bad input raises
+`lens.errors.InvalidArgument` whose details name the field.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from typing import Any
 
 _HOMES = {
     **dict.fromkeys(("POSITION_SCOPES", "AddDirection", "ClampFeature", "Intervention", "ablate_feature",
-                     "add_feature", "clamp_feature", "decoder_direction", "steering_functions", "steering_hooks"),
-                    "mistudio.lens.steer.interventions"),
+                     "add_feature", "clamp_feature", "decoder_direction"), "mistudio.lens.steer.interventions"),
+    **dict.fromkeys(("row_steering_functions", "steering_functions", "steering_hooks"), "mistudio.lens.steer.apply"),
+    **dict.fromkeys(("CoupledSampler",), "mistudio.lens.steer.sampling"),
     **dict.fromkeys(("Direction", "contrastive_direction", "load_direction", "prompt_activations",
                      "random_direction", "save_direction"), "mistudio.lens.steer.directions"),
-    **dict.fromkeys(("Comparison", "Generation", "GenerationSettings", "TokenEvent", "compare", "generate"),
+    **dict.fromkeys(("Comparison", "Generation", "GenerationSettings", "compare", "generate", "generate_runs"),
                     "mistudio.lens.steer.generation"),
+    **dict.fromkeys(("TokenEvent",), "mistudio.lens.steer.streaming"),
     **dict.fromkeys(("FeatureActivation", "SteeringMetrics", "TokenShift", "kl_divergence", "measure",
                      "next_token_log_probs", "perplexity", "teacher_forced_kl", "word_overlap"),
                     "mistudio.lens.steer.metrics"),

@@ -4,10 +4,12 @@
                          GenerationSettings(max_new_tokens=48, temperature=0.7, seed=1),
                          on_token=lambda event: print(event.run, event.text))
 
-Both runs go through transformers' `generate` (KV cache on), the steered one inside the interventions' hooks
-with the prompt's length fixed, so "prompt"/"generated" positions mean the same as in a teacher-forced pass over
-the finished text (what `lens.steer.metrics` does). The RNG is seeded with the same seed before each run: with
-strength 0 both texts are the same, and any difference comes from the steering, not from the draw.
+Runs go through transformers' `generate` (KV cache on), steered rows inside the interventions' hooks with the
+prompt's length fixed, so "prompt"/"generated" positions mean the same as in a teacher-forced pass over the
+finished text (what `lens.steer.metrics` does). Sampling is `lens.steer.sampling`'s: one uniform draw per step
+from the seed, shared by every row, so with strength 0 both texts are the same, a run's text does not depend on
+whether it was batched with others, and differences come from the steering, not from the draw. Baseline and
+steered run as two rows of one batch by default (about the time of one run where the model is memory-bound).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
-from transformers.generation.streamers import BaseStreamer
 
-from mistudio.lens.steer.interventions import Intervention, check_against_model, steering_hooks
+from mistudio.lens.steer.apply import steering_hooks
+from mistudio.lens.steer.interventions import Intervention, check_against_model
 from mistudio.lens.steer.prompts import context_length, encode_prompt
+from mistudio.lens.steer.sampling import sampling_options
+from mistudio.lens.steer.streaming import RowStreamer, TokenEvent
 from mistudio.lens.steer.validation import finite_number, invalid, whole_number
 
 BASELINE, STEERED = "baseline", "steered"
@@ -48,16 +52,6 @@ class GenerationSettings:
             raise invalid(f"top_p must be above 0 and at most 1; got {top_p}", "top_p")
         if self.seed is not None:
             whole_number(self.seed, "seed", minimum=0, maximum=2**63 - 1)
-
-
-@dataclass(frozen=True)
-class TokenEvent:
-    """One generated token: `text` is what it adds to the decoded output ("" while a character is incomplete)."""
-
-    run: str
-    index: int
-    token_id: int
-    text: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,50 +83,12 @@ class Comparison:
     settings: GenerationSettings
 
 
-class _Streamer(BaseStreamer):
-    """Hands each new token to `on_token` (`generate` calls `put` with the prompt first, then once per step).
-
-    The text is decoded from all new ids each step and the new part sent, so a token that is part of a character
-    (byte-level BPE) sends "" and the one completing it sends the whole character, never a replacement mark."""
-
-    def __init__(self, tokenizer: Any, run: str, on_token: Callable[[TokenEvent], None] | None) -> None:
-        self.tokenizer, self.run, self.on_token = tokenizer, run, on_token
-        self.ids: list[int] = []
-        self.sent = ""
-        self.prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self.prompt_seen:
-            self.prompt_seen = True
-            return
-        for token in value.reshape(-1).tolist():
-            self.ids.append(int(token))
-            text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-            new = "" if text.endswith("\ufffd") else text[len(self.sent):]  # decoding more ids only appends
-            self.sent += new
-            if self.on_token is not None:
-                self.on_token(TokenEvent(self.run, len(self.ids) - 1, int(token), new))
-
-    def end(self) -> None:
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if text != self.sent and self.on_token is not None and self.ids:  # an incomplete character at the end
-            self.on_token(TokenEvent(self.run, len(self.ids) - 1, self.ids[-1], text[len(self.sent):]))
-        self.sent = text
-
-
 class _StopWhenAsked(StoppingCriteria):
     def __init__(self, should_stop: Callable[[], bool]) -> None:
         self.should_stop = should_stop
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         return torch.full((input_ids.shape[0],), bool(self.should_stop()), dtype=torch.bool, device=input_ids.device)
-
-
-def sampling_options(temperature: float, top_p: float) -> dict[str, Any]:
-    """`generate` options: greedy at temperature 0 (the model's generation config may not turn sampling on)."""
-    if temperature == 0:
-        return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-    return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": None}
 
 
 def prepare(handle: Any, prompt: str, interventions: Sequence[Intervention], settings: GenerationSettings
@@ -153,39 +109,49 @@ def prepare(handle: Any, prompt: str, interventions: Sequence[Intervention], set
 
 
 @torch.no_grad()  # no_grad, not inference_mode: some quantized tensor types refuse inference tensors
-def generate_ids(handle: Any, prompt_ids: torch.Tensor, interventions: Sequence[Intervention],
-                 settings: GenerationSettings, seed: int, *, run: str,
-                 on_token: Callable[[TokenEvent], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> Generation:
-    """One run from already checked prompt ids (see `prepare`)."""
+def generate_runs(handle: Any, prompt_ids: torch.Tensor, runs: Sequence[tuple[str, Sequence[Intervention]]],
+                  settings: GenerationSettings, seed: int, *, on_token: Callable[[TokenEvent], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> list[Generation]:
+    """Several runs from one prompt in one batched `generate`: row r is `runs[r]` = (name, its interventions).
+
+    Prompt ids must already be checked (`prepare`). Every row is what it would be alone (same seed, coupled
+    sampling); one call costs about one run's time where the model is not compute-bound.
+    """
     tokenizer, model = handle.tokenizer, handle.model
     prompt_length = int(prompt_ids.shape[1])
-    streamer = _Streamer(tokenizer, run, on_token)
+    eos = {int(t) for t in _as_list(getattr(model.generation_config, "eos_token_id", None))}
+    eos |= {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    streamer = RowStreamer(tokenizer, [name for name, _ in runs], on_token, eos)
     pad = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
     stopping = StoppingCriteriaList([_StopWhenAsked(should_stop)] if should_stop is not None else [])
-    hooks = steering_hooks(handle, interventions, prompt_length=prompt_length) if interventions \
+    rows = [list(interventions) for _, interventions in runs]
+    hooks = steering_hooks(handle, rows=rows, prompt_length=prompt_length) if any(rows) \
         else contextlib.nullcontext()
-    ids = prompt_ids.to(handle.input_device)
-    torch.manual_seed(seed)  # every device's generator: the draw is a function of the seed alone
+    ids = prompt_ids.to(handle.input_device).expand(len(runs), -1)
     with hooks:
         output = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=streamer,
-                                max_new_tokens=settings.max_new_tokens, pad_token_id=pad,
-                                stopping_criteria=stopping, **sampling_options(settings.temperature, settings.top_p))
-    output_ids = output[0, prompt_length:].cpu()
-    eos = {int(t) for t in _as_list(getattr(model.generation_config, "eos_token_id", None))}
-    if should_stop is not None and should_stop():
-        finish = "stopped"
-    elif output_ids.numel() and int(output_ids[-1]) in eos:
-        finish = "eos"
-    else:
-        finish = "length"
-    return Generation(run, prompt_ids[0].cpu(), output_ids, streamer.sent, seed, finish)
+                                max_new_tokens=settings.max_new_tokens, pad_token_id=pad, stopping_criteria=stopping,
+                                **sampling_options(settings.temperature, settings.top_p, seed))
+    stopped = should_stop is not None and should_stop()
+    generations = []
+    for row, (name, _) in enumerate(runs):
+        output_ids = output[row, prompt_length:].cpu()
+        ends = [index for index, token in enumerate(output_ids.tolist()) if token in eos]
+        if ends:  # generate pads a finished row until the longest is done
+            output_ids = output_ids[:ends[0] + 1]
+        finish = "stopped" if stopped else "eos" if ends else "length"
+        generations.append(Generation(name, prompt_ids[0].cpu(), output_ids, streamer.text(row), seed, finish))
+    return generations
 
 
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _seed(settings: GenerationSettings) -> int:
+    return settings.seed if settings.seed is not None else random.randrange(2**31)
 
 
 def generate(handle: Any, prompt: str, interventions: Sequence[Intervention] = (),
@@ -195,21 +161,28 @@ def generate(handle: Any, prompt: str, interventions: Sequence[Intervention] = (
     """Generate from `prompt` with the interventions (none: a baseline), streaming each token to `on_token`."""
     settings = settings or GenerationSettings()
     prompt_ids = prepare(handle, prompt, interventions, settings)
-    seed = settings.seed if settings.seed is not None else random.randrange(2**31)
-    return generate_ids(handle, prompt_ids, list(interventions), settings, seed,
-                        run=run or (STEERED if interventions else BASELINE), on_token=on_token,
-                        should_stop=should_stop)
+    name = run or (STEERED if interventions else BASELINE)
+    return generate_runs(handle, prompt_ids, [(name, list(interventions))], settings, _seed(settings),
+                         on_token=on_token, should_stop=should_stop)[0]
 
 
 def compare(handle: Any, prompt: str, interventions: Sequence[Intervention],
-            settings: GenerationSettings | None = None, *, on_token: Callable[[TokenEvent], None] | None = None,
+            settings: GenerationSettings | None = None, *, batched: bool = True,
+            on_token: Callable[[TokenEvent], None] | None = None,
             should_stop: Callable[[], bool] | None = None) -> Comparison:
-    """The baseline, then the steered run, from the same prompt and seed; events say which run they belong to."""
+    """The baseline and the steered run from the same prompt and seed; events say which run they belong to.
+
+    `batched` runs both as two rows of one `generate` (their tokens stream interleaved, side by side); without
+    it the baseline runs first, then the steered run. Either way each text is what it would be alone.
+    """
     settings = settings or GenerationSettings()
     prompt_ids = prepare(handle, prompt, interventions, settings)
-    seed = settings.seed if settings.seed is not None else random.randrange(2**31)
-    baseline = generate_ids(handle, prompt_ids, [], settings, seed, run=BASELINE, on_token=on_token,
-                            should_stop=should_stop)
-    steered = generate_ids(handle, prompt_ids, list(interventions), settings, seed, run=STEERED, on_token=on_token,
-                           should_stop=should_stop)
+    seed = _seed(settings)
+    runs = [(BASELINE, []), (STEERED, list(interventions))]
+    if batched:
+        baseline, steered = generate_runs(handle, prompt_ids, runs, settings, seed, on_token=on_token,
+                                          should_stop=should_stop)
+    else:
+        baseline, steered = (generate_runs(handle, prompt_ids, [one], settings, seed, on_token=on_token,
+                                           should_stop=should_stop)[0] for one in runs)
     return Comparison(baseline, steered, tuple(interventions), settings)

@@ -13,22 +13,21 @@
   one forward pass, in `generate` with its KV cache (the prompt pass, then one position per step) and without it.
   The first generated token is predicted at the prompt's last position: "generated" first changes the second.
 
-Several interventions at one hook point all read the same incoming activation and their changes are summed, so
-their order does not matter and one SAE encodes once for all its features there.
+How they run inside the model (as `lens.hooks` functions, one batch row or many) is `lens.steer.apply`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from mistudio.lens.errors import InvalidArgument
-from mistudio.lens.hooks import HookContext, HookFunction, Hooks, parse_hook_point
-from mistudio.lens.layout import ModelLayout, layout_of
+from mistudio.lens.hooks import HookContext, parse_hook_point
+from mistudio.lens.layout import ModelLayout
 from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.steer.validation import finite_number, invalid, whole_number
 
@@ -201,83 +200,3 @@ def check_against_model(interventions: Sequence[Intervention], layout: ModelLayo
         if sae is not None and sae.config.d_in != layout.d_model:
             raise invalid(f"the SAE reads activations of width {sae.config.d_in} but this model's width (d_model) "
                           f"is {layout.d_model}: it was trained on another model", "sae", intervention=index)
-
-
-class _PointSteering:
-    """Every intervention at one hook point, as one hook function (see the module docstring for the rules)."""
-
-    def __init__(self, interventions: Sequence[Intervention]) -> None:
-        self.adds = [i for i in interventions if isinstance(i, AddDirection)]
-        groups: dict[int, tuple[SparseAutoencoder, list[tuple[ClampFeature, torch.Tensor]]]] = {}
-        for clamp in (i for i in interventions if isinstance(i, ClampFeature)):
-            direction = decoder_direction(clamp.sae, clamp.feature).to(clamp.sae.W_dec.device)
-            groups.setdefault(id(clamp.sae), (clamp.sae, []))[1].append((clamp, direction))
-        self.clamp_groups = list(groups.values())
-        self.vectors: dict[tuple[int, torch.device], torch.Tensor] = {}
-
-    def _vector(self, index: int, add: AddDirection, device: torch.device) -> torch.Tensor:
-        # Moved once per device, not once per generated token.
-        key = (index, device)
-        if key not in self.vectors:
-            self.vectors[key] = add.direction.detach().to(device=device, dtype=torch.float32) * add.strength
-        return self.vectors[key]
-
-    def __call__(self, activation: torch.Tensor, context: HookContext) -> torch.Tensor | None:
-        delta: torch.Tensor | None = None
-        for index, add in enumerate(self.adds):
-            mask = position_mask(add.positions, context, activation.device)
-            if mask.any():
-                term = mask[:, None].float() * self._vector(index, add, activation.device)
-                delta = term if delta is None else delta + term
-        for sae, clamps in self.clamp_groups:
-            term = self._clamp_change(sae, clamps, activation, context)
-            if term is not None:
-                delta = term if delta is None else delta + term
-        if delta is None:
-            return None  # nothing applies to these positions: the activation stays the same tensor
-        return activation + delta.to(activation.dtype)
-
-    @staticmethod
-    def _clamp_change(sae: SparseAutoencoder, clamps: list[tuple[ClampFeature, torch.Tensor]],
-                      activation: torch.Tensor, context: HookContext) -> torch.Tensor | None:
-        device = sae.W_dec.device
-        masks = [position_mask(clamp.positions, context, device) for clamp, _ in clamps]
-        if not any(mask.any() for mask in masks):
-            return None
-        with torch.no_grad():
-            codes = sae.encode(activation.to(device))
-        change: torch.Tensor | None = None
-        for (clamp, direction), mask in zip(clamps, masks, strict=True):
-            # (value − current) where the clamp applies, exactly 0 elsewhere; times the feature's raw direction.
-            amount = torch.where(mask, clamp.value - codes[..., clamp.feature].float(), 0.0)
-            term = amount[..., None] * direction
-            change = term if change is None else change + term
-        assert change is not None
-        return change.to(activation.device)
-
-
-def steering_functions(interventions: Sequence[Intervention]) -> dict[str, HookFunction]:
-    """One hook function per hook point that has interventions (for `lens.hooks.Hooks`)."""
-    by_point: dict[str, list[Intervention]] = {}
-    for intervention in interventions:
-        by_point.setdefault(intervention.hook_point, []).append(intervention)  # type: ignore[arg-type]
-    return {point: _PointSteering(items) for point, items in by_point.items()}
-
-
-def steering_hooks(target: Any, interventions: Sequence[Intervention], *, prompt_length: int | None = None,
-                   readers: Mapping[str, HookFunction] | None = None) -> Hooks:
-    """A `Hooks` (enter it with `with`) applying the interventions on a model or `ModelHandle`.
-
-    `prompt_length` fixes where generated positions start (needed without a KV cache; by default the first
-    forward pass is the prompt). `readers` run at their point after the interventions there, so they see the
-    steered activation.
-    """
-    model = getattr(target, "model", target)
-    layout = getattr(target, "layout", None) or layout_of(model)
-    interventions = list(interventions)
-    check_against_model(interventions, layout)
-    functions: dict[str, list[HookFunction]] = {point: [function]
-                                                for point, function in steering_functions(interventions).items()}
-    for point, reader in (readers or {}).items():
-        functions.setdefault(point, []).append(reader)
-    return Hooks(model, functions, prompt_length=prompt_length, layout=layout)

@@ -29,8 +29,9 @@ import torch.nn.functional as F
 
 from mistudio.lens.hooks import HookContext, HookFunction
 from mistudio.lens.sae.architectures import SparseAutoencoder
+from mistudio.lens.steer.apply import steering_hooks
 from mistudio.lens.steer.generation import Comparison, Generation
-from mistudio.lens.steer.interventions import Intervention, steering_hooks
+from mistudio.lens.steer.interventions import Intervention
 from mistudio.lens.steer.prompts import token_id
 
 _WORD = re.compile(r"\w+", re.UNICODE)

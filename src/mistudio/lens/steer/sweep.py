@@ -14,18 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mistudio.lens.steer.directions import random_direction
-from mistudio.lens.steer.generation import (
-    BASELINE,
-    Comparison,
-    Generation,
-    GenerationSettings,
-    TokenEvent,
-    generate_ids,
-    prepare,
-)
+from mistudio.lens.steer.generation import BASELINE, Comparison, Generation, GenerationSettings, generate_runs, prepare
 from mistudio.lens.steer.interventions import AddDirection, ClampFeature, Intervention, decoder_direction
 from mistudio.lens.steer.metrics import SteeringMetrics, measure
-from mistudio.lens.steer.validation import finite_number, invalid
+from mistudio.lens.steer.streaming import TokenEvent
+from mistudio.lens.steer.validation import finite_number, invalid, whole_number
 
 MAX_STRENGTHS = 64
 INTERVENTION, RANDOM = "intervention", "random"
@@ -71,38 +64,54 @@ def _check_strengths(strengths: Sequence[float]) -> list[float]:
 
 def strength_sweep(handle: object, prompt: str, intervention: Intervention, strengths: Sequence[float],
                    settings: GenerationSettings | None = None, *, tokens: Sequence[str | int] = (),
-                   random_baseline: bool = True, random_seed: int = 0,
+                   random_baseline: bool = True, random_seed: int = 0, batch_size: int = 8,
                    on_token: Callable[[TokenEvent], None] | None = None,
                    on_progress: Callable[[float, str], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> SweepResult:
     """Generate and measure `intervention` at each strength (and the random control), all with one seed.
 
-    Runs are named "baseline", "intervention@<strength>" and "random@<strength>" in token events. `should_stop`
-    ends the sweep after the run in progress; the points measured so far are returned.
+    The baseline and every run are rows of batches of `batch_size` (each row is what it would be alone), named
+    "baseline", "intervention@<strength>" and "random@<strength>" in token events. `should_stop` ends the sweep
+    early; the points measured until then are returned.
     """
     settings = settings or GenerationSettings()
     grid = _check_strengths(strengths)
+    batch_size = whole_number(batch_size, "batch_size", minimum=1, maximum=MAX_STRENGTHS)
     prompt_ids = prepare(handle, prompt, [intervention], settings)
     seed = settings.seed if settings.seed is not None else random.randrange(2**31)
     control = random_counterpart(intervention, random_seed) if random_baseline else None
-    runs: list[tuple[str, Intervention]] = [(INTERVENTION, intervention)] + ([(RANDOM, control)] if control else [])
-    total = 1 + len(grid) * len(runs)
+    kinds: list[tuple[str, Intervention]] = [(INTERVENTION, intervention)] + ([(RANDOM, control)] if control else [])
+    planned = [(BASELINE, None, 0.0)] + [(kind, base.with_strength(strength), strength)
+                                          for strength in grid for kind, base in kinds]
+    steps = 2 * len(planned) - 1  # every run generated, every run but the baseline measured
+    done = 0
 
-    def progress(done: int, message: str) -> None:
+    def progress(message: str) -> None:
+        nonlocal done
+        done += 1
         if on_progress is not None:
-            on_progress(done / total, message)
+            on_progress(done / steps, message)
 
-    baseline = generate_ids(handle, prompt_ids, [], settings, seed, run=BASELINE, on_token=on_token)
-    progress(1, "baseline generated")
+    baseline: Generation | None = None
     points: list[SweepPoint] = []
-    for strength in grid:
-        for kind, base in runs:
-            if should_stop is not None and should_stop():
-                return SweepResult(baseline, points, control)
-            steering = base.with_strength(strength)
-            generation = generate_ids(handle, prompt_ids, [steering], settings, seed, run=f"{kind}@{strength:g}",
-                                      on_token=on_token)
+    for start in range(0, len(planned), batch_size):
+        if start and should_stop is not None and should_stop():
+            break
+        chunk = planned[start:start + batch_size]
+        runs = [(BASELINE if steering is None else f"{kind}@{strength:g}", [steering] if steering else [])
+                for kind, steering, strength in chunk]
+        generations = generate_runs(handle, prompt_ids, runs, settings, seed, on_token=on_token,
+                                    should_stop=should_stop)
+        for (kind, steering, strength), generation in zip(chunk, generations, strict=True):
+            progress(f"{generation.run} generated")
+            if steering is None:
+                baseline = generation
+                continue
+            if generation.finish_reason == "stopped" or (should_stop is not None and should_stop()):
+                break
+            assert baseline is not None
             metrics = measure(handle, Comparison(baseline, generation, (steering,), settings), tokens)
             points.append(SweepPoint(strength, kind, generation, metrics))
-            progress(1 + len(points), f"{kind} at strength {strength:g} measured")
+            progress(f"{kind} at strength {strength:g} measured")
+    assert baseline is not None  # the first batch always runs, and it starts with the baseline
     return SweepResult(baseline, points, control)
