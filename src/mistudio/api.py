@@ -22,6 +22,7 @@ from mistudio.datasets.routes import router as datasets_router
 from mistudio.domains import register_domains
 from mistudio.errors import MistudioError, PayloadTooLarge, status_of
 from mistudio.extraction.routes import router as extraction_router
+from mistudio.features.routes import router as features_router
 from mistudio.lens.errors import LensError
 from mistudio.models.generate_routes import router as generate_router
 from mistudio.models.routes import router as models_router
@@ -36,7 +37,7 @@ log = logging.getLogger("mistudio.api")
 API_PREFIX = "/api/v1"
 # Routers of every domain, in the order they appear in the API docs; later domains append here.
 ROUTERS = [system_router, models_router, generate_router, datasets_router, extraction_router, templates_router,
-           training_router]
+           training_router, features_router]
 HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "access_denied", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "validation_error",
               429: "rate_limited", 503: "no_capacity"}

@@ -16,12 +16,14 @@ TABLE_MODULES = [
     "mistudio.extraction.tables",
     "mistudio.templates.tables",
     "mistudio.training.tables",
+    "mistudio.features.tables",
 ]
 TASK_MODULES = [
     "mistudio.models.tasks",
     "mistudio.datasets.tasks",
     "mistudio.extraction.tasks",
     "mistudio.training.tasks",
+    "mistudio.features.tasks",
 ]
 
 # Imported by the model host process only (they import torch): what interactive requests run.

@@ -78,6 +78,10 @@ class Storage:
         """A training's checkpoints, one step_{n}/ folder each (see lens.sae.checkpoints)."""
         return self.home / "checkpoints" / safe_id(training_id, "training id")
 
+    def features_dir(self, analysis_id: str) -> Path:
+        """A feature analysis: its resumable state while it runs, then the store (lens.features.save_features)."""
+        return self.home / "features" / safe_id(analysis_id, "analysis id")
+
     def disk_usage(self) -> shutil._ntuple_diskusage:
         return shutil.disk_usage(self.home)
 

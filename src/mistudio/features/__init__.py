@@ -1,0 +1,1 @@
+"""The features domain: analyse a stored SAE over a tokenization, then browse, search and label its latents."""

@@ -1,0 +1,107 @@
+"""HTTP routes of the features domain: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
+from mistudio.features import browser, service
+from mistudio.features.schemas import (
+    AnalysisAccepted,
+    AnalysisOut,
+    AnalyzeIn,
+    FeatureDetail,
+    FeatureOut,
+    FeatureUpdate,
+    SortField,
+)
+from mistudio.platform.runtime import Runtime
+
+router = APIRouter(tags=["features"], responses=ERROR_RESPONSES)
+Latent = Annotated[int, Path(ge=0, le=SAFE_INT, description="the latent's index")]
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+@router.post("/saes/{sae_id}/analyses", status_code=202, response_model=Accepted[AnalysisAccepted])
+def start_analysis(request: Request, sae_id: str, body: AnalyzeIn) -> Accepted[AnalysisAccepted]:
+    """Queue an analysis of the SAE's latents (default: over its training's hold-out sequences)."""
+    return Accepted(data=service.start_analysis(_runtime(request), sae_id, body))
+
+
+@router.get("/saes/{sae_id}/analyses", response_model=Page[AnalysisOut])
+def list_analyses(
+    request: Request, sae_id: str,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[AnalysisOut]:
+    """The SAE's analyses, newest first."""
+    rows, total = service.list_analyses(_runtime(request), sae_id, page=page, limit=limit)
+    return Page(data=rows, pagination=Pagination(page=page, limit=limit, total=total))
+
+
+@router.get("/analyses/{analysis_id}", response_model=Item[AnalysisOut])
+def get_analysis(request: Request, analysis_id: str) -> Item[AnalysisOut]:
+    return Item(data=service.get_analysis(_runtime(request), analysis_id))
+
+
+@router.post("/analyses/{analysis_id}/pause", response_model=Item[AnalysisOut])
+def pause_analysis(request: Request, analysis_id: str) -> Item[AnalysisOut]:
+    """Stop it; its state is saved and it can be resumed."""
+    return Item(data=service.pause(_runtime(request), analysis_id))
+
+
+@router.post("/analyses/{analysis_id}/resume", status_code=202, response_model=Accepted[AnalysisAccepted])
+def resume_analysis(request: Request, analysis_id: str) -> Accepted[AnalysisAccepted]:
+    """Continue a paused, interrupted or failed analysis from its saved state."""
+    return Accepted(data=service.resume(_runtime(request), analysis_id))
+
+
+@router.delete("/analyses/{analysis_id}", response_model=Item[Deleted])
+def delete_analysis(request: Request, analysis_id: str) -> Item[Deleted]:
+    """Delete the analysis, its latents' rows and its files (409 while it runs); says the bytes freed."""
+    return Item(data=service.delete_analysis(_runtime(request), analysis_id))
+
+
+@router.get("/analyses/{analysis_id}/features", response_model=Page[FeatureOut])
+def list_features(
+    request: Request, analysis_id: str,
+    sort: SortField = "index",
+    order: Literal["asc", "desc"] | None = Query(default=None, description="unset: desc for statistics, asc for "
+                                                 "the index"),
+    dead: bool | None = None,
+    dense: bool | None = Query(default=None, description=f"fires on ≥ {browser.DENSE_FREQUENCY:g} of the tokens"),
+    min_frequency: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_frequency: Annotated[float | None, Query(ge=0, le=1)] = None,
+    labelled: bool | None = None,
+    favourite: bool | None = None,
+    search: Annotated[str | None, Query(max_length=200, description="text in the label")] = None,
+    token: Annotated[str | None, Query(max_length=64, description="latents whose top examples peak on this "
+                                       "token or whose logit lens promotes it (case- and space-insensitive)")] = None,
+    latent: Annotated[int | None, Query(ge=0, le=SAFE_INT, description="just this index")] = None,
+    page: Annotated[int, Query(ge=1, le=SAFE_INT)] = 1,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[FeatureOut]:
+    """The analysis' latents: sorted, filtered and searched (by label, by token or by index)."""
+    query = browser.FeatureQuery(sort=sort, descending=None if order is None else order == "desc", dead=dead,
+                                 dense=dense, min_frequency=min_frequency, max_frequency=max_frequency,
+                                 labelled=labelled, favourite=favourite, search=search, token=token, latent=latent)
+    rows, total = browser.list_features(_runtime(request), analysis_id, query, page=page, limit=limit)
+    return Page(data=rows, pagination=Pagination(page=page, limit=limit, total=total))
+
+
+@router.get("/analyses/{analysis_id}/features/{latent}", response_model=Item[FeatureDetail])
+def get_feature(request: Request, analysis_id: str, latent: Latent) -> Item[FeatureDetail]:
+    """One latent: statistics, histogram, examples with per-token activations, logit lens, neighbours,
+    correlations and the ablation effect when computed."""
+    return Item(data=browser.feature_detail(_runtime(request), analysis_id, latent))
+
+
+@router.patch("/analyses/{analysis_id}/features/{latent}", response_model=Item[FeatureOut])
+def update_feature(request: Request, analysis_id: str, latent: Latent, body: FeatureUpdate) -> Item[FeatureOut]:
+    """Edit a latent's label (it becomes a user label), favourite flag or notes."""
+    return Item(data=browser.update_feature(_runtime(request), analysis_id, latent, body))
