@@ -142,6 +142,8 @@ def test_run_streams_from_the_model_with_no_extraction(studio: Studio) -> None: 
     assert all("model_ce_recovered" in values for values in training["final_metrics"])  # as a stored run's
     text = studio.run("train", "show", training_id[:8]).stdout
     assert f"streamed (fp32) from dataset {studio.dataset_id}, tokenization {studio.tokenization_id}" in text
+    assert f"blocks.0.resid_post, {HOOK}, d_in 64" in text
+    assert [line.count("blocks.0.resid_post") for line in text.splitlines() if "│ 0 " in line] == [1]  # its row
     saes = json.loads(studio.run("train", "saes", "list", "--training", training_id, "--json").stdout)
     assert sorted((sae["hook_point"], sae["d_sae"], sae["k"]) for sae in saes["items"]) == [
         ("blocks.0.resid_post", 256, 8), (HOOK, 256, 8)]

@@ -270,10 +270,17 @@ def list_trainings(model_id: Annotated[str | None, typer.Option("--model", help=
     console.print(f"{len(found)} of {total} training(s)")
 
 
+def _hook_points(training: TrainingOut) -> list[str]:
+    """Where each SAE of the run reads (a run may train SAEs on several hook points over one read)."""
+    return [member["config"].get("hook_point") or training.hook_point for member in training.members]
+
+
 def _final_table(training: TrainingOut) -> Table:
-    """Per SAE: its shape and the final (or, while it runs, the latest) metrics."""
-    table = id_table("#", "architecture", "width", "k", "lr", "FVU", "L0", "dead %", "CE recovered", "KL",
-                     ids=training.sae_ids, header="SAE id")
+    """Per SAE: its hook point (when they differ), shape and the final (or, while it runs, the latest) metrics."""
+    points = _hook_points(training)
+    several = len(set(points)) > 1
+    table = id_table("#", *(["hook point"] if several else []), "architecture", "width", "k", "lr", "FVU", "L0",
+                     "dead %", "CE recovered", "KL", ids=training.sae_ids, header="SAE id")
     metrics = training.final_metrics or training.latest_metrics or []
     for index, member in enumerate(training.members):
         config, hyper = member["config"], member["hyperparameters"]
@@ -281,7 +288,8 @@ def _final_table(training: TrainingOut) -> Table:
         fvu = "holdout_fvu" if "holdout_fvu" in values else "fvu"
         l0 = "holdout_l0" if "holdout_l0" in values else "l0"
         table.add_row(training.sae_ids[index] if index < len(training.sae_ids) else "—", str(index),
-                      config["architecture"], f"{config['d_sae']:,}", str(config.get("k") or "—"),
+                      *([points[index]] if several else []), config["architecture"], f"{config['d_sae']:,}",
+                      str(config.get("k") or "—"),
                       f"{hyper['lr']:.2e}", number(values, fvu, ".3f"), number(values, l0, ".1f"),
                       number(values, "dead_fraction", ".1%"), number(values, "model_ce_recovered", ".3f"),
                       number(values, "model_kl", ".4f"))
@@ -298,13 +306,13 @@ def show(training_id: TrainingArgument, as_json: JsonOption = False) -> None:
         return
     console.print(f"[bold]{escape(training.name)}[/] ({training.id})  status {styled(training.status)}"
                   + (f": {escape(training.message)}" if training.message else ""), highlight=False)
-    reads = training.hook_point + (f" → {training.target_hook_point} (transcoder)" if training.target_hook_point
-                                   else "")
+    reads = ", ".join(dict.fromkeys(_hook_points(training))) + (
+        f" → {training.target_hook_point} (transcoder)" if training.target_hook_point else "")
     origin = (f"extraction {training.extraction_id}" if training.source == "extraction" else
               f"streamed ({training.format}) from dataset {training.dataset_id}, tokenization "
               f"{training.tokenization_id}")
     console.print(f"  model {escape(training.model_name)} ({training.model_id}); {origin}; {reads}, d_in "
-                  f"{training.d_in}", highlight=False)
+                  f"{training.d_in}", highlight=False, soft_wrap=True)  # ids stay whole, copy-pasteable
     settings = training.settings
     rate = f", {training.tokens_per_second:,.0f} tokens/s" if training.tokens_per_second else ""
     console.print(f"  step {training.steps_done:,} of {training.total_steps:,} × {settings.get('batch_tokens', 0):,} "
