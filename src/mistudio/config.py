@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     max_gpu_memory_gb: float | None = Field(default=None, description="cap on GPU memory jobs may use")
     io_concurrency: int = Field(default=4, ge=1, description="light jobs (downloads) run side by side")
     cancel_grace_seconds: float = Field(default=10.0, ge=0, description="wait before a hard kill")
+    job_lease_seconds: float = Field(default=15.0, gt=0, description=(
+        "a running job's supervisor renews its lease every third of this; once it lapses (worker, node or server "
+        "gone) any live worker or server marks the job interrupted within this plus a third"))
+    auto_resume: bool = Field(default=True, description=(
+        "queue resumable jobs (extraction, training) again, on any worker, after an interruption by a lost worker "
+        "or a restart; they continue from their last checkpoint"))
+    auto_resume_attempts: int = Field(default=3, ge=0, description=(
+        "automatic resumptions of one piece of work at most (a job that keeps killing its worker stops being retried)"))
     max_request_bytes: int = Field(default=1_048_576, ge=1024, description="largest accepted request body")
     memory_budget_gb: float = Field(default=6.0, gt=0, description="memory budget models are sized against (6 GB edge)")
     model_load_timeout_seconds: float = Field(default=300, gt=0, description="a model load taking longer fails")

@@ -18,7 +18,8 @@ from mistudio.datasets.tables import Dataset
 from mistudio.lens import data
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
-from mistudio.platform.jobs.process import HOST, mark_orphans_interrupted
+from mistudio.platform.jobs.process import HOST
+from mistudio.platform.jobs.recovery import mark_orphans_interrupted
 from mistudio.platform.jobs.table import Job
 from mistudio.platform.storage import Storage
 from tests.support.api_fixtures import wait_for_job

@@ -173,3 +173,57 @@ def test_params_refuse_secret_keys_but_not_words_that_contain_token() -> None:
         with pytest.raises(ValueError, match="secret"):
             _check_no_secrets(params)
     _check_no_secrets({"tokenization_id": "abc", "max_tokens": 5, "tokenizer": "gpt2"})
+
+
+def _resumption_of(submitter: Runtime, job_id: str) -> str | None:
+    from sqlalchemy import select
+
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs.table import Job
+
+    with session_scope(submitter.sessions) as session:
+        return session.scalar(select(Job.id).where(Job.resumed_from == job_id))
+
+
+def test_a_resumable_job_cut_off_by_a_crash_resumes_by_itself(studio: StudioServer, submitter: Runtime,
+                                                               tmp_path) -> None:
+    """Server (embedded) or worker (scaled) SIGKILLed mid-job and started again: the job reads `interrupted`, a
+    resumption is queued by itself and continues from the saved count, not from 0."""
+    counter = tmp_path / "count"
+    job = submitter.runner.submit("test.resumable", {"n": 60, "delay": 0.1, "path": str(counter)})
+    studio.wait_for_job(job.id, ("running",))
+    wait_until(lambda: counter.exists() and int(counter.read_text()) >= 5, timeout=30, what="a few saved steps")
+    pid = submitter_job_pid(submitter, job.id)
+    supervisor = studio.workers if studio.runner_mode == "celery" else studio  # type: ignore[attr-defined]
+    supervisor.stop(kill=True)
+    wait_until(lambda: not pid_alive(pid), timeout=10, what="the orphaned job process to exit")
+    supervisor.start()
+    final = studio.wait_for_job(job.id, ("interrupted",), timeout=30)
+    assert "resumes by itself" in final["message"]
+    again = wait_until(lambda: _resumption_of(submitter, job.id), timeout=30, what="the automatic resumption")
+    done = studio.wait_for_job(again, ("completed",), timeout=90)
+    assert done["attempt"] == 2 and done["resumed_from"] == job.id
+    assert done["result"]["count"] == 60 and done["result"]["started_at"] >= 5
+    assert _resumption_of(submitter, again) is None  # resumed once, not twice
+
+
+def test_the_only_workers_death_is_noticed_within_the_lease(studio: StudioServer, submitter: Runtime,
+                                                            tmp_path) -> None:
+    """Scaled mode, a node that never comes back: the server sees the lease lapse and marks the job interrupted
+    within lease + a sweep (4 s + 1.3 s in the tests); a worker started later runs the resumption."""
+    if studio.runner_mode != "celery":  # type: ignore[attr-defined]
+        pytest.skip("embedded mode has no separate workers: its supervisor is the server (see the crash test)")
+    counter = tmp_path / "count"
+    job = submitter.runner.submit("test.resumable", {"n": 40, "delay": 0.1, "path": str(counter)})
+    wait_until(lambda: counter.exists() and int(counter.read_text()) >= 3, timeout=30, what="a few saved steps")
+    studio.workers.stop(kill=True)  # type: ignore[attr-defined]
+    killed = time.monotonic()
+    final = studio.wait_for_job(job.id, ("interrupted",), timeout=30)
+    noticed = time.monotonic() - killed
+    print(f"interrupted {noticed:.1f} s after the worker was killed")
+    assert noticed < 4 * 3 and "lease lapsed" in final["message"]
+    again = wait_until(lambda: _resumption_of(submitter, job.id), timeout=10, what="the automatic resumption")
+    assert studio.job(again)["status"] == "queued"  # no worker yet: it waits
+    studio.workers.start()  # type: ignore[attr-defined]
+    done = studio.wait_for_job(again, ("completed",), timeout=90)
+    assert done["result"]["started_at"] >= 3

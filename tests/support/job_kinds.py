@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from mistudio.platform.events import EventPayload, declare_channel
@@ -71,3 +72,20 @@ def stuck(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def follow_up(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Queues a test.count job of its own, the way a download queues its quantization."""
     return {"queued": ctx.submit("test.count", {"n": 2, "delay": 0.01})}
+
+
+@job_kind("test.resumable", queue="gpu", resumable=True)
+def resumable(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Counts to `n`, saving its count to `path` after each step: run again, it continues where it stopped (the way
+    extraction and training continue from their checkpoints)."""
+    path, steps, delay = Path(params["path"]), int(params.get("n", 10)), float(params.get("delay", 0.05))
+    start = int(path.read_text()) if path.exists() else 0
+    for step in range(start, steps):
+        if ctx.should_stop():
+            return {"stopped_at": step}
+        ctx.progress((step + 1) / steps, f"step {step + 1}/{steps}")
+        time.sleep(delay)
+        partial = path.with_suffix(".partial")  # replaced whole, so a reader never sees it half-written
+        partial.write_text(str(step + 1))
+        partial.replace(path)
+    return {"count": steps, "started_at": start}

@@ -48,6 +48,7 @@ def studio_env(home: Path, **extra: str) -> dict[str, str]:
         MISTUDIO_HOME=str(home),
         MISTUDIO_JOB_MODULES=TEST_JOB_MODULES,
         MISTUDIO_CANCEL_GRACE_SECONDS="2",
+        MISTUDIO_JOB_LEASE_SECONDS="4",  # a lost worker's jobs are found within seconds, not the default 15
         MISTUDIO_LOG_FORMAT="text",
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         PYTHONUNBUFFERED="1",

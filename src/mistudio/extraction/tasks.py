@@ -82,7 +82,7 @@ class _Reporter:
                            tokens_per_second=progress.tokens_per_second, final_batch_size=progress.batch_size)
 
 
-@job_kind(service.EXTRACT_KIND, queue="gpu")
+@job_kind(service.EXTRACT_KIND, queue="gpu", resumable=True)
 def run_extraction(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Load the model in its format, stream the tokenization, write the activations (resuming if begun)."""
     extraction_id = params["extraction_id"]

@@ -37,7 +37,7 @@ def _read(ctx: JobContext, training_id: str) -> dict[str, Any]:
             "hook_point", "target_hook_point", "members", "settings", "total_steps")}
 
 
-@job_kind(service.TRAIN_KIND, queue="gpu")
+@job_kind(service.TRAIN_KIND, queue="gpu", resumable=True)
 def run_training(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Train (or continue) the run's SAEs, save them in the SAELens layout, evaluate them on held-out tokens."""
     from mistudio.lens.sae.trainer import TrainingStopped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mistudio.platform.jobs.celery_app import RUN_JOB_TASK, SECRET_KEY_PREFIX, SECRET_TTL_S, make_celery
+from mistudio.platform.jobs.recovery import LeaseSweeper
 from mistudio.platform.jobs.runner import Runner, RunnerStatus
 
 
@@ -15,6 +16,12 @@ class CeleryRunner(Runner):
 
         self._celery = make_celery(self.settings)
         self._redis = redis.Redis.from_url(self.settings.redis_url or "")
+        # The server sweeps lapsed leases too: a cluster whose only worker died still sees its jobs interrupted.
+        self._sweeper = LeaseSweeper(self.sessions, self.publish, self.settings, self.mode,
+                                     lambda job_id, queue: self._dispatch(job_id, queue, {}))
+
+    def start(self) -> None:
+        self._sweeper.start()
 
     def status(self) -> RunnerStatus:
         try:
@@ -37,4 +44,5 @@ class CeleryRunner(Runner):
         self._redis.delete(SECRET_KEY_PREFIX + job_id)
 
     def stop(self) -> None:
+        self._sweeper.stop()
         self._redis.close()

@@ -66,11 +66,18 @@ def _run_job(task: object, job_id: str) -> None:
         log.info("job %s was cancelled or taken before this worker started it", job_id)
 
 
-def mark_worker_orphans(**_: object) -> None:
-    """On worker start: jobs a dead worker on this host left `running` become `interrupted` (a signal handler)."""
-    from mistudio.platform.jobs.process import mark_orphans_interrupted
+def mark_worker_orphans(sender: Any = None, **_: object) -> None:
+    """On worker start (a signal handler): jobs a dead worker on this host left `running` become `interrupted`,
+    resumable ones are queued again; then this worker sweeps lapsed leases of every host while it lives."""
+    from mistudio.platform.jobs.recovery import LeaseSweeper, mark_orphans_interrupted
 
     settings, sessions, publisher, _client = _worker_state()
-    count = mark_orphans_interrupted(sessions, publisher.publish, "celery")
+    app = getattr(sender, "app", None) or make_celery(settings)
+
+    def dispatch(job_id: str, queue: str) -> None:
+        app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue, task_id=job_id)
+
+    count = mark_orphans_interrupted(sessions, publisher.publish, "celery", settings, dispatch)
     if count:
         log.warning("worker %s marked %d orphaned job(s) as interrupted", os.getpid(), count)
+    LeaseSweeper(sessions, publisher.publish, settings, "celery", dispatch).start()

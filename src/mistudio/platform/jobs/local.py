@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
-from mistudio.platform.jobs.process import HOST, claim_and_supervise, mark_orphans_interrupted, publish_job
+from mistudio.platform.jobs.process import HOST, claim_and_supervise, publish_job
+from mistudio.platform.jobs.recovery import LeaseSweeper, mark_orphans_interrupted, resume_interrupted
 from mistudio.platform.jobs.runner import Runner, RunnerStatus
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import Job, JobStatus
@@ -39,34 +40,43 @@ class LocalRunner(Runner):
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="job-dispatcher", daemon=True)
+        self._sweeper = LeaseSweeper(self.sessions, self.publish, self.settings, self.mode, self._dispatch_resumed)
         # Called before each `gpu` job starts (the runtime makes the model host give its GPU memory back).
         self.before_gpu_job: Callable[[], object] | None = None
 
     def start(self) -> None:
-        interrupted = mark_orphans_interrupted(self.sessions, self.publish, self.mode)
+        interrupted = mark_orphans_interrupted(self.sessions, self.publish, self.mode, self.settings,
+                                               self._dispatch_resumed)
         if interrupted:
             log.warning("marked %d job(s) left running by a stopped server as interrupted", interrupted)
         self._dispatcher.start()
+        self._sweeper.start()
 
     def stop(self) -> None:
-        """Stop dispatching; jobs still running are killed and recorded as interrupted, not left running."""
+        """Stop dispatching; jobs still running are killed and recorded as interrupted, not left running (resumable
+        ones are queued again at once, to run when the server next starts: queued rows are the queue)."""
         with self._lock:  # after this, the dispatcher starts no supervisor (see _start_ready_jobs)
             self._stopped.set()
         self._wake.set()
+        self._sweeper.stop()
+        interrupted = []
         with session_scope(self.sessions) as session:
-            for job in repository.running_jobs_on_host(session, HOST, self.mode):
-                if job.supervisor_pid != os.getpid():
-                    continue
-                if job.pid:
-                    try:
-                        os.kill(job.pid, signal.SIGKILL)
-                    except OSError:
-                        pass  # already gone
-                repository.finish(
-                    session, job, JobStatus.INTERRUPTED, message="interrupted: the server stopped; start it again"
-                )
-                session.flush()
-                publish_job(self.publish, job_event_data(job))
+            mine = [(job.id, job.pid) for job in repository.running_jobs_on_host(session, HOST, self.mode)
+                    if job.supervisor_pid == os.getpid()]
+        for job_id, pid in mine:
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass  # already gone
+            with session_scope(self.sessions) as session:
+                job = repository.interrupt_running(session, job_id, "interrupted: the server stopped")
+                data = job_event_data(job) if job is not None else None
+            if data is not None:
+                publish_job(self.publish, data)
+                interrupted.append(job_id)
+        resume_interrupted(self.sessions, self.publish, self.settings, interrupted, self.mode,
+                           lambda _job_id, _queue: None)
         # Their supervisors see the children die and finish; none may touch the database after stop.
         with self._lock:
             supervisors = list(self._supervisors)
@@ -86,6 +96,9 @@ class LocalRunner(Runner):
             with self._lock:
                 self._secrets[job_id] = secrets
         self._wake.set()
+
+    def _dispatch_resumed(self, job_id: str, queue: str) -> None:
+        self._wake.set()  # the queued row is the queue
 
     def _after_cancel(self, job_id: str) -> None:
         with self._lock:

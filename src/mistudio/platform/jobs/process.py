@@ -82,16 +82,29 @@ def supervise(
         publish_job(publish, job_event_data(job))
 
     cancel_seen_at: float | None = None
-    next_poll = 0.0
+    next_poll = next_renewal = 0.0
     while child.is_alive():
         _forward_events(events, publish, timeout=0.05)
         now = time.monotonic()
+        if now >= next_renewal:
+            next_renewal = now + settings.job_lease_seconds / 3
+            if _renew_lease(job_id, sessions, settings) is False:
+                # A sweeper judged this supervisor gone (it could not renew for a whole lease) and interrupted the
+                # job, which may already run again elsewhere: this copy must not write on.
+                log.warning("job %s was interrupted while this supervisor ran it (its lease lapsed): stopping its "
+                            "process", job_id)
+                child.kill()
+                child.join(5)
+                break
         if cancel_seen_at is None and now >= next_poll:
             next_poll = now + CANCEL_POLL_INTERVAL_S
-            with session_scope(sessions) as session:
-                if repository.is_cancel_requested(session, job_id):
-                    cancel_seen_at = now
-                    stop.set()
+            try:
+                with session_scope(sessions) as session:
+                    if repository.is_cancel_requested(session, job_id):
+                        cancel_seen_at = now
+                        stop.set()
+            except Exception:  # a database hiccup: the job runs on, the next poll asks again
+                log.warning("job %s: could not read its cancel flag; retrying", job_id, exc_info=True)
         if cancel_seen_at is not None and now - cancel_seen_at > settings.cancel_grace_seconds:
             log.warning("job %s ignored the stop request for %.0fs: killing it", job_id, now - cancel_seen_at)
             child.kill()
@@ -102,6 +115,23 @@ def supervise(
     killed = cancel_seen_at is not None
     _record_silent_death(job_id, sessions, publish, child.exitcode, killed=killed, settings=settings)
     events.close()
+
+
+def _renew_lease(job_id: str, sessions: sessionmaker[Session], settings: Settings) -> bool | None:
+    """The supervisor's heartbeat: True when renewed, False when the job is no longer this supervisor's to run
+    (it ended, or a sweeper interrupted it), None when the database could not be reached — retried at the next
+    beat; the lease is three beats long, so a short outage costs nothing."""
+    try:
+        with session_scope(sessions) as session:
+            if repository.renew_lease(session, job_id, supervisor_pid=os.getpid(),
+                                      lease_seconds=settings.job_lease_seconds):
+                return True
+            # not renewed: either the child has just written its own ending (nothing to do) or a sweeper took it
+            taken = repository.get_job(session, job_id).status == JobStatus.INTERRUPTED.value
+            return False if taken else None
+    except Exception:
+        log.warning("job %s: renewing its lease failed; retrying at the next beat", job_id, exc_info=True)
+        return None
 
 
 def _forward_events(events: Any, publish: Publish, timeout: float) -> None:
@@ -217,13 +247,14 @@ def claim_and_supervise(
 ) -> bool:
     """Claim a queued job for this process and run it; False if it was cancelled or taken meanwhile."""
     with session_scope(sessions) as session:
-        if not repository.claim_queued(session, job_id, host=HOST, supervisor_pid=os.getpid()):
+        if not repository.claim_queued(session, job_id, host=HOST, supervisor_pid=os.getpid(),
+                                       lease_seconds=settings.job_lease_seconds):
             return False
     supervise(job_id, settings, sessions, publish, secrets)
     return True
 
 
-def _supervisor_alive(pid: int | None, started_at: object) -> bool:
+def supervisor_alive(pid: int | None, started_at: object) -> bool:
     import psutil
 
     if pid is None or pid == os.getpid():
@@ -234,30 +265,3 @@ def _supervisor_alive(pid: int | None, started_at: object) -> bool:
         return False
     # A pid reused by a process born after the job started is not its supervisor.
     return started_at is None or created <= started_at.timestamp() + 1  # type: ignore[attr-defined]
-
-
-def mark_orphans_interrupted(sessions: sessionmaker[Session], publish: Publish, runner: str) -> int:
-    """Jobs left `running` on this host by a supervisor that no longer exists become `interrupted`."""
-    import psutil
-
-    count = 0
-    with session_scope(sessions) as session:
-        for job in repository.running_jobs_on_host(session, HOST, runner):
-            if _supervisor_alive(job.supervisor_pid, job.started_at):
-                continue  # still watched by a live process (another server or worker on this host)
-            if job.pid and psutil.pid_exists(job.pid):
-                try:
-                    os.kill(job.pid, signal.SIGKILL)
-                except OSError:
-                    pass  # it ended between the check and the kill
-            repository.finish(
-                session,
-                job,
-                JobStatus.INTERRUPTED,
-                message="interrupted: the process that ran it stopped (server or worker restart); start it again",
-            )
-            repository.append_log(job, "warning", "interrupted by a restart")
-            session.flush()
-            publish_job(publish, job_event_data(job))
-            count += 1
-    return count

@@ -26,20 +26,22 @@ class JobKind:
     name: str
     run: JobFunction
     queue: Queue
+    resumable: bool = False
 
 
-def job_kind(name: str, *, queue: Queue) -> Callable[[JobFunction], JobFunction]:
+def job_kind(name: str, *, queue: Queue, resumable: bool = False) -> Callable[[JobFunction], JobFunction]:
     """Register `fn(ctx, params) -> result` as the body of jobs of kind `name`.
 
     `gpu` jobs (model loading, extraction, training) run one at a time; `io` jobs (downloads) run
-    side by side.
+    side by side. `resumable`: run again with the same params, the body continues from what it saved, so an
+    interrupted job of this kind is queued again by itself (settings `auto_resume`).
     """
 
     def register(fn: JobFunction) -> JobFunction:
         existing = _KINDS.get(name)
         if existing is not None and existing.run is not fn:
             raise ValueError(f"job kind {name!r} is already registered by {existing.run.__module__}")
-        _KINDS[name] = JobKind(name=name, run=fn, queue=queue)
+        _KINDS[name] = JobKind(name=name, run=fn, queue=queue, resumable=resumable)
         return fn
 
     return register

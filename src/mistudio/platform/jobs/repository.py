@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -132,8 +133,10 @@ def request_cancel(session: Session, job_id: str) -> Job:
     return job
 
 
-def claim_queued(session: Session, job_id: str, *, host: str, supervisor_pid: int) -> bool:
-    """Move a queued job to running; False if someone else claimed or cancelled it first."""
+def claim_queued(session: Session, job_id: str, *, host: str, supervisor_pid: int, lease_seconds: float) -> bool:
+    """Move a queued job to running, holding a lease; False if someone else claimed or cancelled it first.
+
+    One conditional UPDATE: of two workers handed the same job (a redelivered task), exactly one gets it."""
     now = utcnow()
     claimed = session.execute(
         update(Job)
@@ -144,10 +147,59 @@ def claim_queued(session: Session, job_id: str, *, host: str, supervisor_pid: in
             supervisor_pid=supervisor_pid,
             started_at=now,
             updated_at=now,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
             message="starting",
         )
     ).rowcount
     return bool(claimed)
+
+
+def renew_lease(session: Session, job_id: str, *, supervisor_pid: int, lease_seconds: float) -> bool:
+    """Extend a running job's lease (its supervisor's heartbeat); False if the job is no longer this one's to run."""
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.supervisor_pid == supervisor_pid)
+        .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_seconds))
+    ).rowcount
+    return bool(renewed)
+
+
+def lapsed_jobs(session: Session) -> list[str]:
+    """Running jobs whose lease has lapsed: nobody has renewed it, so their supervisor is gone."""
+    return list(session.scalars(
+        select(Job.id).where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < utcnow())
+    ).all())
+
+
+def interrupt_running(session: Session, job_id: str, message: str, *, lapsed_only: bool = False) -> Job | None:
+    """Mark a running job interrupted (its rows too) — conditionally, so of two sweepers one does it; None if the
+    job was not (or no longer) running (with `lapsed_only`: or its lease was renewed meanwhile)."""
+    condition = [Job.id == job_id, Job.status == JobStatus.RUNNING.value]
+    if lapsed_only:
+        condition.append(Job.lease_expires_at < utcnow())
+    changed = session.execute(
+        update(Job).where(*condition).values(status=JobStatus.INTERRUPTED.value, message=message,
+                                             finished_at=utcnow(), updated_at=utcnow())
+    ).rowcount
+    if not changed:
+        return None
+    job = get_job(session, job_id)
+    session.refresh(job)
+    append_log(job, "warning", message)
+    session.flush()
+    resources.settle_written_rows(session, job)
+    return job
+
+
+def requeue(session: Session, job: Job, *, runner: str) -> Job:
+    """A new queued job doing the same work as `job` (same kind, params, resources), marked as its resumption."""
+    again = create_job(session, kind=job.kind, queue=job.queue, params=dict(job.params), runner=runner,
+                       reads=[(entry["type"], entry["id"]) for entry in job.reads or []],
+                       writes=[(entry["type"], entry["id"]) for entry in job.writes or []])
+    again.attempt, again.resumed_from = (job.attempt or 1) + 1, job.id
+    append_log(again, "info", f"resumed automatically after job {job.id} was interrupted ({job.message})")
+    session.flush()
+    return again
 
 
 def finish(

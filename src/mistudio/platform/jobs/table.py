@@ -36,6 +36,10 @@ class Job(Base):
     host: Mapped[str | None] = mapped_column(String(255))  # machine whose supervisor runs it
     supervisor_pid: Mapped[int | None] = mapped_column(Integer)  # server or worker process watching it
     pid: Mapped[int | None] = mapped_column(Integer)  # the job's own child process
+    # Renewed by the supervisor while it runs; a running job whose lease lapsed has lost its supervisor.
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempt: Mapped[int] = mapped_column(Integer, default=1)  # 2, 3...: automatic resumptions of the same work
+    resumed_from: Mapped[str | None] = mapped_column(String(32))  # the interrupted job this one continues
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
