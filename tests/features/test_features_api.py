@@ -181,3 +181,59 @@ def test_search_by_label_and_by_token(studio: dict[str, Any], analysed: dict[str
     expected = [c for c in range(48) if text.lower() in about(c)]
     assert hits == expected
     assert _features(client, analysis_id, token="zzqqxxnothing")["pagination"]["total"] == 0
+
+
+def test_patch_persists_label_favourite_and_notes(studio: dict[str, Any], analysed: dict[str, Any]) -> None:
+    client, analysis_id = studio["client"], analysed["analysis"]["id"]
+    url = f"/api/v1/analyses/{analysis_id}/features/3"
+    patched = client.patch(url, json={"label": "  royal titles ", "favourite": True, "notes": "check dusk"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["data"]["label"] == "royal titles"
+    detail = client.get(url).json()["data"]
+    assert (detail["label"], detail["label_kind"], detail["favourite"], detail["notes"]) == \
+        ("royal titles", "user", True, "check dusk")
+    assert [r["latent"] for r in _features(client, analysis_id, favourite=True)["data"]] == [3]
+    assert [r["latent"] for r in _features(client, analysis_id, search="royal")["data"]] == [3]
+    # one field at a time leaves the others alone; an empty label removes it
+    assert client.patch(url, json={"favourite": False}).json()["data"]["label"] == "royal titles"
+    cleared = client.patch(url, json={"label": ""}).json()["data"]
+    assert cleared["label"] is None and cleared["label_kind"] is None and cleared["notes"] == "check dusk"
+    assert 3 in [r["latent"] for r in _features(client, analysis_id, labelled=False)["data"]]
+    assert client.patch(url, json={"label": None}).status_code == 422
+    too_long = client.patch(url, json={"label": "x" * 201})
+    assert too_long.status_code == 422 and "label" in too_long.json()["error"]["message"]
+
+
+def test_bad_input_names_the_field_or_the_range(studio: dict[str, Any], analysed: dict[str, Any]) -> None:
+    client, analysis_id, sae_id = studio["client"], analysed["analysis"]["id"], studio["sae_id"]
+    before = client.get(f"/api/v1/saes/{sae_id}/analyses").json()["pagination"]["total"]
+    unknown = client.post("/api/v1/saes/nosuchsae/analyses", json={})
+    assert unknown.status_code == 404 and "nosuchsae" in unknown.json()["error"]["message"]
+    assert client.get("/api/v1/saes/nosuchsae/analyses").status_code == 404
+    assert client.get("/api/v1/analyses/nosuch/features").status_code == 404
+
+    bad_sort = client.get(f"/api/v1/analyses/{analysis_id}/features", params={"sort": "loudness"})
+    assert bad_sort.status_code == 422 and bad_sort.json()["error"]["details"][0]["field"] == "query.sort"
+    out_of_range = client.get(f"/api/v1/analyses/{analysis_id}/features/48")
+    error = out_of_range.json()["error"]
+    assert out_of_range.status_code == 404 and "0 to 47" in error["message"] and error["details"]["max"] == 47
+    assert client.get(f"/api/v1/analyses/{analysis_id}/features", params={"latent": 999}).status_code == 404
+    assert client.patch(f"/api/v1/analyses/{analysis_id}/features/48", json={"notes": "x"}).status_code == 404
+    inverted = client.get(f"/api/v1/analyses/{analysis_id}/features",
+                          params={"min_frequency": 0.5, "max_frequency": 0.1})
+    assert inverted.status_code == 400 and inverted.json()["error"]["details"]["field"] == "min_frequency"
+
+    def refused(**body: Any) -> dict[str, Any]:
+        response = client.post(f"/api/v1/saes/{sae_id}/analyses", json=body)
+        assert response.status_code == 400, response.text
+        return response.json()["error"]
+
+    error = refused(max_sequences=31)  # the training held out 30 of the 300 sequences
+    assert error["details"]["field"] == "max_sequences" and error["details"]["max"] == 30
+    error = refused(dataset_id=studio["dataset_id"], tokenization_id=studio["tokenization_id"], max_sequences=301)
+    assert error["details"]["max"] == 300
+    assert refused(correlations=48)["details"] == {"field": "correlations", "min": 0, "max": 47}
+    assert refused(dataset_id=studio["dataset_id"])["details"]["field"] == "tokenization_id"
+    assert refused(top_k=2, ablation_top=3)["details"]["field"] == "ablation_top"
+    assert client.post(f"/api/v1/saes/{sae_id}/analyses", json={"top_k": 0}).status_code == 422
+    assert client.get(f"/api/v1/saes/{sae_id}/analyses").json()["pagination"]["total"] == before  # none stored
