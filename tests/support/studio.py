@@ -57,11 +57,12 @@ def studio_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_mistudio_in_background(command: str, *, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`python -m mistudio COMMAND` in its own process group, output appended to `log_path`."""
+def run_mistudio_in_background(command: str, *, env: dict[str, str], log_path: Path,
+                               args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """`python -m mistudio COMMAND ARGS…` in its own process group, output appended to `log_path`."""
     with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "mistudio", command], env=env, stdout=log, stderr=log,
+            [sys.executable, "-m", "mistudio", command, *args], env=env, stdout=log, stderr=log,
             cwd=REPO_ROOT, start_new_session=True,
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -50,24 +49,23 @@ def worker(
     if not wanted or any(q not in ("gpu", "io") for q in wanted):
         fail(f"--queues must name gpu and/or io, got {queues!r}")
     open_runtime(settings).close()  # migrate and check the database before any task arrives
+    from mistudio.platform.jobs.worker_pool import WorkerPool
+    from mistudio.platform.logs import setup_logging
+
+    setup_logging(settings)
     concurrency = {"gpu": 1, "io": io_concurrency or settings.io_concurrency}
-    children = [
-        subprocess.Popen([
-            sys.executable, "-m", "celery", "-A", "mistudio.worker:celery_app", "worker",
-            "--queues", queue, "--concurrency", str(concurrency[queue]), "--pool", "threads",
-            "--hostname", f"{queue}@%h", "--loglevel", settings.log_level, "--without-gossip", "--without-mingle",
-        ])
-        for queue in wanted
-    ]
+    pool = WorkerPool({queue: [
+        sys.executable, "-m", "celery", "-A", "mistudio.worker:celery_app", "worker",
+        "--queues", queue, "--concurrency", str(concurrency[queue]), "--pool", "threads",
+        "--hostname", f"{queue}@%h", "--loglevel", settings.log_level, "--without-gossip", "--without-mingle",
+    ] for queue in wanted})  # a worker that dies is started again (with backoff) until this command stops
 
     def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            child.send_signal(signum)
+        pool.stop(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
-    raise typer.Exit(max(codes))
+    raise typer.Exit(pool.run())
 
 
 def config() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mistudio.platform.events import EventPayload, declare_channel
 from mistudio.platform.jobs.schemas import JobOut
@@ -22,6 +22,8 @@ class RunnerHealth(BaseModel):
     mode: Literal["local", "celery"]
     ok: bool
     detail: str
+    missing_queues: list[str] = Field(default_factory=list, description="queues no worker serves (scaled mode): "
+                                      "their jobs wait until one starts")
 
 
 class RedisHealth(BaseModel):

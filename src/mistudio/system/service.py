@@ -27,7 +27,8 @@ def health(runtime: Runtime) -> HealthOut:
     """What a user checks first when something looks wrong."""
     database = _database_health(runtime)
     status = runtime.runner.status()
-    runner = RunnerHealth(mode=status.mode, ok=status.ok, detail=status.detail)  # type: ignore[arg-type]
+    runner = RunnerHealth(mode=status.mode, ok=status.ok, detail=status.detail,  # type: ignore[arg-type]
+                          missing_queues=status.missing_queues)
     redis = _redis_health(runtime)
     usage = runtime.storage.disk_usage()
     disk = DiskHealth(path=str(runtime.storage.home), free_bytes=usage.free, total_bytes=usage.total)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mistudio.platform.jobs.celery_app import RUN_JOB_TASK, SECRET_KEY_PREFIX, SECRET_TTL_S, make_celery
 from mistudio.platform.jobs.recovery import LeaseSweeper
-from mistudio.platform.jobs.runner import Runner, RunnerStatus
+from mistudio.platform.jobs.runner import QUEUES, Runner, RunnerStatus
 
 
 class CeleryRunner(Runner):
@@ -25,13 +25,20 @@ class CeleryRunner(Runner):
 
     def status(self) -> RunnerStatus:
         try:
-            replies = self._celery.control.ping(timeout=1.0) or []
+            replies = self._celery.control.inspect(timeout=1.0).active_queues() or {}
         except Exception as exc:  # kombu/redis connection errors
-            return RunnerStatus(self.mode, False, f"cannot reach the Celery broker: {exc}")
-        workers = sorted(name for reply in replies for name in reply)
+            return RunnerStatus(self.mode, False, f"cannot reach the Celery broker: {exc}", list(QUEUES))
+        workers = sorted(replies)
+        served = {queue["name"] for queues in replies.values() for queue in queues or []}
+        missing = [queue for queue in QUEUES if queue not in served]
         if not workers:
-            return RunnerStatus(self.mode, False, "no Celery worker answers: start one with `mistudio worker`")
-        return RunnerStatus(self.mode, True, f"{len(workers)} worker(s): {', '.join(workers)}")
+            return RunnerStatus(self.mode, False, "no Celery worker answers: start one with `mistudio worker`",
+                                missing)
+        detail = f"{len(workers)} worker(s): {', '.join(workers)}"
+        if missing:  # jobs of that queue would wait for ever
+            detail += "; no worker serves the " + " and ".join(missing) + " queue: start one with `mistudio " \
+                      f"worker --queues {','.join(missing)}`"
+        return RunnerStatus(self.mode, not missing, detail, missing)
 
     def _dispatch(self, job_id: str, queue: str, secrets: dict[str, str]) -> None:
         import json

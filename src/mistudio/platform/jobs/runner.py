@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,12 +17,15 @@ from mistudio.platform.jobs.registry import get_job_kind
 from mistudio.platform.jobs.schemas import JobOut, job_event_data
 from mistudio.platform.lifecycle import Resource
 
+QUEUES = ("gpu", "io")  # every job kind waits in one of these (`registry.Queue`)
+
 
 @dataclass(frozen=True)
 class RunnerStatus:
     mode: str
     ok: bool
     detail: str
+    missing_queues: list[str] = field(default_factory=list)  # queues no executor serves: their jobs would wait
 
 
 class Runner(ABC):
