@@ -31,7 +31,7 @@ FULL_ID = re.compile(r"[0-9a-f]{32}")  # what `platform.db.new_id` makes
 MIN_PREFIX = 4  # as git: shorter prefixes are refused rather than guessed
 SHORT_ID = 8  # ids in lists: at least this long, longer where needed to stay unique
 LIST_PAGE = 200  # the largest page every service's list accepts
-IdKind = Literal["model", "dataset", "tokenization", "extraction", "training", "sae", "job"]
+IdKind = Literal["model", "dataset", "tokenization", "extraction", "training", "sae", "analysis", "job"]
 
 
 # --- errors and settings ----------------------------------------------------------------------------------
@@ -163,6 +163,10 @@ def known_ids(current: Runtime, kind: IdKind, dataset_id: str | None = None) -> 
 
         lister = training.list_trainings if kind == "training" else saes.list_saes
         return [row.id for row in every(lambda page, limit: lister(current, page=page, limit=limit))]
+    if kind == "analysis":
+        from mistudio.features import service as features
+
+        return [a.id for a in every(lambda page, limit: features.list_all_analyses(current, page=page, limit=limit))]
     from mistudio.system import service as system
 
     return [j.id for j in every(lambda page, limit: system.list_jobs(current, page=page, limit=limit))]

@@ -167,6 +167,13 @@ def list_analyses(runtime: Runtime, sae_id: str, *, page: int = 1, limit: int = 
         return [_out(runtime.storage, row) for row in rows], total
 
 
+def list_all_analyses(runtime: Runtime, *, page: int = 1, limit: int = 50) -> tuple[list[AnalysisOut], int]:
+    """Every analysis of every SAE, newest first (what the CLI resolves id prefixes against)."""
+    with session_scope(runtime.sessions) as session:
+        rows, total = newest_first_page(session, select(FeatureAnalysis), FeatureAnalysis, page, limit)
+        return [_out(runtime.storage, row) for row in rows], total
+
+
 # --- starting, pausing, resuming, deleting ----------------------------------------------------------------
 def _submit(runtime: Runtime, analysis_id: str) -> AnalysisAccepted:
     with session_scope(runtime.sessions) as session:
