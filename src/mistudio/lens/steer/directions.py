@@ -24,7 +24,7 @@ from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hooks import Hooks
 from mistudio.lens.steer.interventions import AddDirection, Positions, _check_hook_point
 from mistudio.lens.steer.prompts import encode_prompt
-from mistudio.lens.steer.validation import invalid
+from mistudio.lens.steer.validation import invalid, whole_number
 
 DIRECTION_FORMAT = "mistudio.direction"
 DIRECTION_TENSOR = "direction"
@@ -69,6 +69,7 @@ def prompt_activations(handle: Any, prompts: Sequence[str], hook_point: str, *, 
     if reduce not in ("last", "mean"):
         raise invalid(f"reduce must be 'last' or 'mean'; got {reduce!r}", "reduce")
     _check_hook_point(hook_point)
+    batch_size = whole_number(batch_size, "batch_size", minimum=1)
     tokenizer, model = handle.tokenizer, handle.model
     pad = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
     encoded = [encode_prompt(tokenizer, prompt, use_chat_template)[0] for prompt in prompts]
