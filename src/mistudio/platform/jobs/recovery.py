@@ -27,7 +27,7 @@ from mistudio.config import Settings
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.process import HOST, Publish, publish_job, supervisor_alive
-from mistudio.platform.jobs.registry import get_job_kind
+from mistudio.platform.jobs.registry import get_job_kind, load_job_modules
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import Job
 
@@ -93,20 +93,24 @@ def _interrupt(sessions: sessionmaker[Session], publish: Publish, job_id: str, r
 
 
 def _what_next(job: Job, settings: Settings | None) -> str:
-    if _resumable(job.kind) and settings is not None and settings.auto_resume:
+    if _resumable(job.kind, settings) and settings is not None and settings.auto_resume:
         if (job.attempt or 1) <= settings.auto_resume_attempts:
             return "it resumes by itself from its last checkpoint"
         return (f"it was resumed automatically {settings.auto_resume_attempts} time(s) already: resume it by hand "
                 "once the cause is fixed")
-    if _resumable(job.kind):
+    if _resumable(job.kind, settings):
         return "resume it to continue from its last checkpoint"
     return "start it again"
 
 
-def _resumable(kind: str) -> bool:
+def _resumable(kind: str, settings: Settings | None) -> bool:
+    # A worker's own process names the domains' job modules but only its jobs' processes import them: import them
+    # here (once; later calls are dictionary lookups) so any sweeper can tell a resumable kind.
     try:
+        load_job_modules(settings.job_modules if settings is not None else ())
         return get_job_kind(kind).resumable
-    except Exception:  # a kind this process does not know (another deployment's module): leave it alone
+    except Exception:  # a kind this process cannot load (another deployment's module): leave it alone
+        log.warning("job kind %s is unknown here: its jobs are not resumed automatically", kind, exc_info=True)
         return False
 
 
@@ -119,7 +123,7 @@ def resume_interrupted(sessions: sessionmaker[Session], publish: Publish, settin
     for job_id in job_ids:
         with session_scope(sessions) as session:
             job = session.get(Job, job_id)
-            if job is None or not _resumable(job.kind) or (job.attempt or 1) > settings.auto_resume_attempts:
+            if job is None or not _resumable(job.kind, settings) or (job.attempt or 1) > settings.auto_resume_attempts:
                 continue
             again = repository.requeue(session, job, runner=runner)
             resumed.append((again.id, again.queue))

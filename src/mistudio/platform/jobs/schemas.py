@@ -43,10 +43,10 @@ class JobOut(BaseModel):
     log: list[JobLogEntry]
     cancel_requested: bool
     runner: str
-    attempt: int = Field(default=1, description="1, or 2, 3…: an automatic resumption of interrupted work")
-    resumed_from: str | None = Field(default=None, description="the interrupted job this one continues")
-    lease_expires_at: dt.datetime | None = Field(default=None, description="while running: renewed by its "
-                                                 "supervisor; once past, the job is interrupted (its worker is gone)")
+    attempt: int = Field(description="1, or 2, 3…: an automatic resumption of interrupted work")
+    resumed_from: str | None = Field(description="the interrupted job this one continues")
+    lease_expires_at: dt.datetime | None = Field(description="while running: renewed by its supervisor; once past, "
+                                                 "the job is interrupted (its worker is gone)")
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
