@@ -83,3 +83,38 @@ def test_pause_then_resume_completes_with_the_numbers_of_an_uninterrupted_run(st
     deleted = client.delete(f"/api/v1/analyses/{whole['id']}").json()["data"]
     assert deleted["bytes_freed"] > 0 and not Path(whole["path"]).exists()
     assert client.get(f"/api/v1/analyses/{whole['id']}").status_code == 404
+
+
+def test_an_imported_sae_needs_its_model_and_tokens_and_must_fit_the_model(studio: dict[str, Any],
+                                                                           tmp_path: Path) -> None:
+    from mistudio.lens.sae.architectures import SparseAutoencoder
+    from mistudio.lens.sae.config import SAEConfig
+    from mistudio.lens.sae.formats import save_saelens
+
+    client = studio["client"]
+    save_saelens(SparseAutoencoder(SAEConfig("topk", d_in=32, d_sae=64, k=4, hook_point="blocks.1.resid_post")),
+                 tmp_path / "narrow")
+    imported = client.post("/api/v1/saes/import", json={"path": str(tmp_path / "narrow")})
+    assert imported.status_code in (200, 201), imported.text
+    sae_id = imported.json()["data"]["id"]
+    tokens = {"dataset_id": studio["dataset_id"], "tokenization_id": studio["tokenization_id"]}
+
+    def refused(**body: Any) -> dict[str, Any]:
+        response = client.post(f"/api/v1/saes/{sae_id}/analyses", json=body)
+        assert response.status_code == 400, response.text
+        return response.json()["error"]
+
+    assert refused(**tokens)["details"]["field"] == "model_id"  # imported without a model
+    error = refused(model_id=studio["model_id"], **tokens)
+    assert error["details"]["field"] == "model_id" and "d_in=32" in error["message"] and "64" in error["message"]
+    assert client.get(f"/api/v1/saes/{sae_id}/analyses").json()["pagination"]["total"] == 0
+
+    # one that fits the model, imported with it: still no training hold-out to default to
+    save_saelens(SparseAutoencoder(SAEConfig("topk", d_in=64, d_sae=64, k=4, hook_point="blocks.1.resid_post")),
+                 tmp_path / "fitting")
+    fitting = client.post("/api/v1/saes/import", json={"path": str(tmp_path / "fitting"),
+                                                       "model_id": studio["model_id"]}).json()["data"]["id"]
+    response = client.post(f"/api/v1/saes/{fitting}/analyses", json={})
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["details"]["field"] == "tokenization_id"
+    assert "imported" in error["message"]
