@@ -29,6 +29,7 @@ from mistudio.models.routes import router as models_router
 from mistudio.platform.events import CHANNELS
 from mistudio.platform.logs import request_id_var, setup_logging
 from mistudio.platform.runtime import Runtime
+from mistudio.steering.routes import router as steering_router
 from mistudio.system.routes import router as system_router
 from mistudio.templates.routes import router as templates_router
 from mistudio.training.routes import router as training_router
@@ -37,7 +38,7 @@ log = logging.getLogger("mistudio.api")
 API_PREFIX = "/api/v1"
 # Routers of every domain, in the order they appear in the API docs; later domains append here.
 ROUTERS = [system_router, models_router, generate_router, datasets_router, extraction_router, templates_router,
-           training_router, features_router]
+           training_router, features_router, steering_router]
 HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "access_denied", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "validation_error",
               429: "rate_limited", 503: "no_capacity"}

@@ -17,6 +17,7 @@ TABLE_MODULES = [
     "mistudio.templates.tables",
     "mistudio.training.tables",
     "mistudio.features.tables",
+    "mistudio.steering.tables",
 ]
 TASK_MODULES = [
     "mistudio.models.tasks",
@@ -31,6 +32,7 @@ HOST_MODULES = [
     "mistudio.models.host",
     "mistudio.extraction.host",
     "mistudio.training.host",
+    "mistudio.steering.host",
 ]
 
 

@@ -82,6 +82,10 @@ class Storage:
         """A feature analysis: its resumable state while it runs, then the store (lens.features.save_features)."""
         return self.home / "features" / safe_id(analysis_id, "analysis id")
 
+    def direction_file(self, direction_id: str) -> Path:
+        """A steering direction (lens.steer.save_direction): one safetensors file."""
+        return self.home / "steering" / "directions" / f"{safe_id(direction_id, 'direction id')}.safetensors"
+
     def disk_usage(self) -> shutil._ntuple_diskusage:
         return shutil.disk_usage(self.home)
 
