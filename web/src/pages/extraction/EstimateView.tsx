@@ -1,51 +1,16 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { type ReactNode } from "react";
+import { useDebouncedEstimate } from "../../lib/useDebouncedEstimate";
 import { AlertTriangle, Loader2 } from "lucide-react";
 import { extractionApi, type ExtractionEstimate, type ExtractRequest } from "../../api/extraction";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatEta, formatInteger } from "../../lib/format";
 
-export const ESTIMATE_DEBOUNCE_MS = 400;
-
 /**
- * A calibrated estimate of `request`, asked `ESTIMATE_DEBOUNCE_MS` after the last change (null: the form is
- * not valid yet). The first one for a model and format loads the model to time a batch; later ones are fast.
+ * A calibrated estimate of `request`, asked as the form changes (null: the form is not valid yet). The first one
+ * for a model and format loads the model to time a batch; later ones are fast.
  */
 export function useEstimate(modelId: string, request: ExtractRequest | null) {
-  const [estimate, setEstimate] = useState<ExtractionEstimate | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  // The name does not change the estimate: don't ask again while it is typed.
-  const key = request ? JSON.stringify({ ...request, name: null }) : null;
-  useEffect(() => {
-    if (key === null) {
-      setEstimate(null);
-      setError(null);
-      setLoading(false);
-      return;
-    }
-    const ctrl = new AbortController();
-    setLoading(true);
-    const t = setTimeout(() => {
-      extractionApi
-        .estimate(modelId, JSON.parse(key) as ExtractRequest, true, ctrl.signal)
-        .then((e) => {
-          if (ctrl.signal.aborted) return;
-          setEstimate(e);
-          setError(null);
-        })
-        .catch((e) => {
-          if (ctrl.signal.aborted) return;
-          setEstimate(null);
-          setError(e);
-        })
-        .finally(() => !ctrl.signal.aborted && setLoading(false));
-    }, ESTIMATE_DEBOUNCE_MS);
-    return () => {
-      clearTimeout(t);
-      ctrl.abort();
-    };
-  }, [modelId, key]);
-  return { estimate, loading, error };
+  return useDebouncedEstimate(request, (r, signal) => extractionApi.estimate(modelId, r, true, signal), modelId);
 }
 
 /** One figure of an estimate: a label, the value, and what it counts. */

@@ -15,7 +15,7 @@ import { ApiError } from "../../api/client";
 import { useExtractions } from "../../stores/extraction";
 import { useTemplates } from "../../stores/templates";
 import { useToasts } from "../../stores/toasts";
-import { ESTIMATE_DEBOUNCE_MS } from "./EstimateView";
+import { ESTIMATE_DEBOUNCE_MS } from "../../lib/useDebouncedEstimate";
 import { ExtractionForm } from "./ExtractionForm";
 
 const ALL_HOOKS = new Set(["resid_pre", "resid_post", "mlp_out", "attn_out"]);

@@ -1,53 +1,18 @@
 /** The training form's live estimate: the server's time, memory and disk for the run, asked as the form changes. */
-import { useEffect, useState } from "react";
 import { AlertTriangle, Loader2 } from "lucide-react";
 import { trainingApi, type TrainingEstimate, type TrainRequest } from "../../api/training";
 import { cn } from "../../lib/cn";
 import { formatBytes, formatCount, formatEta, formatInteger } from "../../lib/format";
-import { ESTIMATE_DEBOUNCE_MS, Figure } from "../extraction/EstimateView";
+import { useDebouncedEstimate } from "../../lib/useDebouncedEstimate";
+import { Figure } from "../extraction/EstimateView";
 
 /**
- * The server's estimate of `request`, asked `ESTIMATE_DEBOUNCE_MS` after the last change (null: the form is not
- * valid yet). Its error (often a field the server refuses) is the caller's to place.
+ * The server's estimate of `request`, asked as the form changes (null: the form is not valid yet). Its error
+ * (often a field the server refuses) is the caller's to place; a refusal is about the request before the change,
+ * so it is cleared while the next answer is awaited.
  */
 export function useTrainingEstimate(request: TrainRequest | null) {
-  const [estimate, setEstimate] = useState<TrainingEstimate | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  // The name does not change the estimate: don't ask again while it is typed.
-  const key = request ? JSON.stringify({ ...request, name: null }) : null;
-  useEffect(() => {
-    if (key === null) {
-      setEstimate(null);
-      setError(null);
-      setLoading(false);
-      return;
-    }
-    const ctrl = new AbortController();
-    setLoading(true);
-    // A refusal was about the request before this change: until the next answer, nothing is known to be wrong.
-    setError(null);
-    const t = setTimeout(() => {
-      trainingApi
-        .estimate(JSON.parse(key) as TrainRequest, ctrl.signal)
-        .then((e) => {
-          if (ctrl.signal.aborted) return;
-          setEstimate(e);
-          setError(null);
-        })
-        .catch((e) => {
-          if (ctrl.signal.aborted) return;
-          setEstimate(null);
-          setError(e);
-        })
-        .finally(() => !ctrl.signal.aborted && setLoading(false));
-    }, ESTIMATE_DEBOUNCE_MS);
-    return () => {
-      clearTimeout(t);
-      ctrl.abort();
-    };
-  }, [key]);
-  return { estimate, loading, error };
+  return useDebouncedEstimate(request, (r, signal) => trainingApi.estimate(r, signal), "", true);
 }
 
 /** One step's measured time: "4.2 ms", "160 ms", "1.3 s". */
