@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from mistudio.cli import core, datasets, extraction, features, generate, jobs, models, templates, training
+from mistudio.cli import core, datasets, extraction, features, generate, jobs, models, steer, templates, training
 
 app = typer.Typer(help="miStudio: a local-first studio for mechanistic interpretability.", no_args_is_help=True)
 for command in core.COMMANDS:
     app.command()(command)
 app.command("generate")(generate.generate)
+app.command("steer")(steer.steer)
 app.add_typer(core.db_app, name="db")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(models.models_app, name="models")
