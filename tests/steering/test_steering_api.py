@@ -3,6 +3,7 @@ host (a child process), tokens on the WebSocket, experiments in SQLite, directio
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,25 @@ def test_presets_are_saved_used_and_deleted(studio: dict[str, Any]) -> None:
     assert used["steered"]["text"] != used["baseline"]["text"]
     assert client.delete(f"/api/v1/steering/presets/{preset_id}").status_code == 200
     assert client.get(f"/api/v1/steering/presets/{preset_id}").status_code == 404
+
+
+def test_a_running_comparison_stops_when_asked_and_keeps_what_it_made(studio: dict[str, Any]) -> None:
+    client = studio["client"]
+    request_id = uuid.uuid4().hex
+    answers: list[Any] = []
+    with client.websocket_connect("/api/v1/ws") as socket:
+        socket.send_json({"type": "subscribe", "channels": [f"steering/{request_id}"]})
+        assert socket.receive_json()["event"] == "subscribed"
+        body = _body(studio, _feature(studio, 2.0), max_new_tokens=220, request_id=request_id)
+        worker = threading.Thread(target=lambda: answers.append(client.post("/api/v1/steering/compare", json=body)))
+        worker.start()
+        first = socket.receive_json()
+        assert first["event"] == "token", first
+        stop = client.delete(f"/api/v1/steering/requests/{request_id}").json()["data"]
+        worker.join(120)
+    assert stop == {"request_id": request_id, "stopping": True}
+    assert answers and answers[0].status_code == 200, answers
+    out = answers[0].json()["data"]
+    assert out["steered"]["finish_reason"] == "stopped" and out["steered"]["tokens"] < 220
+    assert client.get(f"/api/v1/steering/experiments/{out['experiment_id']}").status_code == 200
+    assert client.delete(f"/api/v1/steering/requests/{request_id}").json()["data"]["stopping"] is False

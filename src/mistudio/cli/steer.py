@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from typing import Annotated, Any
 
 import typer
@@ -127,11 +128,17 @@ def steer(
             texts[event.run] = texts.get(event.run, "") + event.text
             live.update(_live_table(texts), refresh=True)
 
-        if err_console.is_terminal and not as_json:
-            with live:
-                result = _guarded(lambda: service.compare(runtime, request, on_token), options)
-        else:
-            result = _guarded(lambda: service.compare(runtime, request), options)
+        request.request_id = uuid.uuid4().hex  # known here, so that Ctrl-C can stop it
+        try:
+            if err_console.is_terminal and not as_json:
+                with live:
+                    result = _guarded(lambda: service.compare(runtime, request, on_token), options)
+            else:
+                result = _guarded(lambda: service.compare(runtime, request), options)
+        except KeyboardInterrupt:
+            service.stop_request(runtime, request.request_id)
+            err_console.print("[yellow]stopped[/]")
+            raise typer.Exit(130) from None
     finally:
         runtime.close()
     if as_json:

@@ -21,6 +21,7 @@ from mistudio.steering.schemas import (
     ExperimentOut,
     PresetIn,
     PresetOut,
+    StopOut,
     SweepIn,
     SweepOut,
 )
@@ -46,6 +47,13 @@ def compare(request: Request, body: CompareIn) -> Item[CompareOut]:
 def sweep(request: Request, body: SweepIn) -> Item[SweepOut]:
     """One intervention at each strength of a grid, with a random direction of the same norm as the control."""
     return Item(data=service.sweep(_runtime(request), body))
+
+
+@router.delete("/requests/{request_id}", response_model=Item[StopOut])
+def stop_request(request: Request, request_id: str) -> Item[StopOut]:
+    """Stop a running comparison or sweep at its next token; it answers with the texts so far
+    (`finish_reason: stopped`), measured and kept like any other."""
+    return Item(data=StopOut(request_id=request_id, stopping=service.stop_request(_runtime(request), request_id)))
 
 
 @router.get("/experiments", response_model=Page[ExperimentOut])

@@ -205,6 +205,11 @@ class PresetOut(BaseModel):
     created_at: dt.datetime
 
 
+class StopOut(BaseModel):
+    request_id: str
+    stopping: bool = Field(description="false: the request had already finished (or was never here)")
+
+
 # --- live events ------------------------------------------------------------------------------------------
 class SteeringToken(EventPayload):
     request_id: str

@@ -9,6 +9,7 @@ Directions (contrastive pairs, control vectors) are `steering.directions`.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -126,12 +127,28 @@ def _call(runtime: Runtime, handler: str, payload: dict[str, Any], request_id: s
             if on_token is not None:
                 on_token(token)
 
-    try:
-        return runtime.host.call(handler, payload, what=what, on_event=on_event)
-    except MistudioError as error:
+    finished = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def on_done(result: Any, error: MistudioError | None) -> None:
+        outcome.update(result=result, error=error)
+        finished.set()
+
+    # Started under the client's request id (not `host.call`'s own) so that `stop_request` can reach it.
+    runtime.host.start(handler, payload, what=what, on_event=on_event, on_done=on_done, request_id=request_id)
+    finished.wait()
+    error = outcome["error"]
+    if error is not None:
         failed = SteeringError(request_id=request_id, code=error.code, message=error.message)
         runtime.publish(channel, "error", event_data(channel, "error", failed))
-        raise
+        raise error
+    return outcome["result"]
+
+
+def stop_request(runtime: Runtime, request_id: str) -> bool:
+    """Ask a running comparison or sweep to stop at its next token (its texts so far are measured and kept);
+    False when it is not running."""
+    return runtime.host.stop(request_id)
 
 
 def _record(runtime: Runtime, kind: str, model: ModelOut, body: GenerationIn, out: CompareOut | SweepOut) -> None:
