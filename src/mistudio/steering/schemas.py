@@ -34,6 +34,10 @@ class InterventionIn(BaseModel):
                                                       "latent's value; ablate: ignored (0)")
     positions: Scope | int = Field(default="all", description="all, prompt, generated, or p: every position from "
                                                                "p on")
+    unit: Literal["absolute", "max_activation"] = Field(
+        default="absolute", description="max_activation: strength × the feature's max activation in `analysis_id`")
+    analysis_id: str | None = Field(default=None, max_length=32,
+                                    description="a completed feature analysis of the SAE (with unit max_activation)")
 
 
 class GenerationIn(BaseModel):

@@ -65,6 +65,9 @@ def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut
         if item.mode != "add":
             raise _refuse(f"intervention {index}: a direction can only be added (mode add); clamp and ablate need "
                           "an SAE", f"{where}.mode")
+        if item.unit != "absolute":
+            raise _refuse(f"intervention {index}: a direction's strength is absolute (it has no analysis)",
+                          f"{where}.unit")
         direction = directions.get_direction(runtime, item.direction_id)
         if model.hidden_size is not None and direction.d_model != model.hidden_size:
             raise _refuse(f"intervention {index}: direction {direction.name!r} has width {direction.d_model} but "
@@ -90,8 +93,28 @@ def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut
     if sae.target_hook_point not in (None, sae.hook_point):
         raise _refuse(f"intervention {index}: SAE {sae.name!r} is a transcoder ({sae.hook_point} → "
                       f"{sae.target_hook_point}); steer with an SAE that reads and writes one point", f"{where}.sae_id")
+    strength = _in_max_activations(runtime, item, sae.id, where) if item.unit == "max_activation" else item.strength
     return {"kind": "feature", "sae_id": sae.id, "sae_path": sae.path, "feature": item.feature, "mode": item.mode,
-            "strength": 0.0 if item.mode == "ablate" else item.strength, "positions": item.positions}
+            "strength": 0.0 if item.mode == "ablate" else strength, "positions": item.positions}
+
+
+def _in_max_activations(runtime: Runtime, item: InterventionIn, sae_id: str, where: str) -> float:
+    """The absolute strength of `strength` × the feature's max activation in the analysis the item names."""
+    from mistudio.features import browser
+    from mistudio.features import service as features
+
+    if item.analysis_id is None:
+        raise _refuse("a strength in units of max activation needs the analysis it comes from",
+                      f"{where}.analysis_id")
+    analysis = features.get_analysis(runtime, item.analysis_id)
+    if analysis.sae_id != sae_id:
+        raise _refuse(f"analysis {item.analysis_id!r} is of another SAE ({analysis.sae_id})", f"{where}.analysis_id")
+    assert item.feature is not None
+    peak = browser.feature_detail(runtime, item.analysis_id, item.feature).max_activation
+    if not peak > 0:
+        raise _refuse(f"feature {item.feature} never fired in analysis {item.analysis_id!r}: give an absolute "
+                      "strength", f"{where}.unit")
+    return item.strength * peak
 
 
 def _plan(runtime: Runtime, model_id: str, body: GenerationIn) -> tuple[ModelOut, dict[str, Any], Any]:
