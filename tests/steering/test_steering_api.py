@@ -19,7 +19,7 @@ from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.config import SAEConfig
 from mistudio.lens.sae.formats import save_saelens
 from mistudio.lens.steer import load_direction
-from tests.models.test_generate_api import _import_model
+from tests.models.test_generate_api import _import_model, _refuse_model_loads
 from tests.support.hub_fixtures import TinyModels
 
 HOOK = "blocks.1.resid_post"
@@ -74,8 +74,10 @@ def _body(studio: dict[str, Any], *interventions: dict[str, Any], **overrides: A
             "seed": 11, "interventions": list(interventions), **overrides}
 
 
-def test_compare_streams_both_runs_and_only_a_real_strength_changes_the_text(studio: dict[str, Any]) -> None:
+def test_compare_streams_both_runs_and_only_a_real_strength_changes_the_text(studio: dict[str, Any],
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     client = studio["client"]
+    _refuse_model_loads(monkeypatch)  # from here on a model loaded in the API's process fails the test
     with client.websocket_connect("/api/v1/ws") as socket:
         still, still_events = _compare(client, socket, _body(studio, _feature(studio, 0.0)))
         pushed, pushed_events = _compare(client, socket, _body(studio, _feature(studio, 400.0)))
@@ -138,8 +140,10 @@ def test_bad_input_is_refused_naming_the_field(studio: dict[str, Any]) -> None:
     assert all(item["prompt"] != "   " for item in client.get("/api/v1/steering/experiments").json()["data"])
 
 
-def test_a_direction_from_pairs_round_trips_through_a_control_vector(studio: dict[str, Any]) -> None:
+def test_a_direction_from_pairs_round_trips_through_a_control_vector(studio: dict[str, Any],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     client, root = studio["client"], studio["root"]
+    _refuse_model_loads(monkeypatch)
     pairs = {"positive": ["the king is happy", "a glad queen"], "negative": ["the king is sad", "a sad queen"]}
     body = {"model_id": studio["model_id"], "name": "happy", "hook_point": HOOK, **pairs}
     uneven = client.post("/api/v1/steering/directions", json={**body, "negative": ["only one"]})
