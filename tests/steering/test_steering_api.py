@@ -209,6 +209,9 @@ def test_presets_are_saved_used_and_deleted(studio: dict[str, Any]) -> None:
     assert created.status_code == 201, created.text
     preset_id = created.json()["data"]["id"]
     assert _refused(client.post("/api/v1/steering/presets", json=preset), 409) == "name"
+    beyond = {"name": "beyond", "interventions": [_feature(studio, 1.0), _feature(studio, 1.0, feature=128)]}
+    assert _refused(client.post("/api/v1/steering/presets", json=beyond), 400) == "interventions[1].feature"
+    assert "beyond" not in [p["name"] for p in client.get("/api/v1/steering/presets").json()["data"]]
     assert preset_id in [p["id"] for p in client.get("/api/v1/steering/presets").json()["data"]]
     with client.websocket_connect("/api/v1/ws") as socket:
         used, _ = _compare(client, socket, _body(studio, preset_id=preset_id))

@@ -53,8 +53,11 @@ def _refuse(message: str, field: str, **details: Any) -> InvalidInput:
     return InvalidInput(message, details={"field": field, **details})
 
 
-def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut, index: int) -> dict[str, Any]:
-    """One intervention as the host takes it (files, not ids), refused here when the rows already say why."""
+def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut | None, index: int
+                         ) -> dict[str, Any]:
+    """One intervention as the host takes it (files, not ids), refused here when the rows already say why.
+
+    Without a model (a preset being saved) only what does not depend on the model is checked."""
     where = f"interventions[{index}]"
     if not math.isfinite(item.strength):
         raise _refuse(f"intervention {index}: strength must be a finite number; got {item.strength}",
@@ -69,7 +72,7 @@ def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut
             raise _refuse(f"intervention {index}: a direction's strength is absolute (it has no analysis)",
                           f"{where}.unit")
         direction = directions.get_direction(runtime, item.direction_id)
-        if model.hidden_size is not None and direction.d_model != model.hidden_size:
+        if model is not None and model.hidden_size is not None and direction.d_model != model.hidden_size:
             raise _refuse(f"intervention {index}: direction {direction.name!r} has width {direction.d_model} but "
                           f"{model.name} has d_model {model.hidden_size}", f"{where}.direction_id")
         return {"kind": "direction", "path": str(runtime.storage.direction_file(direction.id)),
@@ -81,10 +84,10 @@ def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut
     if item.feature >= sae.d_sae:
         raise _refuse(f"intervention {index}: feature {item.feature} is beyond SAE {sae.name!r}, which has "
                       f"{sae.d_sae} features (0–{sae.d_sae - 1})", f"{where}.feature", d_sae=sae.d_sae)
-    if model.hidden_size is not None and sae.d_in != model.hidden_size:
+    if model is not None and model.hidden_size is not None and sae.d_in != model.hidden_size:
         raise _refuse(f"intervention {index}: SAE {sae.name!r} reads width {sae.d_in} but {model.name} has d_model "
                       f"{model.hidden_size}: it was trained on another model", f"{where}.sae_id")
-    if sae.model_id is not None and sae.model_id != model.id:
+    if model is not None and sae.model_id is not None and sae.model_id != model.id:
         raise _refuse(f"intervention {index}: SAE {sae.name!r} belongs to model {sae.model_name or sae.model_id!r}, "
                       f"not {model.name!r}", f"{where}.sae_id", sae_model_id=sae.model_id)
     if sae.hook_point is None:
@@ -266,8 +269,7 @@ def _preset(session: Any, preset_id: str) -> SteeringPreset:
 def create_preset(runtime: Runtime, body: PresetIn) -> PresetOut:
     """Save a named set of interventions (their SAEs and directions are checked when it is used)."""
     for index, item in enumerate(body.interventions):
-        if not math.isfinite(item.strength):
-            raise _refuse(f"intervention {index}: strength must be a finite number", f"interventions[{index}].strength")
+        resolve_intervention(runtime, item, None, index)
     try:
         with session_scope(runtime.sessions) as session:
             row = SteeringPreset(name=body.name, description=body.description,
