@@ -199,7 +199,11 @@ def test_a_sweep_runs_the_grid_and_its_random_control(studio: dict[str, Any]) ->
     bad = client.post("/api/v1/steering/sweep", json={
         "model_id": studio["model_id"], "prompt": PROMPT, "intervention": _feature(studio, 1.0, feature=500),
         "strengths": [1]})
-    assert _refused(bad, 400) == "interventions[0].feature"
+    assert _refused(bad, 400) == "intervention.feature"
+    unknown = client.post("/api/v1/steering/sweep", json={
+        "model_id": studio["model_id"], "prompt": PROMPT, "intervention": _feature(studio, 1.0, sae_id="nosuch"),
+        "strengths": [1]})
+    assert unknown.status_code == 404
 
 
 def test_presets_are_saved_used_and_deleted(studio: dict[str, Any]) -> None:

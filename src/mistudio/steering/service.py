@@ -206,12 +206,12 @@ def sweep(runtime: Runtime, body: SweepIn, on_token: OnToken | None = None) -> S
     for index, strength in enumerate(body.strengths):
         if not math.isfinite(strength):
             raise _refuse(f"strength {index} is not a finite number: {strength}", f"strengths[{index}]")
-    payload.update(intervention=resolve_intervention(runtime, body.intervention, model, 0),
-                   strengths=list(body.strengths), random_baseline=body.random_baseline)
-    try:
+    try:  # a refusal names interventions[0].x, which in this body is `intervention.x`
+        payload.update(intervention=resolve_intervention(runtime, body.intervention, model, 0),
+                       strengths=list(body.strengths), random_baseline=body.random_baseline)
         result = _call(runtime, SWEEP_HANDLER, payload, accepted.request_id, f"sweeping strengths on {model.name!r}",
                        on_token)
-    except InvalidInput as error:  # the host named interventions[0].x: here it is `intervention.x`
+    except MistudioError as error:
         raise _renamed(error) from error
     out = SweepOut(experiment_id=new_id(), request_id=accepted.request_id,
                    channel=steering_channel(accepted.request_id), model_id=model.id, **result)
@@ -219,12 +219,13 @@ def sweep(runtime: Runtime, body: SweepIn, on_token: OnToken | None = None) -> S
     return out
 
 
-def _renamed(error: InvalidInput) -> InvalidInput:
-    details = dict(error.details or {})
+def _renamed(error: MistudioError) -> MistudioError:
+    details = error.details if isinstance(error.details, dict) else {}
     field = str(details.get("field", ""))
-    if field.startswith("interventions[0]"):
-        details["field"] = "intervention" + field[len("interventions[0]"):]
-    return InvalidInput(error.message, details=details)
+    if not field.startswith("interventions[0]"):
+        return error
+    message = error.message.replace("intervention 0: ", "intervention: ", 1)
+    return InvalidInput(message, details={**details, "field": "intervention" + field[len("interventions[0]"):]})
 
 
 # --- history ------------------------------------------------------------------------------------------------
