@@ -245,3 +245,15 @@ def test_a_running_comparison_stops_when_asked_and_keeps_what_it_made(studio: di
     assert out["steered"]["finish_reason"] == "stopped" and out["steered"]["tokens"] < 220
     assert client.get(f"/api/v1/steering/experiments/{out['experiment_id']}").status_code == 200
     assert client.delete(f"/api/v1/steering/requests/{request_id}").json()["data"]["stopping"] is False
+
+
+def test_clamp_and_ablate_go_through_the_sae(studio: dict[str, Any]) -> None:
+    client = studio["client"]
+    with client.websocket_connect("/api/v1/ws") as socket:
+        clamped, _ = _compare(client, socket, _body(studio, _feature(studio, 400.0, mode="clamp")))
+        ablated, _ = _compare(client, socket, _body(studio, _feature(studio, 5.0, mode="ablate", positions="prompt")))
+    assert clamped["interventions"] == [f"clamp feature 3 to 400 at {HOOK} (all)"]
+    assert clamped["steered"]["text"] != clamped["baseline"]["text"]
+    activation = clamped["metrics"]["feature_activations"][0]
+    assert activation["steered_mean"] > activation["baseline_mean"] + 10
+    assert ablated["interventions"] == [f"ablate feature 3 to 0 at {HOOK} (prompt)"]  # its strength is ignored
