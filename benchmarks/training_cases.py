@@ -64,6 +64,9 @@ class Settings:
     dead_window_tokens: int = 1_000_000
     threads: int = 2
     profile: Path | None = None
+    init: Path | None = None  # a SAELens folder to continue training from (training_sparse.py), else a fresh init
+    init_scale: float = 1.0  # the input scale that SAE was trained with (its saved weights have it folded in)
+    check_start: int | None = None  # the first row of the check reconstruction (default: right after the training rows)
 
 
 def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
@@ -174,6 +177,13 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
     from mistudio.lens.sae.trainer import train
 
     source = _source(s, clock)
+    if s.init is not None:
+        sae = _ours_from(s)
+        train([sae], source, TrainConfig(steps=s.steps, batch_tokens=s.batch, dead_window_tokens=s.dead_window_tokens),
+              hyperparameters=Hyperparameters(lr=s.lr, sparsity_coefficient=s.l1))
+        clock.finish()
+        save_saelens(sae, s.out)
+        return sae
     if architecture == "topk":
         config = SAEConfig("topk", d_in=source.d_in, d_sae=s.d_sae, k=s.k, hook_point=HOOK_POINT)
         hyper = Hyperparameters(lr=s.lr)
@@ -185,6 +195,23 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
                                      dead_window_tokens=s.dead_window_tokens), hyperparameters=hyper)
     clock.finish()
     save_saelens(sae, s.out)
+    return sae
+
+
+def _ours_from(s: Settings):  # noqa: ANN202
+    """Our SAE from the SAELens folder `s.init`, back in the space it trained in (weights unfolded by `init_scale`,
+    which the config keeps, as training leaves it). `train` initialises b_dec and the input scale from a sample at
+    step 0 and has no option to keep given weights, so that init is turned off here: the run starts from the file."""
+    from mistudio.lens.sae import load
+    from mistudio.lens.sae import trainer as trainer_module
+
+    sae = load(s.init)
+    with torch.no_grad():
+        sae.W_enc.div_(s.init_scale)
+        sae.W_dec.mul_(s.init_scale)
+        sae.b_dec.mul_(s.init_scale)
+    sae.config.input_scale = sae.config.output_scale = s.init_scale
+    trainer_module._initialize = lambda members, source, config: None
     return sae
 
 
@@ -205,8 +232,17 @@ def saelens(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Ten
                                            rescale_acts_by_decoder_norm=False, **common)
     else:
         sae_config = TopKTrainingSAEConfig(k=s.k, **common)
-    sae = TrainingSAE.from_dict(sae_config.to_dict())
-    init_batches = list(source.sample(s.init_tokens).x.split(s.batch))
+    if s.init is not None:  # its fine-tuning path (`from_pretrained_path`), in the space it trained in, as ours
+        sae = TrainingSAE.load_from_disk(str(s.init))
+        sae.cfg.l1_coefficient, sae.cfg.normalize_activations = s.l1, "expected_average_only_in"
+        with torch.no_grad():
+            sae.W_enc.div_(s.init_scale)
+            sae.W_dec.mul_(s.init_scale)
+            sae.b_dec.mul_(s.init_scale)
+        init_batches = []
+    else:
+        sae = TrainingSAE.from_dict(sae_config.to_dict())
+        init_batches = list(source.sample(s.init_tokens).x.split(s.batch))
 
     def provider() -> Iterator[torch.Tensor]:
         yield from init_batches  # its norm estimate reads the same sample our init reads
@@ -215,9 +251,12 @@ def saelens(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Ten
 
     trainer_config = SAETrainerConfig(
         total_training_samples=s.steps * s.batch, train_batch_size_samples=s.batch, lr=s.lr, lr_end=s.lr,
-        lr_scheduler_name="constant", n_batches_for_norm_estimate=len(init_batches),
+        lr_scheduler_name="constant", n_batches_for_norm_estimate=max(1, len(init_batches)),
         dead_feature_window=max(1, s.dead_window_tokens // s.batch), logger=LoggingConfig(log_to_wandb=False))
-    trained = SAETrainer(cfg=trainer_config, sae=sae, data_provider=provider()).fit()
+    trainer = SAETrainer(cfg=trainer_config, sae=sae, data_provider=provider())
+    if s.init is not None:  # a known factor is kept, not estimated again (its rule when resuming a checkpoint)
+        trainer.activation_scaler.scaling_factor = s.init_scale
+    trained = trainer.fit()
     clock.finish()
     trained.cfg.metadata.hook_name = "blocks.6.hook_resid_post"
     trained.save_inference_model(str(s.out))
@@ -275,7 +314,8 @@ def run(case: str, s: Settings) -> dict[str, object]:
     s.out.mkdir(parents=True, exist_ok=True)
     clock = Clock(s.warmup, s.steps, s.profile)
     library, _, architecture = case.partition("-")
-    check = torch.from_numpy(read_rows(s.data, s.train_tokens, s.train_tokens + s.check_rows))
+    check_start = s.train_tokens if s.check_start is None else s.check_start
+    check = torch.from_numpy(read_rows(s.data, check_start, check_start + s.check_rows))
     if case == "matmul":
         matmul(s, clock)
         forward = None
@@ -309,11 +349,15 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--l1", type=float, default=5.0)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--init", type=Path, help="continue from this SAELens folder (standard cases)")
+    parser.add_argument("--init-scale", type=float, default=1.0, help="the input scale --init was trained with")
+    parser.add_argument("--check-start", type=int, help="first check row (default: --train-tokens)")
     args = parser.parse_args()
     settings = Settings(data=args.data, train_tokens=args.train_tokens, seq_len=args.seq_len, out=args.out,
                         check_rows=args.check_rows, d_sae=args.d_sae, k=args.k, batch=args.batch, steps=args.steps,
                         warmup=args.warmup, lr=args.lr, l1=args.l1, init_tokens=args.init_tokens,
-                        threads=args.threads, profile=args.profile)
+                        threads=args.threads, profile=args.profile, init=args.init, init_scale=args.init_scale,
+                        check_start=args.check_start)
     print(json.dumps(run(args.case, settings)))
 
 
