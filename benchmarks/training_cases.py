@@ -114,6 +114,7 @@ class Clock:
     cpu: list[float] = field(default_factory=list)
     rss_start: int = 0
     result: dict[str, float] | None = None
+    start_loss: float | None = None  # with --init: the loss of the loaded SAE on the check rows, before training
     _profiler: object = None
 
     def wrap(self, batches: Iterator) -> Iterator:
@@ -150,6 +151,12 @@ class Clock:
                        "rss_start_bytes": self.rss_start, "peak_rss_bytes": peak_rss}
 
 
+def _check_rows(s: Settings) -> torch.Tensor:
+    """The rows each case reconstructs for the main script's check (by default, right after the training rows)."""
+    start = s.train_tokens if s.check_start is None else s.check_start
+    return torch.from_numpy(read_rows(s.data, start, start + s.check_rows))
+
+
 def _train_data(s: Settings) -> np.ndarray:
     rows = read_rows(s.data, 0, s.train_tokens)
     return rows.reshape(-1, s.seq_len, rows.shape[1])
@@ -179,6 +186,11 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
     source = _source(s, clock)
     if s.init is not None:
         sae = _ours_from(s)
+        from mistudio.lens.sae.losses import StepInput, training_step
+
+        with torch.no_grad():
+            x = _check_rows(s) * s.init_scale
+            clock.start_loss = float(training_step(sae, StepInput(x, x, s.l1)).loss)
         train([sae], source, TrainConfig(steps=s.steps, batch_tokens=s.batch, dead_window_tokens=s.dead_window_tokens),
               hyperparameters=Hyperparameters(lr=s.lr, sparsity_coefficient=s.l1))
         clock.finish()
@@ -219,6 +231,7 @@ def saelens(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Ten
     """`SAETrainer.fit` over a data provider, wandb off, then `save_inference_model` (SAELens' README path)."""
     from sae_lens import SAE, LoggingConfig, StandardTrainingSAEConfig, TopKTrainingSAEConfig, TrainingSAE
     from sae_lens.config import SAETrainerConfig
+    from sae_lens.saes.sae import TrainStepInput
     from sae_lens.training.sae_trainer import SAETrainer
 
     torch.manual_seed(0)
@@ -239,6 +252,10 @@ def saelens(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Ten
             sae.W_enc.div_(s.init_scale)
             sae.W_dec.mul_(s.init_scale)
             sae.b_dec.mul_(s.init_scale)
+            x = _check_rows(s) * s.init_scale
+            clock.start_loss = float(sae.training_forward_pass(TrainStepInput(
+                sae_in=x, dead_neuron_mask=None, coefficients={"l1": s.l1}, n_training_steps=0,
+                is_logging_step=False)).loss)
         init_batches = []
     else:
         sae = TrainingSAE.from_dict(sae_config.to_dict())
@@ -314,8 +331,7 @@ def run(case: str, s: Settings) -> dict[str, object]:
     s.out.mkdir(parents=True, exist_ok=True)
     clock = Clock(s.warmup, s.steps, s.profile)
     library, _, architecture = case.partition("-")
-    check_start = s.train_tokens if s.check_start is None else s.check_start
-    check = torch.from_numpy(read_rows(s.data, check_start, check_start + s.check_rows))
+    check = _check_rows(s)
     if case == "matmul":
         matmul(s, clock)
         forward = None
@@ -333,7 +349,7 @@ def run(case: str, s: Settings) -> dict[str, object]:
     tokens = timing["timed_steps"] * s.batch
     return {"case": case, **timing, "tokens": tokens, "tokens_per_second": tokens / timing["seconds"],
             "cpu_tokens_per_second": tokens / timing["cpu_seconds"], "threads": torch.get_num_threads(),
-            "optimizer": OPTIMIZERS.get(library, "-"), "torch": torch.__version__}
+            "optimizer": OPTIMIZERS.get(library, "-"), "torch": torch.__version__, "start_loss": clock.start_loss}
 
 
 def main() -> None:

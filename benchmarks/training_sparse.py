@@ -8,8 +8,9 @@ the same dense work; a trained L1 SAE is sparse. So this benchmark times both *c
    `benchmarks/training.py`'s cached SmolLM2 `blocks.6.resid_post` activations (295k tokens, epoch after epoch), checks
    its last batch L0 is at most `--target-l0` (64), and saves it with `lens.sae.save_saelens` (the input scale folded
    into the weights, as SAELens saves), noting that scale.
-2. ours-standard and saelens-standard (`training_cases.py`, each in a fresh process, alternating, `--repeat` rounds)
-   continue training from that folder for `--steps` steps at the same L1 coefficient, lr 4e-4 constant, batch 4096,
+2. ours-standard and saelens-standard (`training_cases.py`, each in a fresh process, alternating, the order reversed
+   every round of `--repeat`, with its `matmul` case) continue training from that folder for `--steps` steps at the
+   same L1 coefficient, lr 4e-4 constant, batch 4096,
    fp32, on the same batches in the same order (the first tokens of that data, `TensorSource` seed 0). Both start
    from the same function: each loads the folder (ours `lens.sae.load`, SAELens `TrainingSAE.load_from_disk`, its
    `from_pretrained_path` fine-tuning path), unfolds the noted scale (W_enc / s, W_dec · s, b_dec · s) and trains on
@@ -20,9 +21,11 @@ the same dense work; a trained L1 SAE is sparse. So this benchmark times both *c
    trainer always does); ours does not. Ours switches to sparse kernels below 1/16 active (token, latent) entries
    (`lens.sae.losses.SPARSE_DENSITY`); SAELens computes densely.
 Timing as in `benchmarks/training.py`: tokens/s of the steps after `--warmup`, wall and CPU time, from when each batch
-is handed to the trainer; peak RSS (VmHWM). Quality: FVU, L0 and dead fraction on the held-out tokens (never trained
-on, by either), by one function for both (`training.evaluate`, each saved SAE opened with our loader after its own
-reconstruction is checked), and of the starting SAE for reference.
+is handed to the trainer; peak RSS (VmHWM); and its `matmul` case, the encoder product alone, as the physical floor.
+Quality: FVU, L0 and dead fraction on the held-out tokens (never trained on, by either), by one function for both
+(`training.evaluate`: each saved SAE opened with our loader, after its own reconstruction of 256 held-out tokens is
+checked equal to the loader's), and of the starting SAE for reference. Each case also reports its loss (MSE + L1 term)
+on those 256 tokens right after loading, before training: equal for both when they start from the same function.
 
     python benchmarks/training_sparse.py [--quick] [--steps 32] [--warmup 4] [--repeat 1] [--threads 2]
                                          [--l1 10] [--pretrain-lr 1e-3] [--pretrain-steps 200] [--target-l0 64]
@@ -53,7 +56,7 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 from benchmarks.training import HOOK_POINT, SEQ_LEN, activations, evaluate, spawn  # noqa: E402
 
-CASES = ("ours-standard", "saelens-standard")
+CASES = ("ours-standard", "saelens-standard", "matmul")
 BATCH = 4096
 D_SAE = 4608
 LR = 4e-4
@@ -152,31 +155,48 @@ def main() -> None:
                 print(f"  round {round_index + 1} {case}: {result['tokens_per_second']:,.0f} tokens/s "
                       f"({result['cpu_tokens_per_second']:,.0f} per CPU-second)", flush=True)
         holdout = torch.from_numpy(read_rows(data, pretrain_tokens, pretrain_tokens + holdout_tokens))
-        quality = {case: evaluate(work / case, holdout, 256) for case in runs}
+        quality = {case: evaluate(work / case, holdout, 256) for case in runs if case != "matmul"}
         quality["start"] = _evaluate_start(start, holdout)
-        rate = {case: max(r["tokens_per_second"] for r in results) for case, results in runs.items()}
-        cpu_rate = {case: max(r["cpu_tokens_per_second"] for r in results) for case, results in runs.items()}
-        print(f"\n{'case':<18}{'tokens/s':>9}{'ours/this':>10}{'cpu o/t':>8}{'step ms':>9}{'peak MB':>9}{'FVU':>8}"
-              f"{'L0':>7}{'dead %':>8}  rounds (tokens/s)")
-        for case in ("start", *CASES):
-            q = quality[case]
-            scores = f"{q['fvu']:>8.3f}{q['l0']:>7.1f}{100 * q['dead_fraction']:>8.1f}"
-            if case == "start":
-                print(f"{'(start, saved)':<18}{'-':>9}{'-':>10}{'-':>8}{'-':>9}{'-':>9}{scores}")
-                continue
-            results = runs[case]
-            step_ms = min(r["step_ms_median"] for r in results)
-            peak = min(r["peak_rss_bytes"] for r in results) / 2**20
-            rounds = " ".join(f"{r['tokens_per_second']:,.0f}" for r in results)
-            print(f"{case:<18}{rate[case]:>9,.0f}{rate['ours-standard'] / rate[case]:>9.2f}x"
-                  f"{cpu_rate['ours-standard'] / cpu_rate[case]:>7.2f}x{step_ms:>9.0f}{peak:>9.0f}{scores}  {rounds}")
-        print("tokens/s: timed steps' tokens / their wall time (fastest of --repeat); cpu o/t: the same ratio on CPU "
-              "time; FVU, L0, dead % (latents never active): held-out tokens, one evaluation for all; start: the "
-              "saved SAE both continued from")
+        rate, cpu_rate = _table(runs, quality)
+        starts = {case: runs[case][0]["start_loss"] for case in CASES if case != "matmul"}
+        same = abs(starts["ours-standard"] - starts["saelens-standard"]) <= 1e-4 * abs(starts["saelens-standard"])
+        print("start: " + ", ".join(f"{case} loss {loss:.4f}" for case, loss in starts.items()) + " on the check "
+              f"rows before training: {'the same function and loss' if same else 'DIFFERENT starts'}")
         print(f"cpu ratios: saelens {cpu_rate['ours-standard'] / cpu_rate['saelens-standard']:.2f}x")
         print(f"ratios: saelens {rate['ours-standard'] / rate['saelens-standard']:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _table(runs: dict[str, list[dict]], quality: dict[str, dict]) -> tuple[dict[str, float], dict[str, float]]:
+    """Print one row per case; return the best tokens/s per case, on wall and on CPU time."""
+    rate = {case: max(r["tokens_per_second"] for r in results) for case, results in runs.items()}
+    cpu_rate = {case: max(r["cpu_tokens_per_second"] for r in results) for case, results in runs.items()}
+    matmul_ms = min(r["step_ms_median"] for r in runs["matmul"])
+    print(f"\n{'case':<18}{'tokens/s':>9}{'ours/this':>10}{'cpu o/t':>8}{'step ms':>9}{'× matmul':>9}{'peak MB':>9}"
+          f"{'FVU':>8}{'L0':>7}{'dead %':>8}  rounds (tokens/s)")
+    for case in ("start", *CASES):
+        q = quality.get(case)
+        scores = (f"{q['fvu']:>8.3f}{q['l0']:>7.1f}{100 * q['dead_fraction']:>8.1f}" if q
+                  else f"{'-':>8}{'-':>7}{'-':>8}")
+        if case == "start":
+            print(f"{'(start, saved)':<18}{'-':>9}{'-':>10}{'-':>8}{'-':>9}{'-':>9}{'-':>9}{scores}")
+            continue
+        results = runs[case]
+        step_ms = min(r["step_ms_median"] for r in results)
+        peak = min(r["peak_rss_bytes"] for r in results) / 2**20
+        ratio, cpu_ratio = "-", "-"
+        if case != "matmul":
+            ratio = f"{rate['ours-standard'] / rate[case]:.2f}x"
+            cpu_ratio = f"{cpu_rate['ours-standard'] / cpu_rate[case]:.2f}x"
+        rounds = " ".join(f"{r['tokens_per_second']:,.0f}" for r in results)
+        print(f"{case:<18}{rate[case]:>9,.0f}{ratio:>10}{cpu_ratio:>8}{step_ms:>9.0f}{step_ms / matmul_ms:>9.1f}"
+              f"{peak:>9.0f}{scores}  {rounds}")
+    print("tokens/s: timed steps' tokens / their wall time (fastest of --repeat); cpu o/t: the same ratio on CPU time; "
+          "step ms: median step; × matmul: over the encoder product alone [4096 × 576] × [576 × 4608];\nFVU, L0, "
+          "dead % (latents never active): held-out tokens, one evaluation for all; start: the saved SAE both "
+          "continued from")
+    return rate, cpu_rate
 
 
 def _evaluate_start(folder: Path, holdout) -> dict[str, float]:  # noqa: ANN001
