@@ -17,7 +17,12 @@ from sqlalchemy import select
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.process import HOST, claim_and_supervise, publish_job
-from mistudio.platform.jobs.recovery import LeaseSweeper, mark_orphans_interrupted, resume_interrupted
+from mistudio.platform.jobs.recovery import (
+    LeaseSweeper,
+    mark_orphans_interrupted,
+    resume_interrupted,
+    what_next,
+)
 from mistudio.platform.jobs.runner import Runner, RunnerStatus
 from mistudio.platform.jobs.schemas import job_event_data
 from mistudio.platform.jobs.table import Job, JobStatus
@@ -64,14 +69,17 @@ class LocalRunner(Runner):
             mine = [(job.id, job.pid) for job in repository.running_jobs_on_host(session, HOST, self.mode)
                     if job.supervisor_pid == os.getpid()]
         for job_id, pid in mine:
+            # Recorded first, then killed: the supervisor that sees its child die leaves a job no longer running
+            # alone (killed first, it could record the death as a failure before this records the interruption).
+            with session_scope(self.sessions) as session:
+                job = repository.interrupt_running(session, job_id, "interrupted: the server stopped; "
+                                                   + what_next(repository.get_job(session, job_id), self.settings))
+                data = job_event_data(job) if job is not None else None
             if pid:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass  # already gone
-            with session_scope(self.sessions) as session:
-                job = repository.interrupt_running(session, job_id, "interrupted: the server stopped")
-                data = job_event_data(job) if job is not None else None
             if data is not None:
                 publish_job(self.publish, data)
                 interrupted.append(job_id)

@@ -83,7 +83,7 @@ def _interrupt(sessions: sessionmaker[Session], publish: Publish, job_id: str, r
         job = session.get(Job, job_id)
         if job is None:
             return False
-        job = repository.interrupt_running(session, job_id, f"{reason}; {_what_next(job, settings)}",
+        job = repository.interrupt_running(session, job_id, f"{reason}; {what_next(job, settings)}",
                                            lapsed_only=lapsed_only)
         if job is None:
             return False
@@ -92,7 +92,8 @@ def _interrupt(sessions: sessionmaker[Session], publish: Publish, job_id: str, r
     return True
 
 
-def _what_next(job: Job, settings: Settings | None) -> str:
+def what_next(job: Job, settings: Settings | None) -> str:
+    """What happens to an interrupted job next, for its message: resumed by itself, or how to run it again."""
     if _resumable(job.kind, settings) and settings is not None and settings.auto_resume:
         if (job.attempt or 1) <= settings.auto_resume_attempts:
             return "it resumes by itself from its last checkpoint"
