@@ -134,7 +134,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     pretrain_tokens = PRETRAIN_SAMPLES * (SEQ_LEN - 1)
-    data = activations(PRETRAIN_SAMPLES + math.ceil(holdout_tokens / (SEQ_LEN - 1)))
+    # at least training.py's default cache (16,384 held-out tokens), so --quick and the default share one extraction
+    data = activations(PRETRAIN_SAMPLES + math.ceil(max(holdout_tokens, 16_384) / (SEQ_LEN - 1)))
     start, notes = pretrained(data, args.l1, args.pretrain_lr, args.pretrain_steps, args.target_l0)
     train_samples = math.ceil(steps * BATCH / (SEQ_LEN - 1))
     work = Path(tempfile.mkdtemp(prefix="mistudio-bench-training-sparse-"))
