@@ -61,6 +61,35 @@ def test_holdout_tokens_are_never_trained_on():
     assert set(source.holdout().x[:, 0].tolist()) == set(range(80, 100))
 
 
+class _CountingSource(TensorSource):
+    """Records every hold-out read: a streamed source runs the model over each one."""
+
+    def __init__(self, *args, **options) -> None:
+        super().__init__(*args, **options)
+        self.holdout_reads: list[tuple[int, int]] = []
+
+    def read(self, start: int, end: int):
+        if start >= self.train_samples:
+            self.holdout_reads.append((start, end))
+        return super().read(start, end)
+
+
+def test_a_sweep_with_checkpoints_reads_only_the_holdout_it_evaluates_on_once(tmp_path):
+    x = torch.randn(100, 10, 8)  # 100 samples of 10 tokens; 20 held out
+    source = _CountingSource(x, holdout_fraction=0.2, buffer_tokens=200)
+    config = TrainConfig(steps=20, batch_tokens=64, log_every=5, eval_every=5, checkpoint_every=5, eval_tokens=35)
+    saes = [SparseAutoencoder(SAEConfig("topk", d_in=8, d_sae=32, k=k), seed=k) for k in (2, 4, 8)]
+    result = train(saes, source, config, checkpoints=tmp_path)
+    assert source.holdout_reads == [(80, 84)]  # 35 tokens are in the first 4 held-out samples, read once
+    expected = [m["holdout_fvu"] for m in result.final]
+    for sae, fvu in zip(saes, expected, strict=True):  # the cut is the first 35 held-out tokens, nothing else
+        x_held = x[80:].reshape(-1, 8)[:35]
+        with torch.no_grad():  # encode/decode apply the SAE's stored input scale themselves
+            reconstruction = sae.decode(sae.encode(x_held))
+        independent = float(((reconstruction - x_held) ** 2).sum() / ((x_held - x_held.mean(0)) ** 2).sum())
+        assert fvu == pytest.approx(independent, rel=1e-4)
+
+
 def test_batches_resume_at_any_batch_number_with_the_same_tokens():
     source = TensorSource(torch.randn(500, 8), holdout_fraction=0.1, chunk_samples=7, buffer_tokens=50, seed=3)
     straight = [batch.x for batch, _ in zip(source.batches(32), range(40), strict=False)]

@@ -124,6 +124,9 @@ class ActivationSource(ABC):
             raise InvalidArgument(f"the data has {samples} samples: too few to train on after holding out "
                                   f"{held}", details={"field": "holdout_fraction"})
         self.chunk_samples, self.buffer_tokens, self.seed = max(1, chunk_samples), max(1, buffer_tokens), seed
+        # The hold-out never changes, and every evaluation (each SAE of a sweep, each checkpoint's score) reads it:
+        # keep the last one read, so that a streamed source runs the model over it once per run, not once per use.
+        self._holdout_read: tuple[int | None, Batch] | None = None
 
     # --- what a concrete source provides ------------------------------------------------------------------
     @abstractmethod
@@ -144,8 +147,16 @@ class ActivationSource(ABC):
         """The hold-out tokens (the first `max_tokens` of them), or None when nothing is held out."""
         if self.holdout_tokens == 0:
             return None
-        batch = self.read(self.train_samples, len(self.tokens_per_sample))
-        return batch if max_tokens is None else batch.slice(0, max_tokens)
+        if self._holdout_read is not None and self._holdout_read[0] == max_tokens:
+            return self._holdout_read[1]
+        end = len(self.tokens_per_sample)
+        if max_tokens is not None:  # read only the samples that hold the first `max_tokens` tokens
+            held = np.cumsum(self.tokens_per_sample[self.train_samples:])
+            end = min(end, self.train_samples + int(np.searchsorted(held, max_tokens)) + 1)
+        batch = self.read(self.train_samples, end)
+        batch = batch if max_tokens is None else batch.slice(0, max_tokens)
+        self._holdout_read = (max_tokens, batch)
+        return batch
 
     def sample(self, max_tokens: int) -> Batch:
         """Training tokens for initialisation (the input scale, b_dec): a spread of chunks, deterministic."""
