@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=15.0, gt=0, description=(
         "a running job's supervisor renews its lease every third of this; once it lapses (worker, node or server "
         "gone) any live worker or server marks the job interrupted within this plus a third"))
+    database_retry_seconds: float = Field(default=30.0, ge=0, description=(
+        "a job keeps working through a database outage this long (writes are retried, then it stops; nothing stored "
+        "is lost and a resumable job resumes once the database is back)"))
     auto_resume: bool = Field(default=True, description=(
         "queue resumable jobs (extraction, training) again, on any worker, after an interruption by a lost worker "
         "or a restart; they continue from their last checkpoint"))

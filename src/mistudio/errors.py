@@ -64,6 +64,13 @@ class NoCapacity(MistudioError):
     code = "no_capacity"
 
 
+class DatabaseUnavailable(MistudioError):
+    """The database stayed unreachable for longer than `database_retry_seconds` (a restart, a lost network)."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+
 class SettingsError(MistudioError):
     """A setting makes start-up impossible; the message names the setting and the fix."""
 

@@ -27,6 +27,10 @@ from pydantic.json_schema import models_json_schema
 log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "mistudio:events"
+# The relay retries a lost Redis after 0.5 s, doubling to at most 5 s: a restart is noticed within seconds, an
+# outage does not spin.
+RELAY_FIRST_BACKOFF_S = 0.5
+RELAY_MAX_BACKOFF_S = 5.0
 SUBSCRIBER_QUEUE_SIZE = 1000
 CHANNELS_SCHEMA = "WsChannels"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -174,6 +178,18 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def lost_events(self) -> None:
+        """Runs on the subscriber's loop: events may have been lost upstream; the client is told to resync now."""
+        self.overflowed = True
+        try:
+            self.queue.put_nowait(RESYNC)
+        except asyncio.QueueFull:
+            pass  # the next event it takes carries the resync
+
+
+# Put on a subscriber's queue to wake its sender when events were lost upstream; never sent as it is.
+RESYNC = Event("system", "resync", None)
+
 
 class EventBus:
     """In-process fan-out; `publish` may be called from any thread."""
@@ -191,6 +207,16 @@ class EventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscriptions.discard(subscription)
+
+    def lost_events(self) -> None:
+        """Every subscriber may have missed events (the relay lost Redis for a while): each is told to resync."""
+        with self._lock:
+            targets = list(self._subscriptions)
+        for subscription in targets:
+            try:
+                subscription.loop.call_soon_threadsafe(subscription.lost_events)
+            except RuntimeError:  # its loop closed: the client is gone
+                self.unsubscribe(subscription)
 
     def publish(self, channel: str, event: str, data: Any) -> None:
         message = Event(channel, event, data)
@@ -241,19 +267,37 @@ class RedisRelay:
 
     def _run(self) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        backoff, lost = RELAY_FIRST_BACKOFF_S, False
         while not self._stopped.is_set():
+            # No retries inside redis-py: a reconnection it made silently would hide the events lost meanwhile.
+            client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                client = redis.Redis.from_url(self._redis_url)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(REDIS_CHANNEL)
+                if lost:
+                    # Whatever was published while Redis was away is gone: clients reload state from REST.
+                    log.warning("event relay reconnected to Redis; live clients are told to resync")
+                    self._bus.lost_events()
+                backoff, lost = RELAY_FIRST_BACKOFF_S, False
                 while not self._stopped.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message and message["type"] == "message":
-                        body = json.loads(message["data"])
-                        self._bus.publish(body["channel"], body["event"], body["data"])
+                        self._relay(message["data"])
+            except (redis.RedisError, OSError) as exc:
+                lost = True
+                log.warning("event relay lost Redis (%s); retrying in %.1fs", exc, backoff)
+                self._stopped.wait(backoff)
+                backoff = min(backoff * 2, RELAY_MAX_BACKOFF_S)
+            finally:
                 pubsub.close()
                 client.close()
-            except redis.RedisError as exc:
-                log.warning("event relay lost Redis (%s); retrying in 1s", exc)
-                self._stopped.wait(1.0)
+
+    def _relay(self, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+            self._bus.publish(body["channel"], body["event"], body["data"])
+        except (ValueError, KeyError, TypeError) as exc:  # not ours: another program on the same channel
+            log.warning("event relay skipped a message it cannot read: %s", exc)

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Item, Page, Pagination
-from mistudio.platform.events import Subscription, event_data
+from mistudio.platform.events import RESYNC, Subscription, event_data
 from mistudio.platform.runtime import Runtime
 from mistudio.system import service
 from mistudio.system.schemas import HealthOut, JobOut, SocketChannels, SocketError, SocketResync
@@ -105,7 +105,8 @@ async def _send_events(websocket: WebSocket, subscription: Subscription) -> None
     while True:
         event = await subscription.queue.get()
         if subscription.overflowed:
-            # The client fell behind and lost events: tell it to reload state from the REST API.
+            # The client fell behind, or the relay lost Redis, and events were lost: it reloads state from REST.
             subscription.overflowed = False
             await websocket.send_json(_system("resync", SocketResync()))
-        await websocket.send_json(event.as_message())
+        if event is not RESYNC:
+            await websocket.send_json(event.as_message())

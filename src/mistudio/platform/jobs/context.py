@@ -10,11 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
-from mistudio.errors import MistudioError
+from mistudio.errors import DatabaseUnavailable, MistudioError
 from mistudio.platform.db import session_scope
+from mistudio.platform.db_retry import OutageClock, database_unreachable, in_session
 from mistudio.platform.events import event_data
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.schemas import job_event_data
@@ -25,6 +27,8 @@ from mistudio.platform.watchdog import exit_process_after
 
 # A job row is written at most this often; the last value is always flushed.
 PROGRESS_WRITE_INTERVAL_S = 0.5
+# Without settings (a bare context in a test) a database outage is ridden out this long, as by default.
+DEFAULT_DATABASE_RETRY_S = 30.0
 
 SendEvent = Callable[[str, str, Any], None]
 
@@ -61,10 +65,15 @@ class JobContext:
         self._tracked: tuple[Any, str] | None = None  # the row progress is mirrored onto (see `track`)
         self._flusher = threading.Thread(target=self._flush_periodically, daemon=True)
         self._closed = threading.Event()
+        self._retry_seconds = settings.database_retry_seconds if settings is not None else DEFAULT_DATABASE_RETRY_S
+        self._outage = OutageClock(self._retry_seconds)
+        self._database_lost: DatabaseUnavailable | None = None
         self._flusher.start()
 
     def progress(self, fraction: float | None = None, message: str | None = None) -> None:
         """Report progress in [0, 1] and/or a short status message."""
+        if self._database_lost is not None:
+            raise self._database_lost
         if fraction is not None:
             fraction = min(max(float(fraction), 0.0), 1.0)
         with self._lock:
@@ -79,12 +88,13 @@ class JobContext:
 
     def note(self, text: str, level: str = "info") -> None:
         """Add a line to the job's log (shown with the job), e.g. a fallback that was taken."""
-        with session_scope(self._sessions) as session:
+        def append(session: Session) -> dict[str, Any]:
             job = repository.get_job(session, self.job_id)
             repository.append_log(job, level, text)
             session.flush()
-            data = job_event_data(job)
-        self._publish_job(data)
+            return job_event_data(job)
+
+        self._publish_job(in_session(self._sessions, append, self._retry_seconds, f"job {self.job_id}: log note"))
 
     def emit(self, channel: str, event: str, payload: BaseModel) -> None:
         """Publish a domain event (e.g. on `models/{id}/progress`) to live clients.
@@ -102,13 +112,15 @@ class JobContext:
         """Set `fields` on one of the job body's domain rows (a model, a dataset, an extraction, …).
 
         A row deleted while the job ran is an error naming it, so the job fails instead of writing into nothing."""
-        with session_scope(self._sessions) as session:
+        def write(session: Session) -> None:
             row = session.get(table, row_id)
             if row is None:
                 what = table.__tablename__[:-1].replace("_", " ")  # "models" → "model", "model_variants" → …
                 raise MistudioError(f"{what} {row_id!r} was deleted while its job ran")
             for name, value in fields.items():
                 setattr(row, name, value)
+
+        in_session(self._sessions, write, self._retry_seconds, f"job {self.job_id}: {table.__tablename__} row")
 
     def studio_settings(self) -> Settings:
         """The studio's settings (every runner hands them to its jobs)."""
@@ -166,23 +178,37 @@ class JobContext:
             raise JobCancelled("cancelled by request")
 
     def flush(self) -> None:
-        """Write the latest pending progress to the row now."""
+        """Write the latest pending progress to the row now.
+
+        While the database is unreachable the value stays pending (the next flush writes it) and the job works
+        on; past `database_retry_seconds` of outage this raises DatabaseUnavailable, so the job stops."""
         with self._lock:
             pending, self._pending = self._pending, None
             self._last_write = time.monotonic()
         if pending is None:
             return
         fraction, message = pending
-        with session_scope(self._sessions) as session:
-            job = repository.get_job(session, self.job_id)
-            if fraction is not None:
-                job.progress = fraction
-            if message is not None:
-                job.message = message
-            session.flush()
-            data = job_event_data(job)
-            if self._tracked is not None:
-                self._mirror(session, fraction, message)
+        try:
+            with session_scope(self._sessions) as session:
+                job = repository.get_job(session, self.job_id)
+                if fraction is not None:
+                    job.progress = fraction
+                if message is not None:
+                    job.message = message
+                session.flush()
+                data = job_event_data(job)
+                if self._tracked is not None:
+                    self._mirror(session, fraction, message)
+        except DBAPIError as exc:
+            if not database_unreachable(exc):
+                raise
+            with self._lock:  # keep it for the next flush, under anything reported meanwhile
+                newer = self._pending or (None, None)
+                self._pending = (newer[0] if newer[0] is not None else fraction,
+                                 newer[1] if newer[1] is not None else message)
+            self._outage.failed(exc)
+            return
+        self._outage.recovered()
         self._publish_job(data)
 
     def _mirror(self, session: Session, fraction: float | None, message: str | None) -> None:
@@ -205,4 +231,7 @@ class JobContext:
             with self._lock:
                 due = self._pending is not None
             if due:
-                self.flush()
+                try:
+                    self.flush()
+                except DatabaseUnavailable as exc:
+                    self._database_lost = exc  # raised by the body's next progress call, in the job's thread

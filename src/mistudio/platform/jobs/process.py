@@ -13,6 +13,7 @@ import os
 import queue
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -22,8 +23,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
-from mistudio.errors import UserError
+from mistudio.errors import DatabaseUnavailable, UserError
 from mistudio.platform.db import make_engine, session_factory, session_scope
+from mistudio.platform.db_retry import in_session
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import (
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, str, Any], None]
 CANCEL_POLL_INTERVAL_S = 0.2
 HOST = socket.gethostname()
+# A job process that could not record its ending because the database stayed away (sysexits' EX_TEMPFAIL).
+EXIT_DATABASE_LOST = 75
 
 
 def publish_job(publish: Publish, data: dict[str, Any]) -> None:
@@ -49,6 +53,8 @@ def publish_job(publish: Publish, data: dict[str, Any]) -> None:
 
 
 def describe_exit(exitcode: int | None) -> str:
+    if exitcode == EXIT_DATABASE_LOST:
+        return "the job process stopped: the database was unreachable for longer than database_retry_seconds"
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
         hint = " — the usual cause is running out of memory" if name == "SIGKILL" else ""
@@ -75,11 +81,14 @@ def supervise(
         name=f"mistudio-job-{job_id[:8]}",
     )
     child.start()
-    with session_scope(sessions) as session:
+
+    def record_pid(session: Session) -> dict[str, Any]:
         job = repository.get_job(session, job_id)
         job.pid = child.pid
         session.flush()
-        publish_job(publish, job_event_data(job))
+        return job_event_data(job)
+
+    publish_job(publish, in_session(sessions, record_pid, settings.database_retry_seconds, f"job {job_id}: pid"))
 
     cancel_seen_at: float | None = None
     next_poll = next_renewal = 0.0
@@ -156,10 +165,17 @@ def _record_silent_death(
     killed: bool,
     settings: Settings,
 ) -> None:
-    with session_scope(sessions) as session:
+    if exitcode == EXIT_DATABASE_LOST and not killed:
+        # Like a lost worker: its lease lapses, and once the database is back a sweeper marks it interrupted (and
+        # queues a resumable kind again), so a long outage ends the same way wherever it struck.
+        log.error("job %s stopped: the database was unreachable for longer than %gs; left to the lease sweep",
+                  job_id, settings.database_retry_seconds)
+        return
+
+    def record(session: Session) -> dict[str, Any] | None:
         job = repository.get_job(session, job_id)
         if job.status != JobStatus.RUNNING.value:
-            return  # the child recorded its own ending
+            return None  # the child recorded its own ending
         if killed:
             repository.finish(
                 session,
@@ -172,8 +188,16 @@ def _record_silent_death(
             repository.finish(session, job, JobStatus.FAILED, error=reason, message="failed")
             repository.append_log(job, "error", reason)
         session.flush()
-        data = job_event_data(job)
-    publish_job(publish, data)
+        return job_event_data(job)
+
+    try:
+        data = in_session(sessions, record, settings.database_retry_seconds, f"job {job_id}: its ending")
+    except DatabaseUnavailable as exc:
+        # Nothing to write into: the job's lease lapses, and a sweeper interrupts it once the database is back.
+        log.error("job %s ended (%s) but could not be recorded: %s", job_id, describe_exit(exitcode), exc.message)
+        return
+    if data is not None:
+        publish_job(publish, data)
 
 
 def _exit_when_orphaned(supervisor_pid: int) -> None:
@@ -207,11 +231,11 @@ def child_main(
     def send_event(channel: str, event: str, data: Any) -> None:
         events.put((channel, event, data))
 
-    with session_scope(sessions) as session:
-        job = repository.get_job(session, job_id)
-        kind_name, params = job.kind, dict(job.params)
+    kind_name, params = in_session(sessions, lambda session: _kind_and_params(session, job_id),
+                                   settings.database_retry_seconds, f"job {job_id}: reading it")
     ctx = JobContext(job_id, sessions, send_event, stop.is_set, secrets=secrets, settings=settings)
     status, message, error, result = JobStatus.COMPLETED, "done", None, None
+    exc: BaseException | None = None
     try:
         register_job_modules(job_modules)
         load_job_modules(settings.job_modules)
@@ -220,22 +244,38 @@ def child_main(
             status, message = JobStatus.CANCELLED, "cancelled"
     except JobCancelled:
         status, message = JobStatus.CANCELLED, "cancelled"
-    except UserError as exc:
-        status, message, error = JobStatus.FAILED, "failed", exc.message
-    except Exception as exc:  # a job's bug must end as `failed` with its message, not a silent death
-        status, message, error = JobStatus.FAILED, "failed", f"{type(exc).__name__}: {exc}"
+    except UserError as raised:
+        exc, (status, message, error) = raised, (JobStatus.FAILED, "failed", raised.message)
+    except Exception as raised:  # a job's bug must end as `failed` with its message, not a silent death
+        exc, (status, message, error) = raised, (JobStatus.FAILED, "failed", f"{type(raised).__name__}: {raised}")
         log.error("job %s (%s) failed\n%s", job_id, kind_name, traceback.format_exc())
-    ctx.close()
-    with session_scope(sessions) as session:
-        job = repository.get_job(session, job_id)
-        repository.finish(session, job, status, message=message, error=error, result=result)
-        if error:
-            repository.append_log(job, "error", error)
-        session.flush()
-        data = job_event_data(job)
-    publish_job(send_event, data)
+    database_lost = isinstance(exc, DatabaseUnavailable)
+    try:
+        ctx.close()
+
+        def record(session: Session) -> dict[str, Any]:
+            job = repository.get_job(session, job_id)
+            repository.finish(session, job, status, message=message, error=error, result=result)
+            if error:
+                repository.append_log(job, "error", error)
+            session.flush()
+            return job_event_data(job)
+
+        # After a long outage one try is enough: the lease sweep records the job once the database is back.
+        retry_seconds = 0 if database_lost else settings.database_retry_seconds
+        publish_job(send_event, in_session(sessions, record, retry_seconds, f"job {job_id}: its ending"))
+    except DatabaseUnavailable as lost:
+        log.error("job %s could not record its ending (%s): %s", job_id, status.value, lost.message)
+        database_lost = True
     events.close()
     events.join_thread()
+    if database_lost:
+        sys.exit(EXIT_DATABASE_LOST)
+
+
+def _kind_and_params(session: Session, job_id: str) -> tuple[str, dict[str, Any]]:
+    job = repository.get_job(session, job_id)
+    return job.kind, dict(job.params)
 
 
 def claim_and_supervise(
@@ -246,10 +286,12 @@ def claim_and_supervise(
     secrets: dict[str, str] | None = None,
 ) -> bool:
     """Claim a queued job for this process and run it; False if it was cancelled or taken meanwhile."""
-    with session_scope(sessions) as session:
-        if not repository.claim_queued(session, job_id, host=HOST, supervisor_pid=os.getpid(),
-                                       lease_seconds=settings.job_lease_seconds):
-            return False
+    def claim(session: Session) -> bool:
+        return repository.claim_queued(session, job_id, host=HOST, supervisor_pid=os.getpid(),
+                                       lease_seconds=settings.job_lease_seconds)
+
+    if not in_session(sessions, claim, settings.database_retry_seconds, f"job {job_id}: claiming it"):
+        return False
     supervise(job_id, settings, sessions, publish, secrets)
     return True
 

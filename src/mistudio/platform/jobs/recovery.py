@@ -21,10 +21,12 @@ import signal
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
 from mistudio.platform.db import session_scope
+from mistudio.platform.db_retry import database_unreachable
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.process import HOST, Publish, publish_job, supervisor_alive
 from mistudio.platform.jobs.registry import get_job_kind, load_job_modules
@@ -153,8 +155,22 @@ class LeaseSweeper:
         self._stopped.set()
 
     def _loop(self) -> None:
+        database_was_lost = False
         while not self._stopped.wait(self._interval):
             try:
+                if database_was_lost:
+                    _ping(self._args[0])
+                    database_was_lost = False
+                    # No supervisor could renew its lease while the database was gone: give them one whole lease
+                    # to renew before judging any of them lost, so an outage alone interrupts nothing.
+                    if self._stopped.wait(self._args[2].job_lease_seconds):
+                        return
                 sweep_lapsed_leases(*self._args)
-            except Exception:  # a database outage must not end the sweeping; the next tick retries
-                log.exception("sweeping lapsed job leases failed")
+            except Exception as exc:  # a database outage must not end the sweeping; the next tick retries
+                database_was_lost = database_was_lost or database_unreachable(exc)
+                log.warning("sweeping lapsed job leases failed: %s", exc, exc_info=not database_was_lost)
+
+
+def _ping(sessions: sessionmaker[Session]) -> None:
+    with session_scope(sessions) as session:
+        session.execute(text("SELECT 1"))
