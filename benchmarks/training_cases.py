@@ -192,7 +192,7 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
             x = _check_rows(s) * s.init_scale
             clock.start_loss = float(training_step(sae, StepInput(x, x, s.l1)).loss)
         train([sae], source, TrainConfig(steps=s.steps, batch_tokens=s.batch, dead_window_tokens=s.dead_window_tokens),
-              hyperparameters=Hyperparameters(lr=s.lr, sparsity_coefficient=s.l1))
+              hyperparameters=Hyperparameters(lr=s.lr, sparsity_coefficient=s.l1), initialize=False)
         clock.finish()
         save_saelens(sae, s.out)
         return sae
@@ -212,10 +212,8 @@ def ours(s: Settings, architecture: str, clock: Clock) -> Callable[[torch.Tensor
 
 def _ours_from(s: Settings):  # noqa: ANN202
     """Our SAE from the SAELens folder `s.init`, back in the space it trained in (weights unfolded by `init_scale`,
-    which the config keeps, as training leaves it). `train` initialises b_dec and the input scale from a sample at
-    step 0 and has no option to keep given weights, so that init is turned off here: the run starts from the file."""
+    which the config keeps, as training leaves it); `train(..., initialize=False)` then starts from the file."""
     from mistudio.lens.sae import load
-    from mistudio.lens.sae import trainer as trainer_module
 
     sae = load(s.init)
     with torch.no_grad():
@@ -223,7 +221,6 @@ def _ours_from(s: Settings):  # noqa: ANN202
         sae.W_dec.mul_(s.init_scale)
         sae.b_dec.mul_(s.init_scale)
     sae.config.input_scale = sae.config.output_scale = s.init_scale
-    trainer_module._initialize = lambda members, source, config: None
     return sae
 
 

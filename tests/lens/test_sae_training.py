@@ -200,3 +200,19 @@ def test_bad_training_settings_name_their_field(source):
     with pytest.raises(InvalidArgument) as caught:
         train([SparseAutoencoder(SAEConfig("topk", d_in=D + 1, d_sae=WIDTH, k=4))], source, TrainConfig(steps=5))
     assert caught.value.details["field"] == "d_in"
+
+
+def test_initialize_false_continues_from_the_given_weights(source):
+    """A second run from the first's weights with `initialize=False` keeps them: input scale and b_dec are not
+    re-estimated from the data."""
+    config = TrainConfig(steps=40, batch_tokens=256, log_every=20)
+    sae = SparseAutoencoder(_config("topk"), seed=4)
+    train([sae], source, config)
+    assert sae.config.input_scale != 1.0
+    scale, b_dec = sae.config.input_scale, sae.b_dec.detach().clone()
+    with torch.no_grad():
+        sae.b_dec.add_(0.5)  # a marker an initialisation would overwrite
+    train([sae], source, TrainConfig(steps=1, batch_tokens=256, log_every=1, normalize_input=False),
+                   initialize=False)
+    assert sae.config.input_scale == scale  # normalize_input=False would have set 1.0 on a fresh initialisation
+    assert torch.allclose(sae.b_dec.detach(), b_dec + 0.5, atol=0.05)  # one Adam step moves it by ~lr, not back

@@ -226,8 +226,11 @@ def train(saes: Sequence[SparseAutoencoder], source: ActivationSource, config: T
           hyperparameters: Sequence[Hyperparameters] | Hyperparameters | None = None,
           checkpoints: Path | str | None = None, on_metrics: MetricsCallback | None = None,
           on_checkpoint: Callable[[int, Path], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          should_stop: Callable[[], bool] | None = None, initialize: bool = True) -> TrainResult:
     """Train every SAE in `saes` on the same batches; resume from the newest checkpoint in `checkpoints` if any.
+
+    A fresh run sets each SAE's input scale and b_dec from a sample of the data first; `initialize=False` keeps the
+    weights, scales and b_dec the SAEs come with (to continue training a loaded or imported SAE).
 
     `on_metrics(step, [metrics per SAE])` is called every `log_every` steps and at the last step, once per step;
     the last step's (and every `eval_every`th) entries add the hold-out evaluation under `holdout_*` keys. Raises
@@ -243,7 +246,7 @@ def train(saes: Sequence[SparseAutoencoder], source: ActivationSource, config: T
         member.optimizer = _optimizer(member.sae, member.hyper)
         member.activity = LatentActivity(member.sae.width, config.dead_window_tokens, device=config.device)
     start_step = store.restore_latest(members) if store is not None else 0
-    if start_step == 0:
+    if start_step == 0 and initialize:
         _initialize(members, source, config)
     return _Loop(members, source, config, store, on_metrics, on_checkpoint, should_stop).run(start_step)
 
