@@ -33,6 +33,7 @@ HOST_MODULES = [
     "mistudio.extraction.host",
     "mistudio.training.host",
     "mistudio.steering.host",
+    "mistudio.features.probe_host",
 ]
 
 

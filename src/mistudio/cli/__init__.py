@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from mistudio.cli import core, datasets, extraction, features, generate, jobs, models, steer, templates, training
+from mistudio.cli import (
+    core,
+    datasets,
+    extraction,
+    features,
+    features_export,
+    generate,
+    jobs,
+    models,
+    steer,
+    templates,
+    training,
+)
 
 app = typer.Typer(help="miStudio: a local-first studio for mechanistic interpretability.", no_args_is_help=True)
 for command in core.COMMANDS:
@@ -22,6 +34,7 @@ app.add_typer(datasets.datasets_app, name="datasets")
 app.add_typer(extraction.extract_app, name="extract")
 app.add_typer(templates.templates_app, name="templates")
 app.add_typer(training.train_app, name="train")
+features.features_app.command("export")(features_export.export)
 app.add_typer(features.features_app, name="features")
 
 __all__ = ["app"]

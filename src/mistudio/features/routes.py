@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
-from mistudio.features import browser, service
+from mistudio.features import browser, export, export_import, probe, service
+from mistudio.features.export_schemas import LabelsImported
+from mistudio.features.probe_schemas import ProbeIn, ProbeOut
 from mistudio.features.schemas import (
     AnalysisAccepted,
     AnalysisOut,
@@ -105,3 +110,40 @@ def get_feature(request: Request, analysis_id: str, latent: Latent) -> Item[Feat
 def update_feature(request: Request, analysis_id: str, latent: Latent, body: FeatureUpdate) -> Item[FeatureOut]:
     """Edit a latent's label (it becomes a user label), favourite flag or notes."""
     return Item(data=browser.update_feature(_runtime(request), analysis_id, latent, body))
+
+
+# --- exports, label import, your own text (features.export*, features.probe*) ------------------------------
+@router.get("/analyses/{analysis_id}/export", response_class=FileResponse,
+            responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}})
+def export_analysis(
+    request: Request, analysis_id: str,
+    format: Annotated[export.ExportFormat, Query(description="csv or parquet: the feature table (the list API's "
+                                                 "columns); neuronpedia: a zip of Neuronpedia's import layout")],
+    model_id: Annotated[str | None, Query(max_length=128, description="neuronpedia: their model id (default: the "
+                                          "model's name)")] = None,
+    source_set: Annotated[str | None, Query(max_length=128, description="neuronpedia: the source set name, without "
+                                            "the layer")] = None,
+    creator_id: Annotated[str | None, Query(max_length=128, description="neuronpedia: your Neuronpedia user id "
+                                            "(the upload checks it)")] = None,
+) -> FileResponse:
+    """Download the analysis as CSV, Parquet or a Neuronpedia upload (features, activations, explanations)."""
+    options = {name: value for name, value in (("model_id", model_id), ("source_set", source_set),
+                                               ("creator_id", creator_id)) if value is not None}
+    path = export.export_to_scratch(_runtime(request), analysis_id, format, **options)
+    return FileResponse(path, media_type=export.MEDIA_TYPES[format], filename=path.name,
+                        background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True))
+
+
+@router.post("/analyses/{analysis_id}/labels/import", response_model=Item[LabelsImported])
+def import_labels(request: Request, analysis_id: str,
+                  file: Annotated[UploadFile, File(description="our feature-table CSV, or Neuronpedia explanations "
+                                                   "(.jsonl or .jsonl.gz)")]) -> Item[LabelsImported]:
+    """Set labels from a file, as `imported` labels; the whole file is checked before any label is written."""
+    content = file.file.read(export_import.MAX_IMPORT_BYTES + 1)
+    return Item(data=export_import.import_labels(_runtime(request), analysis_id, content))
+
+
+@router.post("/analyses/{analysis_id}/probe", response_model=Item[ProbeOut])
+def probe_text(request: Request, analysis_id: str, body: ProbeIn) -> Item[ProbeOut]:
+    """Your own text through the model host: a latent's activation on every token and the text's top latents."""
+    return Item(data=probe.probe(_runtime(request), analysis_id, body))
