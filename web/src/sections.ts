@@ -3,7 +3,7 @@
  * A new section (Models, Datasets, Extraction, …) is one more entry in SECTIONS.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
-import { Activity, Boxes, Database, LayoutDashboard, ListChecks, type LucideIcon } from "lucide-react";
+import { Activity, Boxes, Database, LayoutDashboard, ListChecks, SlidersHorizontal, Sparkles, type LucideIcon } from "lucide-react";
 import { matchesPath } from "./lib/router";
 
 export interface Section {
@@ -49,6 +49,22 @@ export const SECTIONS: readonly Section[] = [
     icon: Activity,
     summary: "Train sparse autoencoders and transcoders on an extraction (one or a sweep), watch their loss, FVU and L0 live, compare runs.",
     component: lazy(() => import("./pages/training/TrainingPage")),
+  },
+  {
+    id: "features",
+    label: "Features",
+    path: "/features",
+    icon: Sparkles,
+    summary: "Analyse an SAE's latents over text, then browse, search and label them: top examples, logit lens, neighbours, ablation.",
+    component: lazy(() => import("./pages/features/FeaturesPage")),
+  },
+  {
+    id: "steering",
+    label: "Steering",
+    path: "/steering",
+    icon: SlidersHorizontal,
+    summary: "Steer a model with SAE features or contrastive directions: baseline and steered side by side, token by token, measured and swept over strengths.",
+    component: lazy(() => import("./pages/steering/SteeringPage")),
   },
   {
     id: "jobs",

@@ -84,6 +84,19 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * The request field a server error names, as the server spells it: `details.field` of a 400, or the `field` of a
+ * 422's first problem (`body.top_k`, prefix kept); null when it names none.
+ */
+export function fieldOfApiError(e: unknown): string | null {
+  if (!isApiError(e)) return null;
+  const details = e.details;
+  let raw: unknown = null;
+  if (isRecord(details)) raw = details.field;
+  else if (Array.isArray(details) && isRecord(details[0])) raw = details[0].field;
+  return typeof raw === "string" ? raw : null;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -14,7 +14,7 @@ import { SaeImportDialog } from "./SaeImportDialog";
 const LIMIT = 200;
 
 // The model a stored SAE reads (an imported one may have none); its page opens from the SAE's.
-const MODEL_COLUMN: Column<SAE> = {
+export const MODEL_COLUMN: Column<SAE> = {
   key: "model",
   header: "Model",
   render: (s) => <span className="block max-w-48 truncate text-zinc-300" title={s.model_name ?? undefined}>{s.model_name ?? "—"}</span>,

@@ -1,7 +1,7 @@
 /**
  * The request a valid training draft makes, and how the server's refusal of one maps back onto the form's fields.
  */
-import { isApiError } from "../../api/client";
+import { fieldOfApiError } from "../../api/client";
 import { isKFamily, type SAESpec, type TrainRequest } from "../../api/training";
 import { isOneOf } from "../../lib/oneOf";
 import { FIELDS, parseNumber, sweepList, sweepTexts, type DraftField, type SweepParam, type TrainingDraft } from "./draft";
@@ -92,12 +92,8 @@ export function toRequest(d: TrainingDraft): TrainRequest {
 const STREAM_ALIASES: Record<string, DraftField> = { batch_size: "forward_batch_size", layers: "hook_point", hook_points: "hook_point" };
 
 export function fieldOfError(e: unknown, sweepParam: SweepParam = "none"): DraftField | null {
-  if (!isApiError(e)) return null;
-  const details = e.details;
-  let raw: unknown = null;
-  if (details && typeof details === "object" && !Array.isArray(details)) raw = (details as Record<string, unknown>).field;
-  else if (Array.isArray(details) && details[0] && typeof details[0] === "object") raw = (details[0] as Record<string, unknown>).field;
-  if (typeof raw !== "string") return null;
+  const raw = fieldOfApiError(e);
+  if (raw === null) return null;
   let field = raw.replace(/^body\./, "").replace(/^stream\./, "");
   field = STREAM_ALIASES[field] ?? field;
   const member = /^saes(?:\[\d+\]|\.\d+)\.(.+)$/.exec(field);
