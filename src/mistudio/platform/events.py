@@ -234,15 +234,27 @@ class RedisPublisher:
 
     def __init__(self, redis_url: str) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._client = redis.Redis.from_url(redis_url)
+        # One immediate retry (a pooled connection a Redis restart closed), never a wait: a job's supervisor
+        # publishes from the loop that renews its lease, which must not stall while Redis is away.
+        self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5,
+                                            retry=Retry(NoBackoff(), 1))
+        self._failing = False
 
     def publish(self, channel: str, event: str, data: Any) -> None:
         payload = json.dumps({"channel": channel, "event": event, "data": data}, default=str)
         try:
             self._client.publish(REDIS_CHANNEL, payload)
         except Exception as exc:  # redis.RedisError and socket errors: a lost live event is recoverable
-            log.warning("could not publish event on %s to Redis: %s", channel, exc)
+            if not self._failing:  # once per outage, not once per event
+                log.warning("could not publish events to Redis (%s); live clients resync once it is back", exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("publishing events to Redis again")
+        self._failing = False
 
     def close(self) -> None:
         self._client.close()

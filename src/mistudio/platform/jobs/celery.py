@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mistudio.platform.jobs.broker_watch import BrokerWatch
 from mistudio.platform.jobs.celery_app import RUN_JOB_TASK, SECRET_KEY_PREFIX, SECRET_TTL_S, make_celery
 from mistudio.platform.jobs.recovery import LeaseSweeper
 from mistudio.platform.jobs.runner import QUEUES, Runner, RunnerStatus
@@ -19,9 +20,13 @@ class CeleryRunner(Runner):
         # The server sweeps lapsed leases too: a cluster whose only worker died still sees its jobs interrupted.
         self._sweeper = LeaseSweeper(self.sessions, self.publish, self.settings, self.mode,
                                      lambda job_id, queue: self._dispatch(job_id, queue, {}))
+        # Queued jobs a Redis restart forgot are sent again (their secrets, kept in Redis too, are gone with it).
+        self._broker_watch = BrokerWatch(self._redis, self.sessions, lambda job_id, queue: self._dispatch(
+            job_id, queue, {}), self.mode, interval=self.settings.job_lease_seconds / 3)
 
     def start(self) -> None:
         self._sweeper.start()
+        self._broker_watch.start()
 
     def status(self) -> RunnerStatus:
         try:
@@ -52,4 +57,5 @@ class CeleryRunner(Runner):
 
     def stop(self) -> None:
         self._sweeper.stop()
+        self._broker_watch.stop()
         self._redis.close()

@@ -35,6 +35,9 @@ def make_celery(settings: Settings) -> Celery:
         task_ignore_result=True,  # the jobs table is the result store
         task_acks_late=True,  # a worker that dies before finishing leaves the task for another
         worker_prefetch_multiplier=1,
+        # A running job needs no broker (its supervisor talks to the database): when Redis goes away it runs on,
+        # instead of being cancelled for a redelivery that a restarted Redis could not make anyway.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_connection_retry_on_startup=True,
         task_default_queue="gpu",
         worker_hijack_root_logger=False,

@@ -1,0 +1,125 @@
+"""Scaled mode through restarts of its services: a Redis and a PostgreSQL of the test's own (killed and started
+again at will), a real server and a real `mistudio worker`.
+
+- Redis restarted mid-job: the running job finishes, live events come back on the same WebSocket (after a
+  `resync`), and a job whose queued message the restart lost is sent again and runs.
+- PostgreSQL restarted mid-job: a short outage costs nothing (writes are retried, no lease is judged lost);
+  a long one stops the job (it cannot record anything), and once the database is back the job is interrupted and
+  resumes by itself from its last checkpoint, nothing stored lost.
+Each test prints the recovery times it measured (`-s` shows them; the README's cluster table quotes them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from mistudio.config import Settings
+from mistudio.platform.runtime import Runtime
+from tests.support.studio import CeleryWorkers, StudioServer, wait_until
+from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, seconds_since, throwaway_unavailable
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+RETRY_SECONDS = 6  # MISTUDIO_DATABASE_RETRY_SECONDS of this cluster (the lease is studio_env's 4 s)
+
+
+@dataclass
+class Cluster:
+    redis: ThrowawayRedis
+    postgres: ThrowawayPostgres
+    server: StudioServer
+    workers: CeleryWorkers
+    submitter: Runtime
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    reason = throwaway_unavailable()
+    if reason:
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("restarts")
+    home = folder / "home"
+    home.mkdir()
+    redis, postgres = ThrowawayRedis(folder).start(), ThrowawayPostgres().init()
+    env = {"MISTUDIO_REDIS_URL": redis.url, "MISTUDIO_DATABASE_URL": postgres.url,
+           "MISTUDIO_DATABASE_RETRY_SECONDS": str(RETRY_SECONDS)}
+    workers = server = submitter = None
+    try:
+        workers = CeleryWorkers(home, folder / "workers.log", **env).start()
+        server = StudioServer(home, folder / "server.log", **env).start()
+        submitter = Runtime.open(Settings(home=home, job_modules=["tests.support.job_kinds"],
+                                          database_url=postgres.url, redis_url=redis.url))
+        yield Cluster(redis, postgres, server, workers, submitter, home)
+    finally:
+        for part in (submitter, server, workers):
+            if part is not None:
+                part.close() if isinstance(part, Runtime) else part.stop()
+        redis.kill()
+        postgres.destroy()
+
+
+def _subscribe(socket: ClientConnection, channels: list[str]) -> None:
+    socket.send(json.dumps({"type": "subscribe", "channels": channels}))
+    assert json.loads(socket.recv(timeout=5))["event"] == "subscribed"
+
+
+def _next_message(socket: ClientConnection, deadline: float) -> dict[str, Any]:
+    return json.loads(socket.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+
+
+def _job_update(message: dict[str, Any], job_id: str) -> dict[str, Any] | None:
+    if message["event"] == "job.updated" and message["data"]["id"] == job_id:
+        return message["data"]
+    return None
+
+
+def test_redis_restarted_mid_job_the_job_finishes_and_live_events_come_back(cluster: Cluster) -> None:
+    server, runner = cluster.server, cluster.submitter.runner
+    with connect(server.ws_url, open_timeout=5) as socket:
+        _subscribe(socket, ["jobs"])
+        running = runner.submit("test.resumable", {"path": str(cluster.home / "redis.count"), "n": 60, "delay": 0.1})
+        # The gpu queue runs one job at a time: this one waits in Redis, where the restart loses its message.
+        waiting = runner.submit("test.heavy", {"n": 3, "delay": 0.05})
+        deadline = time.monotonic() + 30
+        while not ((update := _job_update(_next_message(socket, deadline), running.id)) and update["progress"] > .15):
+            pass
+
+        cluster.redis.kill()
+        down = time.monotonic()
+        time.sleep(1.0)  # the outage itself
+        cluster.redis.start()
+        up = time.monotonic()
+
+        resynced = first_event = None
+        deadline = up + 40
+        while True:
+            message = _next_message(socket, deadline)
+            if message["channel"] == "system" and message["event"] == "resync":
+                resynced = resynced or seconds_since(up)
+            if (update := _job_update(message, running.id)) is not None:
+                first_event = first_event or seconds_since(up)
+                if update["status"] != "running":
+                    break
+    assert update["status"] == "completed" and update["attempt"] == 1, update  # it ran on, not again
+    assert update["result"] == {"count": 60, "started_at": 0}
+    assert resynced is not None, "the server never told the live client to resync after Redis came back"
+    assert first_event is not None and first_event < 10
+
+    done = server.wait_for_job(waiting.id, ("completed", "failed", "interrupted"), timeout=30)
+    assert done["status"] == "completed", done
+    redelivered = seconds_since(up)
+    health = wait_until(lambda: (r := server.client.get("/api/v1/health").json()["data"]["runner"])["ok"] and r,
+                        timeout=30, interval=0.5, what="the workers to answer the health check again")
+    workers_back = seconds_since(up)
+    assert health["missing_queues"] == []
+    print(f"\n[recovery] Redis restart (down {up - down:.1f}s): live events back after {first_event}s "
+          f"(resync sent after {resynced}s); the lost queued job ran {redelivered}s after the restart; "
+          f"workers answer health {workers_back}s after it; the running job completed on its first attempt")
