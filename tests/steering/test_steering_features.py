@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.extraction.test_extraction_api import _accepted
-from tests.features.conftest import studio  # noqa: F401  (the fixture: model, tokenization, trained SAE)
 from tests.support.api_fixtures import wait_for_job
 
 
-def test_a_strength_in_max_activations_is_scaled_by_the_analysis(studio: dict[str, Any]) -> None:  # noqa: F811
+def test_a_strength_in_max_activations_is_scaled_by_the_analysis(features_studio: dict[str, Any]) -> None:
+    studio = features_studio
     client = studio["client"]
     started = _accepted(client.post(f"/api/v1/saes/{studio['sae_id']}/analyses", json={
         "dataset_id": studio["dataset_id"], "tokenization_id": studio["tokenization_id"], "max_sequences": 40}))
