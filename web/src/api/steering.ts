@@ -1,7 +1,7 @@
 /**
- * The REST calls and types of Steering (compare, sweep, directions, presets, history), and the two feature-browser
- * calls its feature picker needs. Every type is derived from the generated OpenAPI schema, the live events via its
- * `WsChannels` (`steering/{request_id}`).
+ * The REST calls and types of Steering (compare, sweep, directions, presets, history). Every type is derived from
+ * the generated OpenAPI schema, the live events via its `WsChannels` (`steering/{request_id}`); the feature picker
+ * uses `features.ts` for analyses and latents.
  */
 import { api, type ApiClient, type BodyOf, type ItemOf, type PageOf } from "./client";
 import { eventOn, type ChannelEvent, type WsMessage } from "./events";
@@ -28,10 +28,6 @@ export type Preset = ItemOf<"/api/v1/steering/presets/{preset_id}">;
 export type PresetPage = PageOf<"/api/v1/steering/presets">;
 export type PresetRequest = BodyOf<"/api/v1/steering/presets", "post">;
 export type Deleted = ItemOf<"/api/v1/steering/presets/{preset_id}", "delete">;
-export type Analysis = ItemOf<"/api/v1/analyses/{analysis_id}">;
-export type AnalysisPage = PageOf<"/api/v1/saes/{sae_id}/analyses">;
-export type FeatureRow = ItemOf<"/api/v1/analyses/{analysis_id}/features/{latent}">;
-export type FeaturePage = PageOf<"/api/v1/analyses/{analysis_id}/features">;
 
 export const MODES = ["add", "clamp", "ablate"] as const satisfies readonly InterventionMode[];
 
@@ -82,15 +78,6 @@ export function makeSteeringApi(client: ApiClient) {
     createPreset: (body: PresetRequest): Promise<Preset> => client.post("/api/v1/steering/presets", { body }),
     deletePreset: (id: string): Promise<Deleted> =>
       client.del("/api/v1/steering/presets/{preset_id}", { path: { preset_id: id } }),
-    /** The SAE's feature analyses (newest first): a completed one lets the picker search and scale by max activation. */
-    analyses: (saeId: string, signal?: AbortSignal): Promise<AnalysisPage> =>
-      client.list("/api/v1/saes/{sae_id}/analyses", { path: { sae_id: saeId }, query: { limit: 50 }, signal }),
-    searchFeatures: (analysisId: string, search: string, signal?: AbortSignal): Promise<FeaturePage> =>
-      client.list("/api/v1/analyses/{analysis_id}/features", {
-        path: { analysis_id: analysisId }, query: { search, limit: 20 }, signal,
-      }),
-    feature: (analysisId: string, latent: number, signal?: AbortSignal): Promise<FeatureRow> =>
-      client.get("/api/v1/analyses/{analysis_id}/features/{latent}", { path: { analysis_id: analysisId, latent }, signal }),
   };
 }
 

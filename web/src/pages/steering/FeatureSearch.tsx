@@ -1,17 +1,18 @@
 import { useEffect, useState } from "react";
 import { Plus } from "lucide-react";
-import { steeringApi, type FeaturePage } from "../../api/steering";
+import { featuresApi, type Feature } from "../../api/features";
 import { messageOf } from "../../api/client";
 import { Button } from "../../components/Button";
 import { inputClass } from "../../components/Field";
 import { FormError } from "../../components/FormError";
 import { formatFigure } from "./figures";
 
-type FeatureHit = FeaturePage["items"][number];
+type FeatureHit = Feature;
 
-/** Search the analysis' features by label (debounced) and add one; its max activation comes along for scaling. */
+/** Search the analysis' features by label or by token (debounced) and add one; its max activation comes along for scaling. */
 export function FeatureSearch({ analysisId, onAdd }: { analysisId: string; onAdd: (hit: FeatureHit) => void }) {
   const [query, setQuery] = useState("");
+  const [by, setBy] = useState<"search" | "token">("search");
   const [hits, setHits] = useState<FeatureHit[]>([]);
   const [error, setError] = useState<string | null>(null);
 
@@ -23,7 +24,7 @@ export function FeatureSearch({ analysisId, onAdd }: { analysisId: string; onAdd
     }
     const controller = new AbortController();
     const timer = setTimeout(() => {
-      steeringApi.searchFeatures(analysisId, text, controller.signal)
+      featuresApi.features(analysisId, { [by]: text, limit: 20 }, controller.signal)
         .then((page) => {
           setHits(page.items);
           setError(null);
@@ -36,14 +37,22 @@ export function FeatureSearch({ analysisId, onAdd }: { analysisId: string; onAdd
       clearTimeout(timer);
       controller.abort();
     };
-  }, [analysisId, query]);
+  }, [analysisId, query, by]);
 
   return (
     <div className="space-y-1">
-      <input className={inputClass} value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Search features by label…"
-        aria-label="Search features by label" data-testid="feature-search" />
+      <div className="flex gap-2">
+        <select className={`${inputClass} w-auto`} value={by} onChange={(e) => setBy(e.target.value as "search" | "token")}
+          aria-label="Search features by">
+          <option value="search">label</option>
+          <option value="token">token</option>
+        </select>
+        <input className={inputClass} value={query} onChange={(e) => setQuery(e.target.value)}
+          placeholder={by === "search" ? "Search features by label…" : "Features that peak on or promote a token…"}
+          aria-label="Search features" data-testid="feature-search" />
+      </div>
       {error && <FormError testId="feature-search-error">{error}</FormError>}
-      {query.trim() && hits.length === 0 && !error && <p className="text-[11px] text-zinc-500">No feature's label matches.</p>}
+      {query.trim() && hits.length === 0 && !error && <p className="text-[11px] text-zinc-500">No feature matches.</p>}
       {hits.length > 0 && (
         <ul className="max-h-40 overflow-y-auto rounded border border-zinc-800" data-testid="feature-search-results">
           {hits.map((hit) => (

@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { featuresApi } from "../../api/features";
 import type { CompareResult, Experiment, SweepResult } from "../../api/steering";
 import { Card } from "../../components/Card";
 import { PageHeader } from "../../components/ListView";
 import { ReadyTabs } from "../../components/ReadyTabs";
 import { useLocation } from "../../lib/router";
+import { reportError } from "../../stores/toasts";
 import { CompareTab } from "./CompareTab";
 import { directionLookup, EMPTY_DRAFT, featureItem, parseSteeringQuery, patchFromRequest, type SteeringDraft } from "./draft";
 import { GenerationCard } from "./GenerationCard";
@@ -50,6 +52,26 @@ export default function SteeringPage() {
     const newest = catalog.analyses[0]!;
     if (newest.sae_id === draft.saeId) setDraft((d) => (d.analysisId ? d : { ...d, analysisId: newest.id }));
   }, [draft.saeId, catalog.analyses]);
+
+  // Features added by index (or from the URL) get their label and max activation from the analysis, once each.
+  const described = useRef(new Set<string>());
+  useEffect(() => {
+    const analysisId = draft.analysisId;
+    if (!analysisId) return;
+    for (const item of draft.items) {
+      const key = `${analysisId}:${item.key}`;
+      if (item.kind !== "feature" || item.saeId !== draft.saeId || item.maxActivation !== null || described.current.has(key)) continue;
+      described.current.add(key);
+      featuresApi.features(analysisId, { latent: item.feature, limit: 1 })
+        .then((page) => {
+          const row = page.items[0];
+          if (!row) return;
+          setDraft((d) => ({ ...d, items: d.items.map((old) => (old.key === item.key && old.kind === "feature"
+            ? { ...old, label: row.label, maxActivation: row.max_activation } : old)) }));
+        })
+        .catch((e) => reportError(e, `Could not read feature ${item.feature}`));
+    }
+  }, [draft.analysisId, draft.saeId, draft.items]);
 
   function open(experiment: Experiment): void {
     const { patch, strengths } = patchFromRequest(experiment.request, directionLookup(catalog.directions));

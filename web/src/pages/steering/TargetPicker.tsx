@@ -1,4 +1,4 @@
-import type { Analysis } from "../../api/steering";
+import type { Analysis } from "../../api/features";
 import type { SAE } from "../../api/training";
 import type { Model } from "../../api/types";
 import { Field, inputClass } from "../../components/Field";

@@ -4,7 +4,8 @@
  */
 import { useCallback, useEffect, useState } from "react";
 import { modelsApi } from "../../api/models";
-import { steeringApi, type Analysis, type Direction, type Preset } from "../../api/steering";
+import { featuresApi, type Analysis } from "../../api/features";
+import { steeringApi, type Direction, type Preset } from "../../api/steering";
 import { trainingApi, type SAE } from "../../api/training";
 import type { Model } from "../../api/types";
 import { reportError } from "../../stores/toasts";
@@ -48,7 +49,7 @@ export function useCatalog(modelId: string, saeId: string): Catalog {
   const [models, , loadingModels] = useList((signal) => modelsApi.list({ ready: true, limit: 200 }, signal), [], "the models");
   const [saes, , loadingSaes] = useList(modelId ? (signal) => trainingApi.listSaes({ model_id: modelId, limit: 200 }, signal) : null,
     [modelId], "the model's SAEs");
-  const [allAnalyses] = useList(saeId ? (signal) => steeringApi.analyses(saeId, signal) : null, [saeId], "the SAE's analyses");
+  const [allAnalyses] = useList(saeId ? (signal) => featuresApi.list(saeId, signal) : null, [saeId], "the SAE's analyses");
   const [directions, reloadDirections] = useList(modelId ? (signal) => steeringApi.directions({ model_id: modelId, limit: 200 }, signal) : null,
     [modelId], "the saved directions");
   const [presets, reloadPresets] = useList((signal) => steeringApi.presets(signal), [], "the presets");
