@@ -25,6 +25,7 @@ TASK_MODULES = [
     "mistudio.extraction.tasks",
     "mistudio.training.tasks",
     "mistudio.features.tasks",
+    "mistudio.features.labels_tasks",
 ]
 
 # Imported by the model host process only (they import torch): what interactive requests run.

@@ -14,6 +14,7 @@ from mistudio.cli import (
     extraction,
     features,
     features_export,
+    features_label,
     generate,
     jobs,
     models,
@@ -35,6 +36,7 @@ app.add_typer(extraction.extract_app, name="extract")
 app.add_typer(templates.templates_app, name="templates")
 app.add_typer(training.train_app, name="train")
 features.features_app.command("export")(features_export.export)
+features.features_app.command("label")(features_label.label)
 app.add_typer(features.features_app, name="features")
 
 __all__ = ["app"]

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.features import service
@@ -26,7 +26,7 @@ from mistudio.features.schemas import (
     TokenValue,
 )
 from mistudio.features.store import fold, latent_arrays, read_token_texts
-from mistudio.features.tables import Feature, FeatureAnalysis, FeatureToken
+from mistudio.features.tables import Feature, FeatureAnalysis, FeatureLabelEvidence, FeatureToken
 from mistudio.platform.db import session_scope
 from mistudio.platform.lifecycle import Status
 from mistudio.platform.runtime import Runtime
@@ -135,7 +135,11 @@ def update_feature(runtime: Runtime, analysis_id: str, latent: int, body: Featur
         if "label" in given:
             text = body.label.strip()
             feature.label, feature.label_kind = (text, "user") if text else (None, None)
-            feature.label_score = None  # a score measured another label
+            # The scores and evidence measured another label.
+            feature.label_model = feature.label_prompt_version = None
+            feature.label_score = feature.detection_score = feature.fuzzing_score = None
+            session.execute(delete(FeatureLabelEvidence).where(FeatureLabelEvidence.analysis_id == analysis_id,
+                                                               FeatureLabelEvidence.latent == latent))
         if "favourite" in given:
             feature.favourite = body.favourite
         if "notes" in given:
@@ -210,6 +214,7 @@ def feature_detail(runtime: Runtime, analysis_id: str, latent: int) -> FeatureDe
         texts = read_token_texts(folder)
         ablation, mean_delta = _ablation(folder, latent)
         meta = {"first_sequence": row.first_sequence}
+        evidence = session.get(FeatureLabelEvidence, (analysis_id, latent))
         related = {prefix: _related(session, analysis_id, arrays[f"{prefix}.indices"], arrays[f"{prefix}.values"])
                    if f"{prefix}.indices" in arrays else [] for prefix in ("neighbours", "correlations")}
     return FeatureDetail(
@@ -220,7 +225,8 @@ def feature_detail(runtime: Runtime, analysis_id: str, latent: int) -> FeatureDe
         examples=_examples(folder, latent, meta["first_sequence"], texts, ablation),
         promoted=_lens(arrays, "promoted", texts), suppressed=_lens(arrays, "suppressed", texts),
         neighbours=related["neighbours"], correlations=related["correlations"],
-        ablation_mean_delta_loss=mean_delta, interval_kind=_interval_kind(folder))
+        ablation_mean_delta_loss=mean_delta, interval_kind=_interval_kind(folder),
+        label_evidence=evidence.details if evidence is not None else None)
 
 
 def _interval_kind(folder: Any) -> str:

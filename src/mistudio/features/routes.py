@@ -12,6 +12,7 @@ from starlette.background import BackgroundTask
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
 from mistudio.features import browser, export, export_import, probe, service
 from mistudio.features.export_schemas import LabelsImported
+from mistudio.features.labels_schemas import LabelIn, LabelJobAccepted
 from mistudio.features.probe_schemas import ProbeIn, ProbeOut
 from mistudio.features.schemas import (
     AnalysisAccepted,
@@ -147,3 +148,12 @@ def import_labels(request: Request, analysis_id: str,
 def probe_text(request: Request, analysis_id: str, body: ProbeIn) -> Item[ProbeOut]:
     """Your own text through the model host: a latent's activation on every token and the text's top latents."""
     return Item(data=probe.probe(_runtime(request), analysis_id, body))
+
+
+@router.post("/analyses/{analysis_id}/labels", status_code=202, response_model=Accepted[LabelJobAccepted])
+def start_labelling(request: Request, analysis_id: str, body: LabelIn) -> Accepted[LabelJobAccepted]:
+    """Queue a job that labels the top N latents (or the ones given) with an LLM and scores each label
+    (detection and fuzzing, balanced accuracy); follow and cancel it as a job."""
+    from mistudio.features import labels_service
+
+    return Accepted(data=labels_service.start_labelling(_runtime(request), analysis_id, body))

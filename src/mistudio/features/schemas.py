@@ -93,8 +93,12 @@ class FeatureOut(BaseModel):
     mean_activation: float = Field(description="over all counted tokens, zeros included")
     dead: bool
     label: str | None
-    label_kind: str | None = Field(description="automatic (from the top tokens, offline) or user")
-    label_score: float | None = Field(description="no scorer yet: null")
+    label_kind: str | None = Field(description="automatic (from the top tokens, offline), llm or user")
+    label_model: str | None = Field(default=None, description="llm labels: the model that wrote it")
+    label_prompt_version: str | None = Field(default=None, description="llm labels: explainer/scorer prompts")
+    detection_score: float | None = Field(default=None, description="balanced accuracy of detection (0.5: chance)")
+    fuzzing_score: float | None = Field(default=None, description="balanced accuracy of fuzzing (0.5: chance)")
+    label_score: float | None = Field(description="mean of the label's detection and fuzzing scores; null: unscored")
     favourite: bool
     notes: str | None
 
@@ -153,6 +157,8 @@ class FeatureDetail(FeatureOut):
     correlations: list[Related] = Field(description="most correlated latents over the analysed tokens")
     ablation_mean_delta_loss: float | None = Field(description="mean Δ loss of the token after each ablated peak")
     interval_kind: str
+    label_evidence: dict | None = Field(default=None, description="llm labels: the explainer's answer and each "
+                                       "scored context with its truth and the LLM's verdict (null: unparsed)")
 
 
 class AnalysisProgressEvent(EventPayload):

@@ -18,7 +18,7 @@ from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction import service as extractions
 from mistudio.features.schemas import AnalysisAccepted, AnalysisOut, AnalyzeIn
-from mistudio.features.tables import Feature, FeatureAnalysis, FeatureToken
+from mistudio.features.tables import Feature, FeatureAnalysis, FeatureLabelEvidence, FeatureToken
 from mistudio.models import service as models
 from mistudio.platform.db import newest_first_page, session_scope
 from mistudio.platform.jobs import resources
@@ -230,6 +230,7 @@ def delete_analysis(runtime: Runtime, analysis_id: str) -> Deleted:
                            details={"status": row.status})
         # Explicit: SQLite enforces ON DELETE CASCADE only with its foreign-key pragma on.
         session.execute(delete(FeatureToken).where(FeatureToken.analysis_id == analysis_id))
+        session.execute(delete(FeatureLabelEvidence).where(FeatureLabelEvidence.analysis_id == analysis_id))
         session.execute(delete(Feature).where(Feature.analysis_id == analysis_id))
         session.delete(row)
     folder = runtime.storage.features_dir(analysis_id)

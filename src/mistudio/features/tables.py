@@ -67,8 +67,13 @@ class Feature(Base):
     mean_activation: Mapped[float] = mapped_column(Float)
     dead: Mapped[bool] = mapped_column(Boolean)
     label: Mapped[str | None] = mapped_column(Text)
-    label_kind: Mapped[str | None] = mapped_column(String(16))  # automatic | user (llm: not written yet)
-    label_score: Mapped[float | None] = mapped_column(Float)  # no scorer yet: None until one is
+    label_kind: Mapped[str | None] = mapped_column(String(16))  # automatic | llm | user
+    # An LLM label's author and its scores (balanced accuracy); label_score is their mean, what the browser sorts.
+    label_model: Mapped[str | None] = mapped_column(String(255))
+    label_prompt_version: Mapped[str | None] = mapped_column(String(64))
+    detection_score: Mapped[float | None] = mapped_column(Float)
+    fuzzing_score: Mapped[float | None] = mapped_column(Float)
+    label_score: Mapped[float | None] = mapped_column(Float)
     favourite: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -86,3 +91,15 @@ class FeatureToken(Base):
     token: Mapped[str] = mapped_column(String(64))
     latent: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(8))  # peak | logit
+
+
+class FeatureLabelEvidence(Base):
+    """What an LLM label rests on: the explainer's raw answer and each scored context with its truth and the
+    LLM's verdict (null: unparsed). Written in the same transaction as the label, so neither exists alone."""
+
+    __tablename__ = "feature_label_evidence"
+
+    analysis_id: Mapped[str] = mapped_column(String(32), ForeignKey("feature_analyses.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    latent: Mapped[int] = mapped_column(Integer, primary_key=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
