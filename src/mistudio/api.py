@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,12 +21,13 @@ from mistudio import __version__
 from mistudio.config import Settings, load_settings
 from mistudio.datasets.routes import router as datasets_router
 from mistudio.domains import register_domains
-from mistudio.errors import MistudioError, PayloadTooLarge, status_of
+from mistudio.errors import DatabaseUnavailable, MistudioError, PayloadTooLarge, status_of
 from mistudio.extraction.routes import router as extraction_router
 from mistudio.features.routes import router as features_router
 from mistudio.lens.errors import LensError
 from mistudio.models.generate_routes import router as generate_router
 from mistudio.models.routes import router as models_router
+from mistudio.platform.db_retry import database_error_reason, database_unreachable
 from mistudio.platform.events import CHANNELS
 from mistudio.platform.logs import request_id_var, setup_logging
 from mistudio.platform.runtime import Runtime
@@ -177,6 +179,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not database_unreachable(exc):
+            log.exception("unhandled database error")
+            return internal_error(getattr(request.state, "request_id", None) or request_id_var.get())
+        # A restart or a lost network, not a bug: the pool reconnects by itself once the database answers.
+        return error_response(503, DatabaseUnavailable.code, "the database is unreachable right now "
+                              f"({database_error_reason(exc)}); try again in a few seconds",
+                              headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

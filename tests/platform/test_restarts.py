@@ -123,3 +123,78 @@ def test_redis_restarted_mid_job_the_job_finishes_and_live_events_come_back(clus
     print(f"\n[recovery] Redis restart (down {up - down:.1f}s): live events back after {first_event}s "
           f"(resync sent after {resynced}s); the lost queued job ran {redelivered}s after the restart; "
           f"workers answer health {workers_back}s after it; the running job completed on its first attempt")
+
+
+def _job_pid(cluster: Cluster, job_id: str) -> int:
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs.table import Job
+
+    with session_scope(cluster.submitter.sessions) as session:
+        return wait_until(lambda: session.get(Job, job_id, populate_existing=True).pid, timeout=10,
+                          what="the job's process id")
+
+
+def _part_way(cluster: Cluster, count_file: str, steps: int, delay: float) -> tuple[str, Path]:
+    """A resumable job (`steps` of `delay` seconds, each saved to its count file), a tenth of its work done."""
+    path = cluster.home / count_file
+    job = cluster.submitter.runner.submit("test.resumable", {"path": str(path), "n": steps, "delay": delay})
+    wait_until(lambda: cluster.server.job(job.id)["progress"] > 0.1, timeout=60, interval=0.1,
+               what="the job to be part-way")
+    return job.id, path
+
+
+def test_postgres_restarted_mid_job_a_short_outage_costs_nothing(cluster: Cluster) -> None:
+    server = cluster.server
+    job_id, path = _part_way(cluster, "pg-short.count", 60, 0.1)
+    cluster.postgres.stop("fast")  # a clean restart: every open connection is closed under the job
+    down = time.monotonic()
+    done_before = int(path.read_text())
+    time.sleep(2.0)  # the outage itself: shorter than the retry window, longer than a lease beat
+    outage_answer = server.client.get(f"/api/v1/jobs/{job_id}")
+    cluster.postgres.start()
+    up = time.monotonic()
+    assert int(path.read_text()) > done_before, "the job stopped working while the database was away"
+
+    wait_until(lambda: server.job(job_id)["progress"] > done_before / 60 + 0.05, timeout=20, interval=0.1,
+               what="the job's progress to be recorded again")
+    progress_back = seconds_since(up)
+    final = server.wait_for_job(job_id, ("completed", "failed", "interrupted"), timeout=40)
+    assert final["status"] == "completed" and final["attempt"] == 1, final  # no interruption, no second run
+    assert final["result"] == {"count": 60, "started_at": 0}
+    assert outage_answer.status_code == 503, outage_answer.text
+    assert "database" in outage_answer.json()["error"]["message"]
+    print(f"\n[recovery] PostgreSQL restart (down {up - down:.1f}s): the job worked on through it, its progress "
+          f"was recorded again {progress_back}s after the restart and it completed on its first attempt")
+
+
+def test_postgres_down_longer_than_the_retry_window_stops_the_job_and_it_resumes_after(cluster: Cluster) -> None:
+    import psutil
+
+    server = cluster.server
+    # 15 s of work: more than the retry window, so the outage catches it mid-way
+    job_id, path = _part_way(cluster, "pg-long.count", 300, 0.05)
+    pid = _job_pid(cluster, job_id)
+    cluster.postgres.stop("immediate")  # a crash
+    down = time.monotonic()
+    wait_until(lambda: not psutil.pid_exists(pid), timeout=RETRY_SECONDS + 15, interval=0.2,
+               what="the job's process to stop once the retry window is spent")
+    stopped_after = seconds_since(down)
+    assert stopped_after >= RETRY_SECONDS - 1  # it rode out the first seconds
+    stored = int(path.read_text())
+    assert 0 < stored < 300
+    cluster.postgres.start()
+    up = time.monotonic()
+
+    interrupted = server.wait_for_job(job_id, ("interrupted", "failed", "completed"), timeout=30)
+    assert interrupted["status"] == "interrupted", interrupted
+    assert "resumes by itself" in interrupted["message"]
+    marked = seconds_since(up)
+    resumed = wait_until(lambda: next((job for job in server.client.get("/api/v1/jobs").json()["data"]
+                                       if job.get("resumed_from") == job_id), None), timeout=15,
+                         what="the automatic resumption")
+    final = server.wait_for_job(resumed["id"], ("completed", "failed", "interrupted"), timeout=40)
+    assert final["status"] == "completed" and final["attempt"] == 2, final
+    assert final["result"] == {"count": 300, "started_at": stored}  # from its checkpoint: nothing stored was lost
+    print(f"\n[recovery] PostgreSQL down {up - down:.1f}s (retry window {RETRY_SECONDS}s): the job stopped "
+          f"{stopped_after}s into the outage with {stored}/300 steps stored; marked interrupted {marked}s after the "
+          f"database came back, resumed from step {stored} and completed {seconds_since(up)}s after it")

@@ -41,14 +41,14 @@ def database_unreachable(exc: BaseException) -> bool:
     return True  # psycopg: connection refused, terminated by an administrator, server closed the connection
 
 
-def _reason(exc: BaseException) -> str:
+def database_error_reason(exc: BaseException) -> str:
     """The first line of the driver's own message (SQLAlchemy's wrapper adds the statement and a link)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
 def unavailable_error(seconds: float, exc: BaseException) -> DatabaseUnavailable:
-    reason = _reason(exc)
+    reason = database_error_reason(exc)
     return DatabaseUnavailable(
         f"the database was unreachable for more than {seconds:g}s ({reason}); the job stopped, keeping everything "
         "already stored. Once the database is back a resumable job resumes by itself; raise "
@@ -67,7 +67,8 @@ class OutageClock:
         now = time.monotonic()
         if self._since is None:
             self._since = now
-            log.warning("the database is unreachable (%s); retrying for up to %gs", _reason(exc), self.seconds)
+            log.warning("the database is unreachable (%s); retrying for up to %gs", database_error_reason(exc),
+                        self.seconds)
         if now - self._since > self.seconds:
             raise unavailable_error(self.seconds, exc) from exc
 
@@ -89,7 +90,8 @@ def retry_database(work: Callable[[], T], seconds: float, what: str) -> T:
                 raise
             if time.monotonic() + backoff > deadline:
                 raise unavailable_error(seconds, exc) from exc
-            log.warning("%s: the database is unreachable (%s); retrying in %.1fs", what, _reason(exc), backoff)
+            log.warning("%s: the database is unreachable (%s); retrying in %.1fs", what, database_error_reason(exc),
+                        backoff)
             time.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mistudio.config import Settings
 from mistudio.errors import DatabaseUnavailable, UserError
 from mistudio.platform.db import make_engine, session_factory, session_scope
-from mistudio.platform.db_retry import in_session
+from mistudio.platform.db_retry import database_error_reason, database_unreachable, in_session
 from mistudio.platform.jobs import repository
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import (
@@ -138,8 +138,9 @@ def _renew_lease(job_id: str, sessions: sessionmaker[Session], settings: Setting
             # not renewed: either the child has just written its own ending (nothing to do) or a sweeper took it
             taken = repository.get_job(session, job_id).status == JobStatus.INTERRUPTED.value
             return False if taken else None
-    except Exception:
-        log.warning("job %s: renewing its lease failed; retrying at the next beat", job_id, exc_info=True)
+    except Exception as exc:
+        log.warning("job %s: renewing its lease failed (%s); retrying at the next beat", job_id,
+                    database_error_reason(exc), exc_info=not database_unreachable(exc))
         return None
 
 
