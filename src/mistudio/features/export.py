@@ -8,6 +8,7 @@ user's path); rows are read from the database in chunks so 100k latents never si
 from __future__ import annotations
 
 import csv
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -61,15 +62,17 @@ def write_csv(rows: Iterator[dict[str, Any]], path: Path) -> int:
 
 
 def _parquet_schema() -> Any:
+    """Typed columns from FeatureOut's annotations, so a column added to the list API is exported too."""
     import pyarrow as pa
 
-    kinds = {"latent": pa.int32(), "frequency": pa.float64(), "max_activation": pa.float64(),
-             "mean_activation": pa.float64(), "dead": pa.bool_(), "label": pa.string(), "label_kind": pa.string(),
-             "label_score": pa.float64(), "favourite": pa.bool_(), "notes": pa.string()}
-    missing = set(TABLE_COLUMNS) - set(kinds)
-    if missing:  # a column added to FeatureOut must be given a type here, not dropped silently
-        raise RuntimeError(f"no Parquet type for feature column(s) {sorted(missing)}")
-    return pa.schema([(name, kinds[name]) for name in TABLE_COLUMNS])
+    kinds = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}
+    fields = []
+    for name, info in FeatureOut.model_fields.items():
+        plain = [kind for kind in typing.get_args(info.annotation) or (info.annotation,) if kind is not type(None)]
+        if len(plain) != 1 or plain[0] not in kinds:  # refused loudly rather than exported as an untyped column
+            raise RuntimeError(f"feature column {name!r} has type {info.annotation}, which has no Parquet type here")
+        fields.append((name, pa.int32() if name == "latent" else kinds[plain[0]]))
+    return pa.schema(fields)
 
 
 def write_parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:

@@ -3,8 +3,8 @@ explanations (`explanations/*.jsonl.gz` of its export layout, or the same lines 
 
 The whole file is parsed and checked first (a latent out of range, a label too long, a malformed line: refused,
 naming the line and the field) and only then written, in one transaction: nothing is half-imported. An imported
-label has kind `imported` and no score (a score measured another label); rows with no label text are skipped,
-never used to clear a label.
+label has kind `imported`, no author model and no scores (they measured the label it replaces); rows with no label
+text are skipped, never used to clear a label.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from mistudio.errors import InvalidInput
 from mistudio.features.browser import _completed
 from mistudio.features.export_schemas import LabelsImported
 from mistudio.features.schemas import MAX_LABEL_CHARS
-from mistudio.features.tables import Feature
+from mistudio.features.tables import Feature, FeatureLabelEvidence
 from mistudio.platform.db import session_scope
 from mistudio.platform.runtime import Runtime
 
@@ -134,8 +134,13 @@ def import_labels(runtime: Runtime, analysis_id: str, content: bytes) -> LabelsI
         _completed(session, analysis_id)  # not deleted meanwhile
         # ORM bulk UPDATE by primary key: one executemany, not a query per latent (100k labels).
         if parsed.labels:
+            # The author, prompts, scores and evidence of a previous label measured that label, not this one.
+            stale = dict.fromkeys(("label_model", "label_prompt_version", "detection_score", "fuzzing_score",
+                                   "label_score"))
             session.execute(update(Feature), [
-                {"analysis_id": analysis_id, "latent": latent, "label": text, "label_kind": IMPORTED_KIND,
-                 "label_score": None} for latent, text in parsed.labels.items()])
+                {"analysis_id": analysis_id, "latent": latent, "label": text, "label_kind": IMPORTED_KIND, **stale}
+                for latent, text in parsed.labels.items()])
+            session.execute(delete(FeatureLabelEvidence).where(FeatureLabelEvidence.analysis_id == analysis_id,
+                                                               FeatureLabelEvidence.latent.in_(list(parsed.labels))))
     return LabelsImported(analysis_id=analysis_id, format=parsed.format, imported=len(parsed.labels),  # type: ignore[arg-type]
                           skipped=parsed.skipped, duplicates=parsed.duplicates)
