@@ -28,7 +28,7 @@ export function GenerationCard({ draft, onChange }: { draft: SteeringDraft; onCh
           </Field>
         ))}
       </div>
-      <Field label="Tokens to watch" hint="comma-separated: their probability shift is reported">
+      <Field label="Tokens to watch" hint={'comma-separated; their probability shift is reported; quote one to keep its leading space (" king")'}>
         {({ id, describedBy }) => <input id={id} aria-describedby={describedBy} className={inputClass} value={draft.watchTokens}
           placeholder="happy, sad" onChange={(e) => onChange({ watchTokens: e.target.value })} data-testid="steering-watch-tokens" />}
       </Field>

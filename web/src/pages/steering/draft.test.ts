@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareBody, EMPTY_DRAFT, featureItem, parseSteeringQuery, patchFromRequest, sweepBody, type SteeringDraft } from "./draft";
+import { compareBody, watchedTokens, EMPTY_DRAFT, featureItem, parseSteeringQuery, patchFromRequest, sweepBody, type SteeringDraft } from "./draft";
 
 const draft = (patch: Partial<SteeringDraft> = {}): SteeringDraft => ({
   ...EMPTY_DRAFT, modelId: "m1", prompt: "the king", seed: "11", watchTokens: "king, queen ,", ...patch,
@@ -24,6 +24,10 @@ describe("request bodies", () => {
     expect(body.strengths).toEqual([0, 4]);
     expect(body.random_baseline).toBe(true);
     expect(() => sweepBody(draft(), [1], "x")).toThrow(/add an intervention/);
+  });
+
+  it("keeps a quoted watched token's leading space", () => {
+    expect(watchedTokens('king, " queen", ""')).toEqual(["king", " queen"]);
   });
 
   it("a random seed is sent as null", () => {

@@ -81,9 +81,14 @@ export function interventionOf(item: SteeringItem, draft: SteeringDraft, strengt
     positions, unit: scaled ? "max_activation" : "absolute", analysis_id: scaled ? draft.analysisId : null };
 }
 
-/** Watched tokens, comma-separated, each trimmed ("king, queen" → ["king", "queen"]). */
+/**
+ * Watched tokens, comma-separated and trimmed ("king, queen" → ["king", "queen"]); quotes keep a token's own
+ * leading space, which the tokenizer treats as another token (`" king"` → " king").
+ */
 export function watchedTokens(text: string): string[] {
-  return text.split(",").map((token) => token.trim()).filter((token) => token !== "");
+  return text.split(",").map((token) => token.trim()).filter((token) => token !== "")
+    .map((token) => (token.length >= 2 && token.startsWith('"') && token.endsWith('"') ? token.slice(1, -1) : token))
+    .filter((token) => token !== "");
 }
 
 function generation(draft: SteeringDraft, requestId: string) {
