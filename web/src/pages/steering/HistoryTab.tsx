@@ -17,6 +17,14 @@ export interface HistoryTabProps {
   onOpen: (experiment: Experiment) => void;
 }
 
+/** What the experiment applied, in the server's words (a comparison's interventions, a sweep's one and its grid). */
+function applied(experiment: Experiment): string {
+  const result = experiment.result;
+  if (Array.isArray(result.interventions)) return result.interventions.filter((i) => typeof i === "string").join("; ");
+  const strengths = Array.isArray(experiment.request.strengths) ? ` (strengths ${experiment.request.strengths.join(", ")})` : "";
+  return typeof result.intervention === "string" ? `${result.intervention.replace(/ × \S+/, "")}${strengths}` : "";
+}
+
 /** Every comparison and sweep kept, newest first: open one (its inputs and outputs come back), delete one. */
 export function HistoryTab({ modelId, epoch, onOpen }: HistoryTabProps) {
   const [experiments, setExperiments] = useState<Experiment[]>([]);
@@ -52,6 +60,7 @@ export function HistoryTab({ modelId, epoch, onOpen }: HistoryTabProps) {
           { key: "kind", header: "Kind", render: (e) => e.kind },
           { key: "model", header: "Model", render: (e) => e.model_name },
           { key: "prompt", header: "Prompt", className: "max-w-64 truncate", render: (e) => e.prompt },
+          { key: "applied", header: "Applied", className: "max-w-72 truncate", render: (e) => applied(e) },
           { key: "seed", header: "Seed", render: (e) => e.seed },
           { key: "seconds", header: "Time", render: (e) => `${e.seconds.toFixed(1)}s` },
           { key: "actions", header: <span className="sr-only">Actions</span>, render: (e) => (

@@ -61,7 +61,10 @@ export function SweepTab({ draft, run, onDone, initialStrengths }: {
       </Card>
       {result && (
         <>
-          <Card title={`${result.intervention} · seed ${result.seed} · ${result.format} on ${result.device} · ${result.seconds.toFixed(1)}s`} bodyClassName="p-3">
+          <Card title="Metrics against strength" bodyClassName="space-y-2 p-3"
+            actions={<span className="text-[11px] text-zinc-500" data-testid="sweep-figures">
+              seed {result.seed} · {result.format} on {result.device} · {result.seconds.toFixed(1)}s</span>}>
+            <p className="text-xs text-zinc-400">Swept: {result.intervention}</p>
             <SweepChart points={result.points} />
             {result.random_direction && <p className="mt-1 text-[11px] text-zinc-500">control: {result.random_direction}</p>}
           </Card>
