@@ -13,14 +13,22 @@ export interface HistogramBar {
   count: number;
 }
 
-/** The histogram's bins as bars; edges come as log10, so each bin's bounds are 10^edge. */
+/**
+ * The histogram's bins as bars; edges come as log10, so each bin's bounds are 10^edge. The empty bins before the
+ * first and after the last counted one are dropped: the edges span every latent's range, and a latent's own
+ * activations would otherwise be a sliver in the middle of the chart.
+ */
 export function histogramBars(histogram: FeatureDetail["histogram"]): HistogramBar[] {
   const edges = histogram.log10_edges;
-  return histogram.counts.map((count, i) => {
+  const bars = histogram.counts.map((count, i) => {
     const lo = edges[i] ?? 0;
     const hi = edges[i + 1] ?? lo;
     return { centre: 10 ** ((lo + hi) / 2), low: 10 ** lo, high: 10 ** hi, count };
   });
+  const first = bars.findIndex((b) => b.count > 0);
+  if (first < 0) return [];
+  const last = bars.length - 1 - [...bars].reverse().findIndex((b) => b.count > 0);
+  return bars.slice(first, last + 1);
 }
 
 export function ActivationHistogram({ histogram, height = 180 }: { histogram: FeatureDetail["histogram"]; height?: number }) {

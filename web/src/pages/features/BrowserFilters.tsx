@@ -12,7 +12,7 @@ const PLACEHOLDERS = { label: "Text in the label…", token: "A token, e.g. king
 
 function Select({ label, value, onChange, options, testId }: { label: string; value: string; onChange: (v: string) => void; options: [string, string][]; testId: string }) {
   return (
-    <label className="flex items-center gap-1 text-xs text-zinc-400">
+    <label className="flex shrink-0 items-center gap-1 text-xs whitespace-nowrap text-zinc-400">
       {label}
       <select className={`${inputClass} w-auto`} value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
         {options.map(([v, text]) => (
@@ -57,16 +57,18 @@ export function BrowserFilters({ state }: { state: BrowserState }) {
     <div className="space-y-1" data-testid="feature-filters">
       <div className="flex flex-wrap items-center gap-2">
         <Select label="Search by" value={state.mode} onChange={(v) => set({ by: v })} options={SEARCH_MODES.map((m) => [m, m])} testId="feature-search-mode" />
+        <span className="block w-56">
         <input
           type="search"
           aria-label={`Search by ${state.mode}`}
           aria-invalid={Boolean(errors.text)}
-          className={`${inputClass} w-56`}
+          className={inputClass}
           placeholder={PLACEHOLDERS[state.mode]}
           value={typed.text}
           onChange={(e) => setTyped((t) => ({ ...t, text: e.target.value }))}
           data-testid="feature-search"
         />
+        </span>
         <Select label="Sort" value={state.sort} onChange={(v) => set({ sort: v, order: null })} options={SORT_FIELDS.map((f) => [f, SORT_LABELS[f]])} testId="feature-sort" />
         <Button
           size="sm"
@@ -86,14 +88,14 @@ export function BrowserFilters({ state }: { state: BrowserState }) {
           testId="feature-liveliness"
         />
         <Select label="Labelled" value={state.labelled} onChange={(v) => set({ labelled: v === "all" ? null : v })} options={[["all", "all"], ["yes", "yes"], ["no", "no"]]} testId="feature-labelled" />
-        <label className="flex items-center gap-1 text-xs text-zinc-400">
+        <label className="flex shrink-0 items-center gap-1 text-xs whitespace-nowrap text-zinc-400">
           <input type="checkbox" checked={state.favourites} onChange={(e) => set({ fav: e.target.checked ? "1" : null })} data-testid="feature-favourites" />
           favourites only
         </label>
-        <label className="flex items-center gap-1 text-xs text-zinc-400">
+        <label className="flex shrink-0 items-center gap-1 text-xs text-zinc-400">
           frequency
           <input
-            className={`${inputClass} w-20`}
+            className={`${inputClass} w-20!`}
             inputMode="decimal"
             placeholder="min"
             aria-label="Min frequency (fraction of tokens)"
@@ -104,7 +106,7 @@ export function BrowserFilters({ state }: { state: BrowserState }) {
           />
           –
           <input
-            className={`${inputClass} w-20`}
+            className={`${inputClass} w-20!`}
             inputMode="decimal"
             placeholder="max"
             aria-label="Max frequency (fraction of tokens)"

@@ -30,3 +30,14 @@ describe("an example's tokens", () => {
     expect(visibleToken("a\nb\t")).toBe("a↵b⇥");
   });
 });
+
+describe("the activation histogram", () => {
+  it("keeps the bins from the first to the last counted one, bounds as activations", async () => {
+    const { histogramBars } = await import("./ActivationHistogram");
+    const bars = histogramBars({ counts: [0, 2, 0, 5, 0, 0], log10_edges: [-3, -2, -1, 0, 1, 2, 3] });
+    expect(bars.map((b) => b.count)).toEqual([2, 0, 5]);
+    expect(bars[0]!.low).toBeCloseTo(0.01);
+    expect(bars[2]!.high).toBeCloseTo(10);
+    expect(histogramBars({ counts: [0, 0], log10_edges: [0, 1, 2] })).toEqual([]);
+  });
+});

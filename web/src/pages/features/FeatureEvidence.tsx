@@ -17,10 +17,11 @@ export function FeatureStatistics({ feature }: { feature: FeatureDetail }) {
       <DetailRow label="Mean">{formatActivation(feature.mean_activation)} (all tokens)</DetailRow>
       <DetailRow label="Mean if active">{feature.mean_when_active === null ? "—" : formatActivation(feature.mean_when_active)}</DetailRow>
       <DetailRow label="Ablation">
-        <span data-testid="feature-ablation">
+        {/* The row breaks anywhere (for ids); this is prose. */}
+        <span className="break-normal" data-testid="feature-ablation">
           {feature.ablation_mean_delta_loss === null
-            ? "not measured (start an analysis with “ablate top examples” > 0)"
-            : `Δ next-token loss ${formatActivation(feature.ablation_mean_delta_loss)} on average when zeroed at its peaks`}
+            ? "not measured (analyse with “ablate top examples” > 0)"
+            : `Δ next-token loss ${formatActivation(feature.ablation_mean_delta_loss)} (mean, zeroed at its peaks)`}
         </span>
       </DetailRow>
       {feature.dead && <DetailRow label="Dead">never fired on the analysed tokens</DetailRow>}
