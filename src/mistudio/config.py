@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     downloads_per_hour: int = Field(default=10, ge=1, description="model downloads accepted per hour (429 above)")
     host_memory_gb: float = Field(default=6.0, gt=0, description="memory the model host may keep models warm in")
     host_idle_unload_seconds: float = Field(default=600, gt=0, description="the host unloads a model unused this long")
+    model_host: Literal["local", "workers"] = Field(default="local", description=(
+        "where interactive requests run: local = a child of the server (or CLI); workers = host workers on GPU "
+        "nodes (`mistudio worker --queues interactive`, scaled mode, needs MISTUDIO_REDIS_URL)"))
+    host_queue_timeout_seconds: float = Field(default=30.0, gt=0, description=(
+        "with model_host=workers: a request no host worker takes this long fails with a message saying so"))
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: readable lines at a terminal, JSON lines when logs go to a file or pipe")
     log_level: str = "INFO"

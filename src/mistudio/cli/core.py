@@ -37,24 +37,26 @@ def serve(
 
 
 def worker(
-    queues: Annotated[str, typer.Option(help="comma-separated queues to serve: gpu, io")] = "gpu,io",
+    queues: Annotated[str, typer.Option(help="comma-separated queues to serve: gpu, io, interactive")] = "gpu,io",
     io_concurrency: Annotated[int | None, typer.Option(help="io jobs run side by side")] = None,
 ) -> None:
-    """Start Celery workers for scaled mode (needs MISTUDIO_REDIS_URL): `gpu` one job at a time, `io` several."""
+    """Start workers for scaled mode (needs MISTUDIO_REDIS_URL): Celery's `gpu` (one job at a time) and `io`
+    (several), and `interactive`: a model host worker keeping models warm for generate and steering requests
+    (with MISTUDIO_MODEL_HOST=workers on the server)."""
     settings = read_settings()
     if not settings.redis_url:
         fail("mistudio worker needs MISTUDIO_REDIS_URL (e.g. redis://127.0.0.1:6379/0) and a shared database "
              "(MISTUDIO_DATABASE_URL=postgresql+psycopg://...); without them jobs run inside `mistudio serve`")
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
-    if not wanted or any(q not in ("gpu", "io") for q in wanted):
-        fail(f"--queues must name gpu and/or io, got {queues!r}")
+    if not wanted or any(q not in ("gpu", "io", "interactive") for q in wanted):
+        fail(f"--queues must name gpu, io and/or interactive, got {queues!r}")
     open_runtime(settings).close()  # migrate and check the database before any task arrives
     from mistudio.platform.jobs.worker_pool import WorkerPool
     from mistudio.platform.logs import setup_logging
 
     setup_logging(settings)
     concurrency = {"gpu": 1, "io": io_concurrency or settings.io_concurrency}
-    pool = WorkerPool({queue: [
+    pool = WorkerPool({queue: [sys.executable, "-m", "mistudio.host_worker"] if queue == "interactive" else [
         sys.executable, "-m", "celery", "-A", "mistudio.worker:celery_app", "worker",
         "--queues", queue, "--concurrency", str(concurrency[queue]), "--pool", "threads",
         "--hostname", f"{queue}@%h", "--loglevel", settings.log_level, "--without-gossip", "--without-mingle",

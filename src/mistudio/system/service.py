@@ -27,8 +27,13 @@ def health(runtime: Runtime) -> HealthOut:
     """What a user checks first when something looks wrong."""
     database = _database_health(runtime)
     status = runtime.runner.status()
-    runner = RunnerHealth(mode=status.mode, ok=status.ok, detail=status.detail,  # type: ignore[arg-type]
-                          missing_queues=status.missing_queues)
+    detail, missing = status.detail, list(status.missing_queues)
+    if runtime.settings.model_host == "workers" and not _host_workers_alive(runtime.settings.redis_url):
+        missing.append("interactive")  # generate and steering requests would fail after their queue timeout
+        detail += "; no model host worker serves interactive requests: start one with `mistudio worker --queues " \
+                  "interactive` on a GPU node"
+    runner = RunnerHealth(mode=status.mode, ok=status.ok, detail=detail,  # type: ignore[arg-type]
+                          missing_queues=missing)
     redis = _redis_health(runtime)
     usage = runtime.storage.disk_usage()
     disk = DiskHealth(path=str(runtime.storage.home), free_bytes=usage.free, total_bytes=usage.total)
@@ -42,6 +47,15 @@ def health(runtime: Runtime) -> HealthOut:
         disk=disk,
         device=device_health(runtime.settings.device),
     )
+
+
+def _host_workers_alive(redis_url: str | None) -> bool:
+    from mistudio.platform.host.redis_link import live_hosts, redis_client
+
+    try:
+        return bool(redis_url) and bool(live_hosts(redis_client(redis_url or "")))
+    except Exception:  # Redis down: the redis section of the health says so
+        return False
 
 
 def _database_health(runtime: Runtime) -> DatabaseHealth:

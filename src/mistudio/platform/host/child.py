@@ -159,3 +159,25 @@ def host_main(connection: Any, settings_data: dict[str, Any], host_modules: list
     setup_logging(settings)
     load_host_modules(host_modules)
     _Host(connection, settings).serve()
+
+
+def serve_over_redis(settings: Settings, host_modules: list[str], host_id: str | None = None) -> None:
+    """A host worker (`mistudio worker --queues interactive`): the same loop, its requests and replies over Redis
+    (`redis_link`), until SIGTERM / SIGINT. A request running then ends with the process; its client is told."""
+    from mistudio.platform.host.redis_link import HostWorkerLink
+    from mistudio.platform.logs import setup_logging
+
+    if not settings.redis_url:
+        raise SystemExit("a model host worker needs MISTUDIO_REDIS_URL (the server's Redis)")
+    setup_logging(settings)
+    load_host_modules(host_modules)
+    link = HostWorkerLink(settings.redis_url, host_id)
+    host = _Host(link, settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: link.close())
+    threading.Thread(target=link.heartbeat, args=(host.status,), name="host-heartbeat", daemon=True).start()
+    log.info("model host worker %s serving interactive requests", link.host_id)
+    try:
+        host.serve()
+    finally:
+        link.close()

@@ -4,7 +4,8 @@ The child is started on the first request (a server that never generates never p
 context (never fork a process that holds threads) and a duplex pipe. One reader thread per child receives every
 message and hands it to the request it belongs to, so tokens reach the caller as they are produced. When the pipe
 breaks (the child died: SIGKILL, out of memory, a crash) every request in flight fails with a message that says so,
-and the next request starts a new child; the server itself never goes down with it.
+and the next request starts a new child; the server itself never goes down with it. In scaled mode with
+`MISTUDIO_MODEL_HOST=workers` the same client talks to host workers on GPU nodes through Redis (`redis_link`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ class _Child:
     dead: bool = False
 
 
+class _WorkersProcess:
+    """Stands for the child process when host workers answer (`redis_link`): alive until the client closes."""
+
+    pid = None
+    exitcode = None
+
+    def __init__(self, link: Any) -> None:
+        self.link = link
+
+    def is_alive(self) -> bool:
+        return not self.link.closed
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def kill(self) -> None:
+        self.link.close()
+
+
 def _describe_exit(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         return f"killed by {signal.Signals(-exitcode).name}"
@@ -84,6 +104,8 @@ class ModelHost:
                 raise HostStopped("the model host is shut down (the server is stopping)")
             if self._child is not None and self._child.process.is_alive():
                 return self._child
+            if self.remote:
+                return self._start_remote()
             from mistudio.platform.host.child import host_main
 
             spawn = multiprocessing.get_context("spawn")
@@ -99,6 +121,24 @@ class ModelHost:
             log.info("model host started (pid %s)", process.pid)
             threading.Thread(target=self._read_loop, args=(child,), name="model-host-reader", daemon=True).start()
             return child
+
+    @property
+    def remote(self) -> bool:
+        """True when requests go to host workers on the `interactive` queue (scaled mode), not to a child."""
+        return self.settings.model_host == "workers"
+
+    def _start_remote(self) -> _Child:  # called with self._lock held
+        from mistudio.platform.host.redis_link import HostClientLink
+
+        if not self.settings.redis_url:
+            raise NoCapacity("MISTUDIO_MODEL_HOST=workers sends interactive requests to host workers through Redis: "
+                             "set MISTUDIO_REDIS_URL too, or use MISTUDIO_MODEL_HOST=local")
+        link = HostClientLink(self.settings.redis_url, self.settings.host_queue_timeout_seconds)
+        child = _Child(_WorkersProcess(link), link)
+        self._child = child
+        self.starts += 1
+        threading.Thread(target=self._read_loop, args=(child,), name="model-host-reader", daemon=True).start()
+        return child
 
     @property
     def pid(self) -> int | None:
@@ -148,13 +188,13 @@ class ModelHost:
 
     def status(self) -> dict[str, Any] | None:
         """What the host holds (budget, resident models, what runs); None when no host is running (none started)."""
-        if self.pid is None:
+        if self.pid is None and not self.remote:
             return None
         return self._control(("status",), "reporting its status")
 
     def unload(self, device_prefix: str | None = None) -> list[str]:
         """Unload resident models (on devices starting with `device_prefix`, or all); nothing when none runs."""
-        if self.pid is None:
+        if self.pid is None and not self.remote:
             return []
         return self._control(("unload", device_prefix), "unloading models")
 

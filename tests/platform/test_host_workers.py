@@ -1,0 +1,195 @@
+"""Model host workers over the real Redis (`MISTUDIO_MODEL_HOST=workers`): the same client and host loop as the
+embedded host, with requests on a queue that two real worker processes share. Streaming, stop, a second request
+served by the idle worker while the other is busy, a worker killed mid-request (its request fails within the
+liveness window; the next one goes to the live worker), no worker at all (a clear error naming the command), the
+health endpoint naming the missing `interactive` queue, and `mistudio worker --queues interactive` starting one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mistudio.config import Settings
+from mistudio.platform.host.client import HostRequestError, ModelHost
+from mistudio.platform.host.redis_link import ALIVE_TTL_S, live_hosts, redis_client
+from tests.support.hub_fixtures import TinyModels
+from tests.support.studio import wait_until
+
+pytestmark = [pytest.mark.redis]
+HANDLERS = ["tests.support.host_handlers"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def redis_url(redis_available: None) -> str:
+    from tests.support.services import REDIS_URL
+
+    redis_client(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture
+def worker_settings(settings: Settings, redis_url: str) -> Settings:
+    return settings.model_copy(update={"redis_url": redis_url, "model_host": "workers",
+                                       "host_queue_timeout_seconds": 3.0})
+
+
+class HostWorkers:
+    """Real host worker processes (`serve_over_redis`) serving the test handlers; killed at the end."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings, self.log_dir, self.processes = settings, log_dir, {}
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        code = ("import sys; from mistudio.config import Settings; from mistudio.platform.host.child import "
+                "serve_over_redis; serve_over_redis(Settings.model_validate_json(sys.argv[1]), sys.argv[2:], "
+                f"host_id={name!r})")
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen([sys.executable, "-c", code, self.settings.model_dump_json(), *HANDLERS],
+                                   cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONPATH": str(REPO)})
+        self.processes[name] = process
+        client = redis_client(self.settings.redis_url or "")
+        wait_until(lambda: name in live_hosts(client), timeout=60, what=f"host worker {name} to beat")
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def workers(worker_settings: Settings, tmp_path: Path) -> Iterator[HostWorkers]:
+    pool = HostWorkers(worker_settings, tmp_path)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def host(worker_settings: Settings) -> Iterator[ModelHost]:
+    client = ModelHost(worker_settings)
+    yield client
+    client.close()
+
+
+def _start(host: ModelHost, handler: str, payload: dict[str, Any]) -> tuple[str, threading.Event, dict[str, Any]]:
+    started, finished, outcome = threading.Event(), threading.Event(), {}
+
+    def done(result: Any, error: Exception | None) -> None:
+        outcome.update(result=result, error=error)
+        finished.set()
+
+    request_id = host.start(handler, payload, what=f"running {handler} in a test", on_done=done,
+                            on_event=lambda event, data: started.set() if event == "started" else None)
+    outcome["started"] = started
+    return request_id, finished, outcome
+
+
+def test_requests_stream_stop_and_go_to_the_idle_worker(host: ModelHost, workers: HostWorkers) -> None:
+    workers.start("node-a")
+    workers.start("node-b")
+    request_id, finished, outcome = _start(host, "test.wait", {})
+    assert outcome["started"].wait(30), "no worker started the waiting request"
+    # One worker is busy until stopped: the next requests are answered by the other, with their events in order.
+    events: list[int] = []
+    assert host.call("test.echo", {"events": 3, "value": 7}, what="echoing", timeout=30,
+                     on_event=lambda _event, data: events.append(data["index"])) == {"echo": 7}
+    assert events == [0, 1, 2] and not finished.is_set()
+    status = host.status()
+    assert status["mode"] == "workers"
+    assert sorted(worker["host_id"] for worker in status["workers"]) == ["node-a", "node-b"]
+    assert host.stop(request_id)
+    assert finished.wait(10) and outcome["result"] == "stopped" and outcome["error"] is None
+
+
+def test_a_handler_error_keeps_its_status_and_a_killed_worker_fails_its_request(host: ModelHost,
+                                                                                workers: HostWorkers) -> None:
+    workers.start("node-a")
+    with pytest.raises(HostRequestError) as failed:
+        host.call("test.fail", {}, what="failing", timeout=30)
+    assert failed.value.status_code == 400 and failed.value.details == {"field": "x"}
+    workers.start("node-b")
+    kept_id, kept_finished, kept = _start(host, "test.wait", {})  # one request on each worker
+    assert kept["started"].wait(30)
+    request_id, finished, outcome = _start(host, "test.wait", {})
+    assert outcome["started"].wait(30)
+    holder = host._child.connection.accepted[request_id]  # noqa: SLF001  (the test picks the worker to kill)
+    killed_at = time.monotonic()
+    workers.processes[holder].send_signal(signal.SIGKILL)
+    assert finished.wait(ALIVE_TTL_S + 5), "the request of a killed worker never failed"
+    print(f"a killed host worker's request failed after {time.monotonic() - killed_at:.1f} s")
+    error = outcome["error"]
+    assert error is not None and error.code == "host_stopped" and holder in error.message, error
+    assert not kept_finished.is_set()  # the other worker's request runs on
+    assert host.stop(kept_id) and kept_finished.wait(10) and kept["result"] == "stopped"
+    assert host.call("test.echo", {"value": 1}, what="echoing after the kill", timeout=30) == {"echo": 1}
+
+
+def test_no_worker_is_a_clear_error_and_health_names_the_queue(host: ModelHost, worker_settings: Settings) -> None:
+    started = time.monotonic()
+    with pytest.raises(HostRequestError) as failed:
+        host.call("test.echo", {}, what="echoing with no worker", timeout=30)
+    assert failed.value.code == "no_capacity"
+    assert "mistudio worker --queues interactive" in failed.value.message
+    assert time.monotonic() - started < worker_settings.host_queue_timeout_seconds + 3
+    assert redis_client(worker_settings.redis_url or "").llen("mistudio:host:requests") == 0  # nothing left queued
+
+    from fastapi.testclient import TestClient
+
+    from mistudio.api import create_app
+
+    with TestClient(create_app(worker_settings)) as client:
+        report = client.get("/api/v1/health").json()["data"]
+    assert "interactive" in report["runner"]["missing_queues"]
+    assert "mistudio worker --queues interactive" in report["runner"]["detail"]
+
+
+def test_mistudio_worker_serves_real_generation_and_restarts_its_host_worker(
+        worker_settings: Settings, tmp_path: Path, tiny_models: TinyModels) -> None:
+    """`mistudio worker --queues interactive` runs the domains' handlers: a real generation with a tiny llama gives
+    the text the embedded host gives for the same seed; a killed host worker is started again."""
+    spec = {"model_id": "tiny", "name": "tiny-llama", "folder": str(tiny_models("llama")), "format": "fp32",
+            "device": "cpu", "trust_remote_code": False, "fallback": False, "load_timeout_seconds": 120}
+    payload = {"model": spec, "prompt": "the king", "use_chat_template": False, "max_new_tokens": 6,
+               "temperature": 0.9, "top_p": 0.95, "seed": 11}
+    local = ModelHost(worker_settings.model_copy(update={"model_host": "local"}))
+    try:
+        expected = local.call("models.generate", payload, what="generating locally", timeout=120)
+    finally:
+        local.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MISTUDIO_REDIS_URL": worker_settings.redis_url or "",
+           "MISTUDIO_HOME": str(tmp_path / "home"), "MISTUDIO_LOG_FORMAT": "text"}
+    command = subprocess.Popen([sys.executable, "-m", "mistudio", "worker", "--queues", "interactive"], env=env,
+                               stdout=(tmp_path / "worker.log").open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
+    client = redis_client(worker_settings.redis_url or "")
+    try:
+        first = wait_until(lambda: live_hosts(client), timeout=90, what="a host worker from `mistudio worker`")
+        (pid,) = [worker["pid"] for worker in first.values()]
+        remote = ModelHost(worker_settings.model_copy(update={"host_queue_timeout_seconds": 60}))
+        tokens: list[str] = []
+        try:
+            result = remote.call("models.generate", payload, what="generating on a host worker", timeout=120,
+                                 on_event=lambda _event, data: tokens.append(data["text"]))
+        finally:
+            remote.close()
+        assert result["text"] == expected["text"] and "".join(tokens) == expected["text"]
+        assert result["tokens"] == expected["tokens"] == 6
+        os.kill(pid, signal.SIGKILL)
+        again = wait_until(lambda: [w for w in live_hosts(client).values() if w["pid"] != pid], timeout=90,
+                           what="the host worker to be started again")
+        assert again[0]["pid"] != pid
+    finally:
+        command.send_signal(signal.SIGTERM)
+        command.wait(30)
+    assert wait_until(lambda: not live_hosts(client), timeout=10, what="the host worker to leave on SIGTERM")
