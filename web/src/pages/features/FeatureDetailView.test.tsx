@@ -63,7 +63,7 @@ describe("a latent's detail", () => {
   it("says why when the latent cannot be loaded", async () => {
     features.feature.mockRejectedValue(new ApiError(404, "not_found", "latent 99 is out of range: the SAE has 48 latents"));
     render(<FeatureDetailView analysisId="an1" latent={99} />);
-    await waitFor(() => expect(screen.getByTestId("feature-detail-status")).toHaveTextContent("out of range (HTTP 404)"));
+    await waitFor(() => expect(screen.getByTestId("feature-detail-status")).toHaveTextContent("latent 99 is out of range: the SAE has 48 latents (HTTP 404)"));
   });
 
   it("links steering with the model, SAE and latent", () => {
