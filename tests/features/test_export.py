@@ -174,3 +174,25 @@ def test_bad_exports_and_imports_are_refused_naming_the_field(studio: dict[str, 
         error = refused.json()["error"]
         assert error["details"]["field"] == "file" and where in error["message"] and why in error["message"]
     assert _listed(client, analysis_id) == before  # nothing half-imported
+
+
+def test_cli_export_writes_the_same_files_as_the_api(studio: dict[str, Any], analysed: dict[str, Any],
+                                                     tmp_path: Any) -> None:
+    from tests.cli.test_cli import mistudio
+
+    client, analysis_id, home = studio["client"], analysed["id"], studio["root"] / "home"
+    ran = mistudio("features", "export", analysis_id[:8], "--format", "parquet", "-o", str(tmp_path), home=home)
+    assert ran.returncode == 0, ran.stderr + ran.stdout
+    written = tmp_path / f"features-{analysis_id}.parquet"
+    assert str(written) in ran.stdout.replace("\n", "")
+    assert pq.read_table(written).to_pylist() == _listed(client, analysis_id)
+    ran = mistudio("features", "export", analysis_id, "--format", "neuronpedia", "--source-set", "mine", "-o",
+                   str(tmp_path / "upload.zip"), home=home)
+    assert ran.returncode == 0, ran.stderr + ran.stdout
+    names = zipfile.ZipFile(tmp_path / "upload.zip").namelist()
+    assert any(name.endswith("/1-mine/features/batch-0.jsonl.gz") for name in names)
+    bad = mistudio("features", "export", analysis_id, "--format", "xml", home=home)
+    assert bad.returncode == 2 and "--format must be one of csv, parquet, neuronpedia" in bad.stderr
+    nowhere = mistudio("features", "export", analysis_id, "-o", str(tmp_path / "missing" / "f.csv"), home=home)
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [written.name, "upload.zip"]  # no partial files
