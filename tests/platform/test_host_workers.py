@@ -6,8 +6,10 @@ health endpoint naming the missing `interactive` queue, and `mistudio worker --q
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +24,7 @@ from mistudio.config import Settings
 from mistudio.platform.host.client import HostRequestError, ModelHost
 from mistudio.platform.host.redis_link import ALIVE_TTL_S, live_hosts, redis_client
 from tests.support.hub_fixtures import TinyModels
-from tests.support.studio import wait_until
+from tests.support.studio import TEST_JOB_MODULES, CeleryWorkers, studio_env, wait_until
 
 pytestmark = [pytest.mark.redis]
 HANDLERS = ["tests.support.host_handlers"]
@@ -56,7 +58,7 @@ class HostWorkers:
         log = (self.log_dir / f"{name}.log").open("wb")
         process = subprocess.Popen([sys.executable, "-c", code, self.settings.model_dump_json(), *HANDLERS],
                                    cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONPATH": str(REPO)})
+                                   env=studio_env(self.settings.home))
         self.processes[name] = process
         client = redis_client(self.settings.redis_url or "")
         wait_until(lambda: name in live_hosts(client), timeout=60, what=f"host worker {name} to beat")
@@ -111,6 +113,49 @@ def test_requests_stream_stop_and_go_to_the_idle_worker(host: ModelHost, workers
     assert sorted(worker["host_id"] for worker in status["workers"]) == ["node-a", "node-b"]
     assert host.stop(request_id)
     assert finished.wait(10) and outcome["result"] == "stopped" and outcome["error"] is None
+    # Unloading reaches every worker (or only those of one node): the entry is gone from whichever held it.
+    assert host.call("test.resident", {"key": "m1", "size": 1000}, what="loading", timeout=30) == {"warm": False}
+    assert host.unload("cpu", node="another-node") == []
+    assert host.unload("cpu", node=socket.gethostname()) == ["m1"]
+    assert host.unload() == []
+
+
+def test_a_gpu_job_makes_the_host_workers_of_its_node_give_cuda_memory_back(
+        host: ModelHost, workers: HostWorkers, worker_settings: Settings, postgres_url: str, tmp_path: Path) -> None:
+    """The embedded rule (before a GPU job the host unloads its CUDA models), kept by a Celery gpu worker for the
+    host workers of its node; an io job leaves them warm."""
+    from mistudio.platform.runtime import Runtime
+
+    workers.start("node-a")
+    home = tmp_path / "studio"
+    celery = CeleryWorkers(home, tmp_path / "celery.log", MISTUDIO_REDIS_URL=worker_settings.redis_url or "",
+                           MISTUDIO_DATABASE_URL=postgres_url, MISTUDIO_MODEL_HOST="workers").start()
+    runtime = Runtime.open(Settings(home=home, job_modules=json.loads(TEST_JOB_MODULES), database_url=postgres_url,
+                                    redis_url=worker_settings.redis_url))
+    try:
+        for key, device in (("on-gpu", "cuda:0"), ("on-cpu", "cpu")):
+            host.call("test.resident", {"key": key, "size": 1000, "device": device}, what="loading", timeout=30)
+
+        def resident() -> list[str]:
+            return [entry["key"] for worker in host.status()["workers"] for entry in worker["resident"]]
+
+        for kind, left in (("test.count", ["on-gpu", "on-cpu"]), ("test.heavy", ["on-cpu"])):
+            job = runtime.runner.submit(kind, {"n": 1, "delay": 0})
+            wait_until(lambda job=job: _status(runtime, job.id) == "completed", timeout=120,
+                       what=f"{kind} to complete")
+            # the workers' status is their heartbeat, a second old at most
+            wait_until(lambda left=left: sorted(resident()) == sorted(left), timeout=5, what=f"{left} after {kind}")
+    finally:
+        runtime.close()
+        celery.stop()
+
+
+def _status(runtime: Any, job_id: str) -> str:
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs import repository
+
+    with session_scope(runtime.sessions) as session:
+        return repository.get_job(session, job_id).status
 
 
 def test_a_handler_error_keeps_its_status_and_a_killed_worker_fails_its_request(host: ModelHost,
@@ -168,8 +213,7 @@ def test_mistudio_worker_serves_real_generation_and_restarts_its_host_worker(
         expected = local.call("models.generate", payload, what="generating locally", timeout=120)
     finally:
         local.close()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MISTUDIO_REDIS_URL": worker_settings.redis_url or "",
-           "MISTUDIO_HOME": str(tmp_path / "home"), "MISTUDIO_LOG_FORMAT": "text"}
+    env = studio_env(tmp_path / "home", MISTUDIO_REDIS_URL=worker_settings.redis_url or "")
     command = subprocess.Popen([sys.executable, "-m", "mistudio", "worker", "--queues", "interactive"], env=env,
                                stdout=(tmp_path / "worker.log").open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
     client = redis_client(worker_settings.redis_url or "")

@@ -34,9 +34,10 @@ def wait_until_stopped(ctx: HostContext, payload: dict[str, Any]) -> str:
 
 @host_handler("test.resident")
 def resident(ctx: HostContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Use (loading if absent) an entry of `size` bytes under `key`: what a model load looks like to the cache."""
-    size = payload["size"]
-    with ctx.cache.use(payload["key"], lambda: (bytearray(size), size, "cpu"), size) as (_value, warm):
+    """Use (loading if absent) an entry of `size` bytes under `key` (on the `device` it names, cpu by default): what
+    a model load looks like to the cache."""
+    size, device = payload["size"], payload.get("device", "cpu")
+    with ctx.cache.use(payload["key"], lambda: (bytearray(size), size, device), size) as (_value, warm):
         return {"warm": warm}
 
 

@@ -1,9 +1,9 @@
 """The host process: read requests from the pipe, run them one at a time, send their events and results back.
 
 Messages are tuples. From the server: `("run", request_id, handler, payload)`, `("stop", request_id)` (a running
-request's `should_stop()` turns true), `("status", request_id)` and `("unload", request_id, device_prefix|None)`.
-To the server: `("event", request_id, event, data)`, `("result", request_id, value)` and
-`("error", request_id, status_code, code, message, details)`.
+request's `should_stop()` turns true), `("status", request_id)` and `("unload", request_id, device_prefix|None)`
+(host workers' clients add the node to unload on). To the server: `("event", request_id, event, data)`,
+`("result", request_id, value)` and `("error", request_id, status_code, code, message, details)`.
 
 Requests run on one worker thread, in arrival order: a device computes one generation at a time anyway, and a
 second model load while one runs would only race for the same memory. Control messages (stop, status, unload) are

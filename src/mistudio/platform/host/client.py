@@ -192,11 +192,12 @@ class ModelHost:
             return None
         return self._control(("status",), "reporting its status")
 
-    def unload(self, device_prefix: str | None = None) -> list[str]:
-        """Unload resident models (on devices starting with `device_prefix`, or all); nothing when none runs."""
+    def unload(self, device_prefix: str | None = None, node: str | None = None) -> list[str]:
+        """Unload resident models (on devices starting with `device_prefix`, or all); nothing when none runs.
+        With host workers, `node` limits it to the workers on that machine."""
         if self.pid is None and not self.remote:
             return []
-        return self._control(("unload", device_prefix), "unloading models")
+        return self._control(("unload", device_prefix, node), "unloading models")
 
     def _control(self, message: tuple[Any, ...], what: str) -> Any:
         def send(done: OnDone) -> None:

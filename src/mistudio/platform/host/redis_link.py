@@ -84,7 +84,7 @@ class HostWorkerLink:
         """Write this worker's status every second until closed (a thread); Redis outages are waited out."""
         while not self.closed.is_set():
             try:
-                self.status = {"host_id": self.host_id, **describe()}
+                self.status = {"host_id": self.host_id, "node": socket.gethostname(), **describe()}
                 self.redis.set(alive_key(self.host_id), pickle.dumps(self.status), ex=ALIVE_TTL_S)
             except Exception as exc:  # noqa: BLE001  (Redis restarting: the next beat tries again)
                 log.warning("host worker %s: heartbeat failed (%s)", self.host_id, exc)
@@ -174,8 +174,10 @@ class HostClientLink:
             hosts = live_hosts(self.redis)
             self.synthetic.append(("result", request_id, {"mode": "workers", "workers": list(hosts.values()),
                                                           "pid": None}))
-        elif kind == "unload":
-            hosts = list(live_hosts(self.redis))
+        elif kind == "unload":  # ("unload", id, device prefix, node or None): every live worker (on that node)
+            node = message[3] if len(message) > 3 else None
+            hosts = [host_id for host_id, status in live_hosts(self.redis).items()
+                     if node is None or status.get("node") == node]
             with self.lock:
                 self.gathering[request_id] = {"waiting": set(hosts), "unloaded": [],
                                               "deadline": time.monotonic() + CONTROL_WAIT_S}

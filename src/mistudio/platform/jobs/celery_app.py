@@ -63,10 +63,35 @@ def _run_job(task: object, job_id: str) -> None:
     from mistudio.platform.jobs.process import claim_and_supervise
 
     settings, sessions, publisher, client = _worker_state()
+    if settings.model_host == "workers" and _queue_of(task) == "gpu":
+        _make_room_on_this_node(settings, job_id)
     raw = client.getdel(SECRET_KEY_PREFIX + job_id)
     secrets = json.loads(raw) if raw else {}
     if not claim_and_supervise(job_id, settings, sessions, publisher.publish, secrets):
         log.info("job %s was cancelled or taken before this worker started it", job_id)
+
+
+def _queue_of(task: object) -> str | None:
+    info = getattr(getattr(task, "request", None), "delivery_info", None) or {}
+    return info.get("routing_key")
+
+
+def _make_room_on_this_node(settings: Settings, job_id: str) -> None:
+    """The embedded runner's GPU rule, per node: before a GPU job, host workers on this node give their CUDA
+    models back (the next interactive request loads them again)."""
+    import socket
+
+    from mistudio.platform.host.client import ModelHost
+
+    host = ModelHost(settings)
+    try:
+        unloaded = host.unload("cuda", node=socket.gethostname())
+        if unloaded:
+            log.info("before GPU job %s, host workers on this node unloaded %s", job_id, ", ".join(unloaded))
+    except Exception:  # the job still runs; it measures the memory really free when it loads
+        log.exception("making room on the GPU before job %s failed", job_id)
+    finally:
+        host.close()
 
 
 def mark_worker_orphans(sender: Any = None, **_: object) -> None:
