@@ -262,7 +262,11 @@ class HostClientLink:
                                        "it ran this request; the next request goes to a live worker",
                                        {"host_id": host_id}))
         for request_id, (sent_at, item, handler) in queued.items():
-            if now - sent_at > self.queue_timeout and self.redis.lrem(REQUESTS, 1, item):
+            waited = now - sent_at
+            # Not in the queue any more yet never accepted (Redis restarted and lost it): give a worker's "accepted"
+            # on its way a few seconds, then fail it the same way.
+            if waited > self.queue_timeout and (self.redis.lrem(REQUESTS, 1, item)
+                                                or waited > self.queue_timeout + ALIVE_TTL_S):
                 with self.lock:
                     self.queued.pop(request_id, None)
                 self.synthetic.append(("error", request_id, 503, "no_capacity",
