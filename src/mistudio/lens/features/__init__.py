@@ -6,6 +6,7 @@
     lens = features.logit_lens(model, sae)       # promoted / suppressed tokens per latent
     near = features.nearest_latents(sae, n=10)   # by decoder cosine
     features.save_features("out/", result, logit_lens=lens, neighbours=near)
+    features.probe_text(model, tokenizer, sae, "your own text", latent=123)  # per token, and the top latents
 
 `FeatureAnalysis` is the resumable form of `analyze_features` (save its state, load it, run on).
 """
@@ -23,6 +24,7 @@ _HOMES = {
     "AutomaticLabel": "labels", "automatic_label": "labels", "automatic_labels": "labels",
     "SavedFeatures": "store", "load_features": "store", "read_examples": "store", "save_features": "store",
     "Neighbours": "neighbours", "nearest_latents": "neighbours", "top_cosine": "neighbours",
+    "TextProbe": "probe", "probe_text": "probe",
 }
 __all__ = sorted(_HOMES)
 
