@@ -1,7 +1,7 @@
 """The Steering section in Debian's Chromium against a live studio, on a tiny llama and a tiny SAE imported on its
 block 1: arrive from a feature link (`?model=&sae=&feature=`), push the feature hard, watch baseline and steered
 stream side by side with their word diff and read the metrics, sweep three strengths into the chart with the random
-control, make a direction from contrastive pairs, save the interventions as a preset, and open and delete experiments in the history — with a screenshot at
+control, make a direction from contrastive pairs (and export it as a control-vector GGUF and import it back), save the interventions as a preset, and open and delete experiments in the history — with a screenshot at
 each step in test-output/."""
 
 from __future__ import annotations
@@ -110,6 +110,17 @@ def test_steer_with_a_feature_compare_sweep_save_a_preset_and_browse_the_history
     expect(page.get_by_test_id("direction-pick").locator("option", has_text="royal - common")).to_have_count(1)
     page.get_by_test_id("direction-add").click()
     expect(page.get_by_test_id("intervention-1")).to_contain_text("Direction royal - common")
+    # Its llama.cpp control-vector GGUF downloads, and imports back as a direction of the model.
+    with page.expect_download() as download:
+        page.get_by_test_id("direction-export").click()
+    gguf = tmp_path / "royal.gguf"
+    download.value.save_as(gguf)
+    assert gguf.read_bytes()[:4] == b"GGUF"
+    page.get_by_test_id("direction-import").click()
+    page.get_by_test_id("control-vector-path").fill(str(gguf))
+    page.get_by_test_id("control-vector-submit").click()
+    expect(page.get_by_test_id("control-vector-import")).to_be_hidden(timeout=60_000)
+    expect(page.get_by_test_id("direction-pick").locator("option")).to_have_count(3)  # the prompt, then two directions
 
     # Save the interventions as a preset; it is offered in the list.
     page.get_by_test_id("preset-name").fill("push feature 3")

@@ -24,6 +24,7 @@ export type ExperimentPage = PageOf<"/api/v1/steering/experiments">;
 export type Direction = ItemOf<"/api/v1/steering/directions/{direction_id}">;
 export type DirectionPage = PageOf<"/api/v1/steering/directions">;
 export type DirectionRequest = BodyOf<"/api/v1/steering/directions", "post">;
+export type ControlVectorImportRequest = BodyOf<"/api/v1/steering/directions/import", "post">;
 export type Preset = ItemOf<"/api/v1/steering/presets/{preset_id}">;
 export type PresetPage = PageOf<"/api/v1/steering/presets">;
 export type PresetRequest = BodyOf<"/api/v1/steering/presets", "post">;
@@ -72,6 +73,9 @@ export function makeSteeringApi(client: ApiClient) {
     createDirection: (body: DirectionRequest): Promise<Direction> => client.post("/api/v1/steering/directions", { body }),
     deleteDirection: (id: string): Promise<Deleted> =>
       client.del("/api/v1/steering/directions/{direction_id}", { path: { direction_id: id } }),
+    /** A llama.cpp control-vector GGUF on the server's disk: one saved direction per layer it holds. */
+    importControlVector: (body: ControlVectorImportRequest): Promise<Direction[]> =>
+      client.post("/api/v1/steering/directions/import", { body }),
     controlVectorUrl: (id: string): string => `/api/v1/steering/directions/${encodeURIComponent(id)}/control-vector`,
     presets: (signal?: AbortSignal): Promise<PresetPage> =>
       client.list("/api/v1/steering/presets", { query: { limit: 200 }, signal }),

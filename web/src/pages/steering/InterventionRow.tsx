@@ -20,7 +20,8 @@ export interface InterventionRowProps {
 /** One feature or direction: mode, strength slider (with its exact number), unit, remove. */
 export function InterventionRow({ item, index, canScale, onChange, onRemove }: InterventionRowProps) {
   const unit = item.kind === "feature" ? item.unit : "absolute";
-  const range = RANGE[unit];
+  // A typed strength beyond the usual reach widens the slider rather than pinning it at the end.
+  const range = Math.max(RANGE[unit], Math.abs(item.strength));
   const ablate = item.kind === "feature" && item.mode === "ablate";
   const title = item.kind === "feature" ? `Feature #${item.feature}` : `Direction ${item.name}`;
   const absolute = item.kind === "feature" && unit === "max_activation" && item.maxActivation !== null

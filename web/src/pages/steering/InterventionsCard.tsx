@@ -5,6 +5,7 @@ import type { SAE } from "../../api/training";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
 import { Field, inputClass } from "../../components/Field";
+import { ControlVectorImport } from "./ControlVectorImport";
 import { DirectionForm } from "./DirectionForm";
 import { featureItem, itemKey, type PositionsChoice, type SteeringDraft, type SteeringItem } from "./draft";
 import { FeatureSearch } from "./FeatureSearch";
@@ -23,6 +24,7 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
   const [index, setIndex] = useState("");
   const [directionId, setDirectionId] = useState("");
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
   const parsed = /^\d+$/.test(index.trim()) ? Number(index) : null;
   const beyond = sae && parsed !== null && parsed >= sae.d_sae;
   const add = (item: SteeringItem) => onChange({ items: [...draft.items, item] });
@@ -52,8 +54,8 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
         </div>
       )}
       {draft.modelId && (
-        <div className="flex items-end gap-2">
-          <Field label="Saved direction" className="flex-1">
+        <div className="space-y-2">
+          <Field label="Saved direction">
             {({ id }) => (
               <select id={id} className={inputClass} value={directionId} onChange={(e) => setDirectionId(e.target.value)} data-testid="direction-pick">
                 <option value="">{directions.length ? "Choose a direction…" : "No saved direction"}</option>
@@ -61,17 +63,21 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
               </select>
             )}
           </Field>
-          <Button disabled={!direction} data-testid="direction-add" onClick={() => direction && add({ kind: "direction", key: itemKey(),
-            directionId: direction.id, name: direction.name, hookPoint: direction.hook_point, strength: 1 })}>
-            <Plus className="size-4" aria-hidden />Add
-          </Button>
-          {direction && (
-            <a className="inline-flex h-8 items-center gap-1 rounded border border-zinc-700 px-2 text-xs text-zinc-200 hover:bg-zinc-800"
-              href={steeringApi.controlVectorUrl(direction.id)} download title="llama.cpp control-vector GGUF">
-              <Download className="size-3" aria-hidden />GGUF
-            </a>
-          )}
-          <Button onClick={() => setCreating(true)} data-testid="direction-new">New…</Button>
+          <div className="flex flex-wrap items-center gap-2">
+            <Button disabled={!direction} data-testid="direction-add" onClick={() => direction && add({ kind: "direction", key: itemKey(),
+              directionId: direction.id, name: direction.name, hookPoint: direction.hook_point, strength: 1 })}>
+              <Plus className="size-4" aria-hidden />Add
+            </Button>
+            {direction && (
+              <a className="inline-flex h-8 items-center gap-1 rounded border border-zinc-700 px-2 text-xs text-zinc-200 hover:bg-zinc-800"
+                href={steeringApi.controlVectorUrl(direction.id)} download title="llama.cpp control-vector GGUF" data-testid="direction-export">
+                <Download className="size-3" aria-hidden />GGUF
+              </a>
+            )}
+            <span className="flex-1" />
+            <Button onClick={() => setCreating(true)} data-testid="direction-new" title="a direction from contrastive prompt pairs">New from pairs…</Button>
+            <Button onClick={() => setImporting(true)} data-testid="direction-import" title="a llama.cpp control-vector GGUF">Import GGUF…</Button>
+          </div>
         </div>
       )}
       {draft.items.length > 0 ? (
@@ -104,6 +110,7 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
           </Field>
         )}
       </div>
+      <ControlVectorImport open={importing} modelId={draft.modelId} onClose={() => setImporting(false)} onImported={onDirectionCreated} />
       {creating && (
         <DirectionForm open modelId={draft.modelId} defaultHookPoint={sae?.hook_point ?? "blocks.0.resid_post"}
           onClose={() => setCreating(false)} onCreated={(created) => {
