@@ -1,8 +1,8 @@
-"""The Features section in Debian's Chromium against a live studio: a tiny llama, a tokenized corpus and a small top-k SAE
-trained on it (streamed, with a hold-out) through the API; then in the browser an analysis started from the SAE's page
-and followed live to completion, its latents browsed, searched (by token, label, index) and filtered, one latent opened
-with its examples highlighted by activation, its label edited and found again — a screenshot at each step in
-test-output/."""
+"""The Features section in Debian's Chromium against a live studio: a tiny llama, a tokenized corpus and a small
+top-k SAE trained on it (streamed, with a hold-out) through the API; then in the browser an analysis started from the
+SAE's page and followed live to completion, its latents browsed, searched (by token, label, index) and filtered, one
+latent opened with its examples highlighted by activation, its label edited and found again — a screenshot at each
+step in test-output/."""
 
 from __future__ import annotations
 
@@ -91,7 +91,10 @@ def test_analyse_an_sae_then_browse_search_and_label_its_latents(  # type: ignor
     expect(latent_rows.first).to_have_attribute("data-testid", f"feature-row-{top['latent']}")
     browser.get_by_test_id("feature-liveliness").select_option("dead")
     dead = sum(1 for f in features if f["dead"])
-    expect(latent_rows).to_have_count(dead) if dead else expect(table).to_contain_text("No latent matches")
+    if dead:
+        expect(latent_rows).to_have_count(dead)
+    else:
+        expect(table).to_contain_text("No latent matches")
     browser.get_by_test_id("feature-liveliness").select_option("all")
 
     # Search by token: the latents whose top examples peak on it or whose logit lens promotes it (the server's answer).
@@ -128,10 +131,7 @@ def test_analyse_an_sae_then_browse_search_and_label_its_latents(  # type: ignor
     expect(latent.get_by_test_id("feature-ablation")).to_contain_text("Δ next-token loss")
     expect(latent.get_by_test_id("feature-steer-link")).to_have_attribute(
         "href", f"/steering?model={model_id}&sae={sae_id}&feature={top['latent']}")
-    active.hover()
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(test_output_dir / "features-5-detail.png"), full_page=False)
-    shot("5-detail-full", tall=True)
+    shot("5-detail", tall=True)
 
     # Edit its label: saved as a user label, and found by a label search.
     latent.get_by_test_id("feature-label-input").fill("e2e royal latent")
