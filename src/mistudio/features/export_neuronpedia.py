@@ -80,7 +80,7 @@ def _finite(values: Any) -> list[float]:
     return [float(v) if np.isfinite(v) else 0.0 for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
-def _features(rows: list[dict[str, Any]], arrays: dict[str, np.ndarray], texts: dict[int, str],
+def _features(rows: Iterator[dict[str, Any]], arrays: dict[str, np.ndarray], texts: dict[int, str],
               ids: dict[str, Any]) -> Iterator[dict[str, Any]]:
     edges = arrays["summary.histogram_edges"].astype(np.float64)
     centres = _finite(10 ** ((edges[:-1] + edges[1:]) / 2))
@@ -135,7 +135,7 @@ def _activations(folder: Path, texts: dict[int, str], max_activation: np.ndarray
                    "dataIndex": str(first_sequence + example["sequence"]), **line}
 
 
-def _explanations(rows: list[dict[str, Any]], ids: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _explanations(rows: Iterator[dict[str, Any]], ids: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for row in rows:
         if row["label"]:
             score = "" if row["label_score"] is None else f", score {row['label_score']:.3f}"
@@ -152,7 +152,7 @@ def write_neuronpedia(runtime: Runtime, analysis_id: str, root: Path, *, model_i
     name without the layer (default `mistudio-{res|mlp|att}-{width}`); `creator_id`: your Neuronpedia user id."""
     from safetensors.numpy import load_file
 
-    rows = list(feature_rows(runtime, analysis_id))  # 409 unless completed; one dict per latent
+    feature_rows(runtime, analysis_id)  # 404 / 409 before anything is written; each file below reads the rows anew
     with session_scope(runtime.sessions) as session:
         analysis = service.load_row(session, analysis_id)
         model_name, width, first_sequence = analysis.model_name, analysis.width, analysis.first_sequence
@@ -177,13 +177,14 @@ def write_neuronpedia(runtime: Runtime, analysis_id: str, root: Path, *, model_i
             "id": source, "modelId": np_model, "setName": set_name, "creatorId": creator_id, "visibility": "PRIVATE",
             "num_prompts": meta["sequences"], "num_tokens_in_prompt": meta["seq_len"], "createdAt": now}),
         "features/batch-0.jsonl.gz": _write_jsonl_gz(out / "features" / "batch-0.jsonl.gz",
-                                                     _features(rows, arrays, texts, ids)),
+                                                     _features(feature_rows(runtime, analysis_id), arrays,
+                                                               texts, ids)),
         "activations/batch-0.jsonl.gz": _write_jsonl_gz(
             out / "activations" / "batch-0.jsonl.gz",
             _activations(store, texts, arrays["summary.max_activation"], int(meta["config"]["intervals"]),
                          first_sequence, ids)),
         "explanations/batch-0.jsonl.gz": _write_jsonl_gz(out / "explanations" / "batch-0.jsonl.gz",
-                                                         _explanations(rows, ids)),
+                                                         _explanations(feature_rows(runtime, analysis_id), ids)),
     }
     return {"model_id": np_model, "source_id": source, "source_set": set_name, "lines": counts}
 
