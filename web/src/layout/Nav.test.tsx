@@ -10,7 +10,7 @@ describe("Nav", () => {
     render(<Nav />);
     const links = screen.getAllByRole("link");
     expect(links.map((a) => a.textContent)).toEqual(SECTIONS.map((s) => s.label));
-    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/datasets", "/training", "/jobs"]);
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["/", "/models", "/datasets", "/training", "/features", "/steering", "/jobs"]);
     expect(screen.queryByText("Extraction")).toBeNull();
   });
 
