@@ -237,3 +237,14 @@ def test_bad_input_names_the_field_or_the_range(studio: dict[str, Any], analysed
     assert refused(top_k=2, ablation_top=3)["details"]["field"] == "ablation_top"
     assert client.post(f"/api/v1/saes/{sae_id}/analyses", json={"top_k": 0}).status_code == 422
     assert client.get(f"/api/v1/saes/{sae_id}/analyses").json()["pagination"]["total"] == before  # none stored
+
+
+def test_an_sae_with_a_kept_analysis_is_not_deleted(studio: dict[str, Any], analysed: dict[str, Any]) -> None:
+    client, sae_id, analysis_id = studio["client"], studio["sae_id"], analysed["analysis"]["id"]
+    refused = client.delete(f"/api/v1/saes/{sae_id}")
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert analysis_id in error["message"] and "delete those first" in error["message"]
+    assert {"type": "feature_analysis", "id": analysis_id} in error["details"]["used_by"]
+    assert client.get(f"/api/v1/saes/{sae_id}").status_code == 200  # nothing was removed
+    assert client.get(f"/api/v1/analyses/{analysis_id}/features").status_code == 200

@@ -17,6 +17,7 @@ class FeatureAnalysis(TrackedRow, Base):
     """One streaming analysis of an SAE over sequences of a tokenization; the SAE and model by id only."""
 
     __tablename__ = "feature_analyses"
+    __references__ = {"sae": "sae_id"}  # an SAE is not deleted while an analysis of it is kept (platform.references)
     resource = "feature_analysis"
     restart = "resume"  # the saved state holds every accumulator and the position reached
 

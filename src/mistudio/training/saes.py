@@ -16,6 +16,7 @@ from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.models import service as models
 from mistudio.platform.db import newest_first_page, session_scope
 from mistudio.platform.jobs import resources
+from mistudio.platform.references import referencing
 from mistudio.platform.runtime import Runtime
 from mistudio.platform.storage import Storage
 from mistudio.training.schemas import SAEImportIn, SAEOut
@@ -60,6 +61,12 @@ def delete_sae(runtime: Runtime, sae_id: str) -> Deleted:
         if users:
             raise Conflict(f"SAE {sae_id!r} cannot be deleted: job {users[0].id} ({users[0].kind}) uses it",
                            details={"job_id": users[0].id})
+        kept = referencing(session, SAE_RESOURCE, sae_id)
+        if kept:
+            names = ", ".join(f"{row['type'].replace('_', ' ')} {row['id']}" for row in kept[:5])
+            raise Conflict(f"SAE {sae_id!r} cannot be deleted: {len(kept)} stored result(s) were made with it "
+                           f"({names}{', …' if len(kept) > 5 else ''}); delete those first",
+                           details={"used_by": kept})
         session.delete(session.get(StoredSAE, sae_id))
     folder = runtime.storage.sae_dir(sae_id)
     freed = models.folder_bytes(folder)
