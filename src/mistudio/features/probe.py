@@ -38,7 +38,10 @@ def plan(runtime: Runtime, analysis_id: str, body: ProbeIn) -> dict[str, Any]:
             raise InvalidInput(f"latent {body.latent} is out of range: this SAE has {row.width:,} latents (0 to "
                                f"{row.width - 1:,})", details={"field": "latent", "min": 0, "max": row.width - 1})
         sae_id, model_id, fmt, device = row.sae_id, row.model_id, row.format, row.device
-        ignore = list(row.settings.get("config", {}).get("ignore_token_ids") or [])
+        # The tokens the analysis leaves out of its statistics; before its first run has resolved them, None: the
+        # host then leaves out the tokenizer's BOS, as that run will.
+        ignore = list(row.settings["config"].get("ignore_token_ids") or []) \
+            if row.settings.get("ignore_resolved") else None
         spec = models.model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
     sae = stored_saes.get_sae(runtime, sae_id)  # 404 when the SAE was deleted since
     return {"model": spec, "sae_id": sae.id, "sae_path": sae.path, "text": body.text, "latent": body.latent,

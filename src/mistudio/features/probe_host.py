@@ -30,9 +30,13 @@ def probe(ctx: HostContext, payload: dict[str, Any]) -> dict[str, Any]:
         if handle.tokenizer is None:
             raise InvalidInput(f"model {payload['model'].get('name')!r} has no tokenizer, so text cannot be encoded",
                                details={"field": "text"})
+        ignore = payload["ignore_token_ids"]
+        if ignore is None:  # as the analysis' first run resolves it (features.tasks._config)
+            bos = getattr(handle.tokenizer, "bos_token_id", None)
+            ignore = [int(bos)] if bos is not None else []
         try:
             found = probe_text(handle.model, handle.tokenizer, sae, payload["text"], latent=payload["latent"],
-                               top=payload["top"], ignore_token_ids=payload["ignore_token_ids"])
+                               top=payload["top"], ignore_token_ids=ignore)
         except InvalidArgument as error:
             raise InvalidInput(error.message, details=error.details) from error
         texts = [handle.tokenizer.decode([token]) for token in found.token_ids]
