@@ -128,12 +128,18 @@ def test_steer_with_a_feature_compare_sweep_save_a_preset_and_browse_the_history
     picker = page.get_by_test_id("preset-pick")
     expect(picker.locator("option", has_text="push feature 3 (2)")).to_have_count(1, timeout=20_000)
     expect(picker).not_to_have_value("")  # the saved preset is the chosen one
+    # Loading it brings back both interventions after one was removed.
+    page.get_by_label("Remove Direction royal - common").click()
+    expect(page.get_by_test_id("intervention-1")).to_have_count(0)
+    page.get_by_test_id("preset-load").click()
+    expect(page.get_by_test_id("intervention-1")).to_contain_text("Direction royal - common")
+    screenshot(page, test_output_dir / "steering-3-directions-and-preset.png", focus=page.get_by_test_id("steering-interventions"))
 
     # The history: both experiments; one opens back in its tab, one is deleted.
     page.get_by_test_id("steering-tab-history").click()
     rows = page.get_by_test_id("history-table").locator("tbody tr")
     expect(rows).to_have_count(2, timeout=20_000)
-    screenshot(page, test_output_dir / "steering-3-history.png")
+    screenshot(page, test_output_dir / "steering-4-history.png")
     rows.filter(has_text="compare").click()
     expect(page.get_by_test_id("compare-figures")).to_contain_text("seed 11")
     assert page.get_by_test_id("steering-steered-text").inner_text() == steered
