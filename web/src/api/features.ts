@@ -17,6 +17,18 @@ export type FeatureDetail = ItemOf<"/api/v1/analyses/{analysis_id}/features/{lat
 export type FeatureExample = FeatureDetail["examples"][number];
 export type FeatureUpdate = BodyOf<"/api/v1/analyses/{analysis_id}/features/{latent}", "patch">;
 export type Deleted = ItemOf<"/api/v1/analyses/{analysis_id}", "delete">;
+export type ProbeRequest = BodyOf<"/api/v1/analyses/{analysis_id}/probe", "post">;
+export type ProbeResult = ItemOf<"/api/v1/analyses/{analysis_id}/probe", "post">;
+export const EXPORT_FORMATS = [
+  { format: "csv", label: "CSV" },
+  { format: "parquet", label: "Parquet" },
+  { format: "neuronpedia", label: "Neuronpedia (zip)" },
+] as const;
+
+/** Where the browser downloads the analysis as CSV, Parquet or a Neuronpedia upload (a plain link: the server names the file). */
+export function exportHref(analysisId: string, format: (typeof EXPORT_FORMATS)[number]["format"]): string {
+  return `/api/v1/analyses/${encodeURIComponent(analysisId)}/export?format=${format}`;
+}
 /** What the browser's list route takes (sort, order, filters, search, page). */
 export type FeatureQuery = NonNullable<NonNullable<paramsOf<"/api/v1/analyses/{analysis_id}/features">>["query"]>;
 export type SortField = NonNullable<FeatureQuery["sort"]>;
@@ -70,6 +82,9 @@ export function makeFeaturesApi(client: ApiClient) {
       client.get("/api/v1/analyses/{analysis_id}/features/{latent}", { path: { analysis_id: id, latent }, signal }),
     update: (id: string, latent: number, body: FeatureUpdate): Promise<Feature> =>
       client.patch("/api/v1/analyses/{analysis_id}/features/{latent}", { path: { analysis_id: id, latent }, body }),
+    /** Your own text through the model host: the latent's activation on each token and the text's top latents. */
+    probe: (id: string, body: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult> =>
+      client.post("/api/v1/analyses/{analysis_id}/probe", { path: path(id), body, signal }),
   };
 }
 

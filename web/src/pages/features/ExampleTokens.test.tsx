@@ -1,6 +1,6 @@
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { ExampleTokens, tintOf, tokenStyle, visibleToken } from "./ExampleTokens";
+import { ExampleTokens, tintOf, tokenStyle, visibleToken, windowOf } from "./ExampleTokens";
 import { makeExample } from "./fixtures";
 
 describe("an example's tokens", () => {
@@ -15,7 +15,7 @@ describe("an example's tokens", () => {
 
   it("show every token of the window with its value on hover, and skip the padding", () => {
     const example = makeExample({ delta_loss: [null, 0.01, 0.25, null] });
-    render(<ExampleTokens example={example} scale={2} testId="ex" />);
+    render(<ExampleTokens example={windowOf(example)} scale={2} testId="ex" />);
     const box = screen.getByTestId("ex");
     expect(box.textContent).toBe("the king rode");
     const king = screen.getByTitle(/" king": activation 2.00/);

@@ -26,7 +26,18 @@ export function formatActivation(v: number): string {
   return a >= 100 || a < 0.001 ? v.toExponential(2) : v.toPrecision(3);
 }
 
-export function ExampleTokens({ example, scale, testId }: { example: FeatureExample; scale: number; testId: string }) {
+/** A window of tokens: `tokens[i]` -1 is padding (not shown); `deltaLoss` the ablation's effect per position, if measured. */
+export interface TokenWindow {
+  tokens: readonly number[];
+  texts: readonly string[];
+  activations: readonly number[];
+  deltaLoss?: readonly (number | null)[] | null;
+}
+
+/** An example as a window of tokens. */
+export const windowOf = (example: FeatureExample): TokenWindow => ({ ...example, deltaLoss: example.delta_loss });
+
+export function ExampleTokens({ example, scale, testId }: { example: TokenWindow; scale: number; testId: string }) {
   const peak = example.activations.reduce((best, v, i) => (v > (example.activations[best] ?? -Infinity) ? i : best), 0);
   return (
     <div className="font-mono text-xs leading-6 break-words whitespace-pre-wrap text-zinc-200" data-testid={testId}>
@@ -34,7 +45,7 @@ export function ExampleTokens({ example, scale, testId }: { example: FeatureExam
         // -1: outside the sequence or padding; nothing to show.
         if (token < 0) return null;
         const value = example.activations[i] ?? 0;
-        const delta = example.delta_loss?.[i];
+        const delta = example.deltaLoss?.[i];
         const hover = `${JSON.stringify(example.texts[i] ?? "")}: activation ${formatActivation(value)}` +
           (delta === undefined || delta === null ? "" : `, Δ loss when ablated ${formatActivation(delta)}`);
         return (

@@ -1,7 +1,7 @@
 /** /features/analyses/:id — the latents an analysis found: searched, sorted and filtered by the server, a page at a time. */
 import { useState } from "react";
-import { ArrowLeft, Star } from "lucide-react";
-import { featuresApi, type Feature } from "../../api/features";
+import { ArrowLeft, Download, Star } from "lucide-react";
+import { EXPORT_FORMATS, exportHref, featuresApi, type Feature } from "../../api/features";
 import { Card } from "../../components/Card";
 import { FormError } from "../../components/FormError";
 import { Pager } from "../../components/ListView";
@@ -94,6 +94,16 @@ export function FeatureBrowser({ analysisId }: { analysisId: string }) {
             </span>
           )}
         </div>
+        {a?.ready && (
+          <p className="mt-1 flex items-center gap-2 text-xs text-zinc-400" data-testid="feature-export">
+            <Download className="size-3.5" aria-hidden /> Export:
+            {EXPORT_FORMATS.map(({ format, label }) => (
+              <a key={format} href={exportHref(analysisId, format)} download className="text-sky-300 hover:underline" data-testid={`feature-export-${format}`}>
+                {label}
+              </a>
+            ))}
+          </p>
+        )}
         {a && !a.ready && <p className="mt-1 text-xs text-amber-300">The analysis is {a.status}: its latents can be browsed once it completes.</p>}
       </div>
       <Card title={`Latents (${total === undefined ? "…" : formatInteger(total)})`}>

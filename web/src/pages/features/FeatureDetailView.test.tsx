@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { makeAnalysis, makeFeatureDetail } from "./fixtures";
 
-const features = vi.hoisted(() => ({ get: vi.fn(), feature: vi.fn(), update: vi.fn() }));
+const features = vi.hoisted(() => ({ get: vi.fn(), feature: vi.fn(), update: vi.fn(), probe: vi.fn() }));
 vi.mock("../../api/features", async (importOriginal) => ({ ...(await importOriginal<object>()), featuresApi: features }));
 
 import { ApiError } from "../../api/client";
@@ -13,6 +13,7 @@ beforeEach(() => {
   features.get.mockReset().mockResolvedValue(makeAnalysis());
   features.feature.mockReset().mockResolvedValue(makeFeatureDetail());
   features.update.mockReset();
+  features.probe.mockReset();
 });
 
 describe("a latent's detail", () => {
@@ -68,5 +69,33 @@ describe("a latent's detail", () => {
 
   it("links steering with the model, SAE and latent", () => {
     expect(steerHref({ model_id: "m 1", sae_id: "s1" }, 4)).toBe("/steering?model=m+1&sae=s1&feature=4");
+  });
+});
+
+describe("your own text on a latent's page", () => {
+  it("shows the latent on each token of the text and the text's top latents, linked", async () => {
+    const user = userEvent.setup();
+    features.probe.mockResolvedValue({
+      analysis_id: "an1", sae_id: "sae1", model_id: "m1", latent: 7, label: "king", format: "fp32", device: "cpu", seconds: 0.1, ranked_by: "max",
+      tokens: [{ position: 0, token: 5, text: "The", activation: null }, { position: 1, token: 11, text: " king", activation: 1.5 }],
+      top_latents: [{ latent: 7, max_activation: 1.5, sum_activation: 1.5, peak_position: 1, label: "king" }, { latent: 2, max_activation: 0.4, sum_activation: 0.9, peak_position: 0, label: null }],
+    });
+    render(<FeatureDetailView analysisId="an1" latent={7} />);
+    await user.type(await screen.findByTestId("feature-probe-text"), "The king");
+    await user.click(screen.getByTestId("feature-probe-run"));
+    expect(features.probe).toHaveBeenCalledWith("an1", { text: "The king", latent: 7, top: 10 });
+    const tokens = await screen.findByTestId("feature-probe-tokens");
+    expect(tokens.textContent).toBe("The king");
+    expect(within(tokens).getByTitle(/" king": activation 1.50/).style.backgroundColor).not.toBe("");
+    expect(within(screen.getByTestId("feature-probe-top")).getByText("#2").closest("a")).toHaveAttribute("href", "/features/analyses/an1/latents/2");
+  });
+
+  it("shows the model host's refusal", async () => {
+    const user = userEvent.setup();
+    features.probe.mockRejectedValue(new ApiError(400, "invalid_input", "the text is 9,000 tokens: the model's context is 8,192"));
+    render(<FeatureDetailView analysisId="an1" latent={7} />);
+    await user.type(await screen.findByTestId("feature-probe-text"), "long");
+    await user.click(screen.getByTestId("feature-probe-run"));
+    expect(await screen.findByTestId("feature-probe-error")).toHaveTextContent("the model's context is 8,192 (HTTP 400)");
   });
 });

@@ -8,10 +8,11 @@ import { Link } from "../../lib/router";
 import { reportError } from "../../stores/toasts";
 import { useLoad } from "../training/SaeViews";
 import { ActivationHistogram } from "./ActivationHistogram";
-import { ExampleTokens, formatActivation } from "./ExampleTokens";
+import { ExampleTokens, formatActivation, windowOf } from "./ExampleTokens";
 import { FeatureStatistics, latentHref, LogitLens, RelatedLatents } from "./FeatureEvidence";
 import { analysisTitle } from "./describe";
 import { LabelEditor } from "./LabelEditor";
+import { ProbePanel } from "./ProbePanel";
 
 /** Where "Steer with this feature" goes: the Steering section with the model, SAE and latent chosen. */
 export function steerHref(analysis: Pick<Analysis, "model_id" | "sae_id">, latent: number): string {
@@ -31,7 +32,7 @@ function Examples({ title, examples, scale, testId }: { title: string; examples:
               <span className="w-20 shrink-0 pt-1 text-right font-mono text-[11px] text-amber-300" title={`sequence ${ex.sequence}, position ${ex.position}`}>
                 {formatActivation(ex.activation)}
               </span>
-              <ExampleTokens example={ex} scale={scale} testId={`${testId}-${i}`} />
+              <ExampleTokens example={windowOf(ex)} scale={scale} testId={`${testId}-${i}`} />
             </li>
           ))}
         </ol>
@@ -108,6 +109,9 @@ export function FeatureDetailView({ analysisId, latent }: { analysisId: string; 
               <RelatedLatents feature={feature} analysisId={analysisId} />
             </Card>
           </div>
+          <Card title="Your own text">
+            <ProbePanel analysisId={analysisId} latent={latent} scale={feature.max_activation} />
+          </Card>
           <Examples title="Top examples" examples={feature.examples.filter((e) => e.kind === "top")} scale={feature.max_activation} testId="feature-top-examples" />
           <Examples
             title={`Interval examples (${feature.interval_kind})`}
