@@ -64,19 +64,19 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
             )}
           </Field>
           <div className="flex flex-wrap items-center gap-2">
-            <Button disabled={!direction} data-testid="direction-add" onClick={() => direction && add({ kind: "direction", key: itemKey(),
+            <Button size="sm" disabled={!direction} data-testid="direction-add" onClick={() => direction && add({ kind: "direction", key: itemKey(),
               directionId: direction.id, name: direction.name, hookPoint: direction.hook_point, strength: 1 })}>
-              <Plus className="size-4" aria-hidden />Add
+              <Plus className="size-3" aria-hidden />Add
             </Button>
             {direction && (
-              <a className="inline-flex h-8 items-center gap-1 rounded border border-zinc-700 px-2 text-xs text-zinc-200 hover:bg-zinc-800"
+              <a className="inline-flex h-6 items-center gap-1 rounded border border-zinc-700 px-2 text-xs text-zinc-200 hover:bg-zinc-800"
                 href={steeringApi.controlVectorUrl(direction.id)} download title="llama.cpp control-vector GGUF" data-testid="direction-export">
                 <Download className="size-3" aria-hidden />GGUF
               </a>
             )}
             <span className="flex-1" />
-            <Button onClick={() => setCreating(true)} data-testid="direction-new" title="a direction from contrastive prompt pairs">New from pairs…</Button>
-            <Button onClick={() => setImporting(true)} data-testid="direction-import" title="a llama.cpp control-vector GGUF">Import GGUF…</Button>
+            <Button size="sm" onClick={() => setCreating(true)} data-testid="direction-new" title="a direction from contrastive prompt pairs">New from pairs…</Button>
+            <Button size="sm" onClick={() => setImporting(true)} data-testid="direction-import" title="a llama.cpp control-vector GGUF">Import GGUF…</Button>
           </div>
         </div>
       )}
