@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,16 @@ def test_a_killed_worker_is_replaced_and_the_extraction_ends_byte_identical(
         supervisor = job["id"] and _supervisor_pid(server, cut["job_id"])
         victim = next(node for node in nodes if _owns(node, supervisor))
         os.killpg(victim.process.pid, signal.SIGKILL)  # the whole node: its workers and the job's process
+        killed = time.monotonic()
         interrupted = server.wait_for_job(cut["job_id"], ("interrupted",), timeout=30)
+        noticed = time.monotonic() - killed
         assert "lease lapsed" in interrupted["message"]
         resumed = wait_until(lambda: _resumption(server, cut["job_id"]), timeout=15, what="the resumption")
+        wait_until(lambda: server.job(resumed["id"])["status"] != "queued", timeout=60, what="the other node to start")
+        restarted = time.monotonic() - killed
         final = _done(server, resumed["id"], timeout=180)
+        print(f"\n[recovery] node SIGKILLed mid-extraction: interrupted after {noticed:.1f}s, running again on the "
+              f"other node after {restarted:.1f}s, completed {time.monotonic() - killed:.1f}s after the kill")
         assert final["status"] == "completed", final
         assert final["attempt"] == 2 and final["resumed_from"] == cut["job_id"]
         assert any("resuming" in entry["text"] for entry in final["log"]), final["log"]

@@ -196,12 +196,18 @@ def test_a_resumable_job_cut_off_by_a_crash_resumes_by_itself(studio: StudioServ
     pid = submitter_job_pid(submitter, job.id)
     supervisor = studio.workers if studio.runner_mode == "celery" else studio  # type: ignore[attr-defined]
     supervisor.stop(kill=True)
+    killed = time.monotonic()
     wait_until(lambda: not pid_alive(pid), timeout=10, what="the orphaned job process to exit")
     supervisor.start()
+    started = time.monotonic()
     final = studio.wait_for_job(job.id, ("interrupted",), timeout=30)
+    marked = time.monotonic() - started
     assert "resumes by itself" in final["message"]
     again = wait_until(lambda: _resumption_of(submitter, job.id), timeout=30, what="the automatic resumption")
     done = studio.wait_for_job(again, ("completed",), timeout=90)
+    print(f"\n[recovery] {studio.runner_mode} supervisor SIGKILLed and started again "  # type: ignore[attr-defined]
+          f"({started - killed:.1f}s to start): interrupted {marked:.1f}s after the start, resumed by itself, "
+          f"completed {time.monotonic() - started:.1f}s after the start")
     assert done["attempt"] == 2 and done["resumed_from"] == job.id
     assert done["result"]["count"] == 60 and done["result"]["started_at"] >= 5
     assert _resumption_of(submitter, again) is None  # resumed once, not twice
