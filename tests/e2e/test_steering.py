@@ -6,6 +6,8 @@ each step in test-output/."""
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -118,9 +120,16 @@ def test_steer_with_a_feature_compare_sweep_save_a_preset_and_browse_the_history
     assert gguf.read_bytes()[:4] == b"GGUF"
     page.get_by_test_id("direction-import").click()
     page.get_by_test_id("control-vector-path").fill(str(gguf))
+    page.get_by_test_id("control-vector-import").get_by_label("Name").fill("imported royal")
     page.get_by_test_id("control-vector-submit").click()
     expect(page.get_by_test_id("control-vector-import")).to_be_hidden(timeout=60_000)
     expect(page.get_by_test_id("direction-pick").locator("option")).to_have_count(3)  # the prompt, then two directions
+    # The imported copy is deleted again (after a confirmation).
+    options = page.get_by_test_id("direction-pick").locator("option").all_inner_texts()
+    page.get_by_test_id("direction-pick").select_option(index=next(i for i, t in enumerate(options) if "imported royal" in t))
+    page.get_by_label(re.compile("^Delete direction ")).click()
+    page.get_by_test_id("confirm-dialog-confirm").click()
+    expect(page.get_by_test_id("direction-pick").locator("option")).to_have_count(2)
 
     # Save the interventions as a preset; it is offered in the list.
     page.get_by_test_id("preset-name").fill("push feature 3")

@@ -1,10 +1,12 @@
 import { useState } from "react";
-import { Download, Plus } from "lucide-react";
+import { Download, Plus, Trash2 } from "lucide-react";
 import { steeringApi, type Direction } from "../../api/steering";
 import type { SAE } from "../../api/training";
 import { Button } from "../../components/Button";
 import { Card } from "../../components/Card";
 import { Field, inputClass } from "../../components/Field";
+import { ConfirmDialog } from "../../components/Modal";
+import { reportError } from "../../stores/toasts";
 import { ControlVectorImport } from "./ControlVectorImport";
 import { DirectionForm } from "./DirectionForm";
 import { featureItem, itemKey, type PositionsChoice, type SteeringDraft, type SteeringItem } from "./draft";
@@ -16,15 +18,16 @@ export interface InterventionsCardProps {
   sae: SAE | undefined;
   directions: Direction[];
   onChange: (patch: Partial<SteeringDraft>) => void;
-  onDirectionCreated: () => void;
+  onDirectionsChanged: () => void;
 }
 
 /** What to steer with (features of the SAE by index or search, saved directions) and where (positions). */
-export function InterventionsCard({ draft, sae, directions, onChange, onDirectionCreated }: InterventionsCardProps) {
+export function InterventionsCard({ draft, sae, directions, onChange, onDirectionsChanged }: InterventionsCardProps) {
   const [index, setIndex] = useState("");
   const [directionId, setDirectionId] = useState("");
   const [creating, setCreating] = useState(false);
   const [importing, setImporting] = useState(false);
+  const [deleting, setDeleting] = useState<Direction | null>(null);
   const parsed = /^\d+$/.test(index.trim()) ? Number(index) : null;
   const beyond = sae && parsed !== null && parsed >= sae.d_sae;
   const add = (item: SteeringItem) => onChange({ items: [...draft.items, item] });
@@ -74,6 +77,11 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
                 <Download className="size-3" aria-hidden />GGUF
               </a>
             )}
+            {direction && (
+              <Button size="sm" variant="ghost" onClick={() => setDeleting(direction)} aria-label={`Delete direction ${direction.name}`}>
+                <Trash2 className="size-3" aria-hidden />
+              </Button>
+            )}
             <span className="flex-1" />
             <Button size="sm" onClick={() => setCreating(true)} data-testid="direction-new" title="a direction from contrastive prompt pairs">New from pairs…</Button>
             <Button size="sm" onClick={() => setImporting(true)} data-testid="direction-import" title="a llama.cpp control-vector GGUF">Import GGUF…</Button>
@@ -110,11 +118,24 @@ export function InterventionsCard({ draft, sae, directions, onChange, onDirectio
           </Field>
         )}
       </div>
-      <ControlVectorImport open={importing} modelId={draft.modelId} onClose={() => setImporting(false)} onImported={onDirectionCreated} />
+      <ControlVectorImport open={importing} modelId={draft.modelId} onClose={() => setImporting(false)} onImported={onDirectionsChanged} />
+      <ConfirmDialog open={deleting !== null} title="Delete this direction?" danger confirmLabel="Delete"
+        message={`${deleting?.name ?? ""} (${deleting?.hook_point ?? ""}) and its file are removed; presets that use it stop working.`}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => {
+          const target = deleting;
+          setDeleting(null);
+          if (!target) return;
+          steeringApi.deleteDirection(target.id).then(() => {
+            setDirectionId("");
+            onChange({ items: draft.items.filter((item) => item.kind !== "direction" || item.directionId !== target.id) });
+            onDirectionsChanged();
+          }).catch((e) => reportError(e, `Could not delete ${target.name}`));
+        }} />
       {creating && (
         <DirectionForm open modelId={draft.modelId} defaultHookPoint={sae?.hook_point ?? "blocks.0.resid_post"}
           onClose={() => setCreating(false)} onCreated={(created) => {
-            onDirectionCreated();
+            onDirectionsChanged();
             setDirectionId(created.id);
           }} />
       )}

@@ -97,7 +97,7 @@ export default function SteeringPage() {
             <TargetPicker draft={draft} models={catalog.models} saes={catalog.saes} analyses={catalog.analyses} onChange={change} />
             <PresetsBar draft={draft} presets={catalog.presets} directions={catalog.directions} onChange={change} onSaved={catalog.reloadPresets} />
           </Card>
-          <InterventionsCard draft={draft} sae={sae} directions={catalog.directions} onChange={change} onDirectionCreated={catalog.reloadDirections} />
+          <InterventionsCard draft={draft} sae={sae} directions={catalog.directions} onChange={change} onDirectionsChanged={catalog.reloadDirections} />
           <GenerationCard draft={draft} onChange={change} />
         </div>
         <div className="min-w-0 space-y-3">
