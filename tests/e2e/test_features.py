@@ -133,6 +133,14 @@ def test_analyse_an_sae_then_browse_search_and_label_its_latents(  # type: ignor
         "href", f"/steering?model={model_id}&sae={sae_id}&feature={top['latent']}")
     shot("5-detail", tall=True)
 
+    # Your own text, through the model host: this latent on each of its tokens, and the text's top latents.
+    latent.get_by_test_id("feature-probe-text").fill("the king and the queen walk by the river")
+    latent.get_by_test_id("feature-probe-run").click()
+    probe_tokens = latent.get_by_test_id("feature-probe-tokens")
+    expect(probe_tokens).to_contain_text("king", timeout=60_000)
+    expect(latent.get_by_test_id("feature-probe-top").locator("a")).not_to_have_count(0)
+    shot("5b-your-text", latent.get_by_test_id("feature-probe"))
+
     # Edit its label: saved as a user label, and found by a label search.
     latent.get_by_test_id("feature-label-input").fill("e2e royal latent")
     latent.get_by_test_id("feature-notes-input").fill("fires on the king's lines")
@@ -155,6 +163,13 @@ def test_analyse_an_sae_then_browse_search_and_label_its_latents(  # type: ignor
     page.goto(f"{studio.url}/features/analyses/{analysis_id}?fav=1")
     expect(latent_rows).to_have_count(1)
     shot("7-search-label")
+
+    # The feature table downloads as CSV: a header and a row per latent, the edited label in it.
+    with page.expect_download() as downloading:
+        page.get_by_test_id("feature-export-csv").click()
+    csv = Path(downloading.value.path()).read_text().splitlines()
+    assert len(csv) == WIDTH + 1 and "latent" in csv[0]
+    assert any("e2e royal latent" in line for line in csv)
     # The refused analysis above is the browser's only complaint.
     unexpected = [e for e in page.console_errors if "status of 400" not in e]  # type: ignore[attr-defined]
     assert unexpected == [], unexpected
