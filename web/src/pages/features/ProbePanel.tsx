@@ -47,7 +47,7 @@ export function ProbePanel({ analysisId, latent, scale }: { analysisId: string; 
   return (
     <div className="space-y-2" data-testid="feature-probe">
       <form className="space-y-2" onSubmit={(e) => void submit(e)}>
-        <Field label="Your own text" error={tooLong} hint="Runs in the model host (the model is loaded the first time)." data-testid="feature-probe-text-field">
+        <Field label="Text" error={tooLong} hint="Runs in the model host (the model is loaded the first time)." data-testid="feature-probe-text-field">
           {({ id, describedBy, invalid }) => (
             <textarea id={id} rows={2} aria-describedby={describedBy} aria-invalid={invalid} className={inputClass} value={text} onChange={(e) => setText(e.target.value)} placeholder="The king rode to the castle…" data-testid="feature-probe-text" />
           )}
