@@ -1,13 +1,13 @@
 """The Steering section in Debian's Chromium against a live studio, on a tiny llama and a tiny SAE imported on its
 block 1: arrive from a feature link (`?model=&sae=&feature=`), push the feature hard, watch baseline and steered
 stream side by side with their word diff and read the metrics, sweep three strengths into the chart with the random
-control, make a direction from contrastive pairs (and export it as a control-vector GGUF and import it back), save the interventions as a preset, and open and delete experiments in the history — with a screenshot at
-each step in test-output/."""
+control, make a direction from contrastive pairs (export it as a control-vector GGUF and import it back), save the
+interventions as a preset and load it, and open and delete experiments in the history — with a screenshot at each
+step in test-output/."""
 
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
@@ -126,7 +126,8 @@ def test_steer_with_a_feature_compare_sweep_save_a_preset_and_browse_the_history
     expect(page.get_by_test_id("direction-pick").locator("option")).to_have_count(3)  # the prompt, then two directions
     # The imported copy is deleted again (after a confirmation).
     options = page.get_by_test_id("direction-pick").locator("option").all_inner_texts()
-    page.get_by_test_id("direction-pick").select_option(index=next(i for i, t in enumerate(options) if "imported royal" in t))
+    imported = next(i for i, text in enumerate(options) if "imported royal" in text)
+    page.get_by_test_id("direction-pick").select_option(index=imported)
     page.get_by_label(re.compile("^Delete direction ")).click()
     page.get_by_test_id("confirm-dialog-confirm").click()
     expect(page.get_by_test_id("direction-pick").locator("option")).to_have_count(2)
@@ -142,7 +143,8 @@ def test_steer_with_a_feature_compare_sweep_save_a_preset_and_browse_the_history
     expect(page.get_by_test_id("intervention-1")).to_have_count(0)
     page.get_by_test_id("preset-load").click()
     expect(page.get_by_test_id("intervention-1")).to_contain_text("Direction royal - common")
-    screenshot(page, test_output_dir / "steering-3-directions-and-preset.png", focus=page.get_by_test_id("steering-interventions"))
+    screenshot(page, test_output_dir / "steering-3-directions-and-preset.png",
+               focus=page.get_by_test_id("steering-interventions"))
 
     # The history: both experiments; one opens back in its tab, one is deleted.
     page.get_by_test_id("steering-tab-history").click()
