@@ -29,6 +29,8 @@ export function SweepTab({ draft, run, onDone, initialStrengths }: {
   }
 
   const streamed = Object.keys(run.streams).filter((name) => name !== BASELINE);
+  const grid = parseStrengths(strengths);
+  const expectedRuns = typeof grid === "string" ? "?" : grid.length * 2;
   const result = run.result;
   return (
     <div className="space-y-3" data-testid="sweep-tab">
@@ -53,9 +55,17 @@ export function SweepTab({ draft, run, onDone, initialStrengths }: {
           )}
         </div>
         {running && (
-          <p className="text-xs text-zinc-400" data-testid="sweep-progress">
-            Generating… {streamed.length > 0 ? `runs streamed so far: ${streamed.map((n) => `${n} (${textOf(run.streams, n).length} chars)`).join(", ")}` : "waiting for the model host"}
-          </p>
+          <div className="space-y-1" data-testid="sweep-progress">
+            <p className="text-xs text-zinc-400">
+              {streamed.length ? `Generating: ${streamed.length} of ${expectedRuns} steered runs started` : "Waiting for the model host…"}
+            </p>
+            {/* Each run's text as it streams; the table with the metrics replaces it when the sweep answers. */}
+            <ul className="space-y-0.5 font-mono text-xs">
+              {[BASELINE, ...streamed].filter((name) => run.streams[name]).map((name) => (
+                <li key={name} className="truncate"><span className="text-zinc-500">{name}:</span> {textOf(run.streams, name)}</li>
+              ))}
+            </ul>
+          </div>
         )}
         {run.error && <FormError testId="sweep-error">{run.error}</FormError>}
       </Card>
