@@ -1,6 +1,6 @@
 /** The stored SAEs: one SAE's page (/training/saes/:id) and the list of a model's SAEs (its page's SAEs tab). */
 import { useEffect, useState } from "react";
-import { ArrowLeft, FolderInput, Loader2, Plus, Trash2 } from "lucide-react";
+import { ArrowLeft, FolderInput, Loader2, Plus, Sparkles, Trash2 } from "lucide-react";
 import { messageOf } from "../../api/client";
 import { trainingApi, type SAE } from "../../api/training";
 import { Button } from "../../components/Button";
@@ -140,7 +140,10 @@ export function SaeDetail({ id }: { id: string }) {
             {sae.name}
           </h1>
           <span className="rounded border border-zinc-700 px-1.5 text-[11px] text-zinc-300">{sae.architecture}</span>
-          <span className="ml-auto">
+          <span className="ml-auto flex items-center gap-1">
+            <Link href={`/features/saes/${sae.id}`} className="inline-flex h-6 items-center gap-1 rounded border border-sky-500 bg-sky-600 px-2 text-xs font-medium text-white hover:bg-sky-500" data-testid="sae-features-link">
+              <Sparkles className="size-3" aria-hidden /> Analyse its features
+            </Link>
             <Button size="sm" variant="danger" disabled={deleting} onClick={() => setConfirming(true)} data-testid="sae-delete">
               {deleting ? <Loader2 className="size-3 animate-spin" aria-hidden /> : <Trash2 className="size-3" aria-hidden />} Delete
             </Button>
