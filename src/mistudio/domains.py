@@ -26,6 +26,7 @@ TASK_MODULES = [
     "mistudio.training.tasks",
     "mistudio.features.tasks",
     "mistudio.features.labels_tasks",
+    "mistudio.features.maps_tasks",
 ]
 
 # Imported by the model host process only (they import torch): what interactive requests run.

@@ -10,9 +10,17 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Accepted, Deleted, Item, Page, Pagination
-from mistudio.features import browser, export, export_import, probe, service
+from mistudio.features import browser, export, export_import, maps_service, probe, service
 from mistudio.features.export_schemas import LabelsImported
 from mistudio.features.labels_schemas import LabelIn, LabelJobAccepted
+from mistudio.features.maps_schemas import (
+    MAX_HEATMAP_LATENTS,
+    CorrelationsOut,
+    MapAccepted,
+    MapIn,
+    MapMethodName,
+    MapOut,
+)
 from mistudio.features.probe_schemas import ProbeIn, ProbeOut
 from mistudio.features.schemas import (
     AnalysisAccepted,
@@ -157,3 +165,26 @@ def start_labelling(request: Request, analysis_id: str, body: LabelIn) -> Accept
     from mistudio.features import labels_service
 
     return Accepted(data=labels_service.start_labelling(_runtime(request), analysis_id, body))
+
+
+# --- maps of decoder directions and the correlation heatmap (features.maps_service) -------------------------
+@router.post("/analyses/{analysis_id}/maps", status_code=202, response_model=Accepted[MapAccepted])
+def start_map(request: Request, analysis_id: str, body: MapIn) -> Accepted[MapAccepted]:
+    """Queue a 2-D layout of the SAE's decoder directions (pca, umap or tsne); follow it as a job."""
+    return Accepted(data=maps_service.start_map(_runtime(request), analysis_id, body))
+
+
+@router.get("/analyses/{analysis_id}/maps/{method}", response_model=Item[MapOut])
+def get_map(request: Request, analysis_id: str, method: MapMethodName) -> Item[MapOut]:
+    """A computed map as columns (entry i is latent i): x, y and what to colour by; 404 until computed."""
+    return Item(data=maps_service.get_map(_runtime(request), analysis_id, method))
+
+
+@router.get("/analyses/{analysis_id}/correlations", response_model=Item[CorrelationsOut])
+def get_correlations(
+    request: Request, analysis_id: str,
+    latents: Annotated[str, Query(max_length=1000, description=f"up to {MAX_HEATMAP_LATENTS} latent indices, comma-"
+                                  "separated: 1,5,9")],
+) -> Item[CorrelationsOut]:
+    """The chosen latents' correlation matrix from the analysis' stored top correlations (null: not stored)."""
+    return Item(data=maps_service.correlations(_runtime(request), analysis_id, maps_service.parse_latents(latents)))

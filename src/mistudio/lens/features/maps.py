@@ -57,7 +57,8 @@ def available(method: MapMethod) -> bool:
 def check_params(method: str, width: int, params: MapParams) -> None:
     """Raise InvalidArgument naming the field when a method cannot run on `width` latents with these params."""
     if method not in METHODS:
-        raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}", details={"field": "method"})
+        raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}",
+                              details={"field": "method"})
     if width < 3:
         raise InvalidArgument(f"a map needs at least 3 latents; this SAE has {width}", details={"field": "method"})
     if method == "umap" and not 2 <= params.n_neighbors < width:
