@@ -45,3 +45,14 @@ def test_bad_options_are_one_line_naming_them(studio: Studio, analysis_id: str) 
     assert bad_sort.returncode == 2 and "--sort must be one of" in bad_sort.stderr
     out_of_range = studio.run("features", "show", analysis_id, "64")
     assert out_of_range.returncode == 1 and "0 to 63" in out_of_range.stderr
+
+
+def test_map_runs_the_job_with_a_bar_and_refuses_bad_parameters(studio: Studio, analysis_id: str) -> None:  # noqa: F811
+    mapped = studio.run("features", "map", analysis_id[:8], "--method", "pca", timeout=180)
+    assert mapped.returncode == 0, mapped.stderr + mapped.stdout
+    assert "pca map of 64 latents" in mapped.stdout
+    assert (studio.home / "features" / analysis_id / "map_pca.npz").is_file()
+    wrong_method = studio.run("features", "map", analysis_id, "--method", "isomap")
+    assert wrong_method.returncode != 0 and "--method" in wrong_method.stderr
+    too_many = studio.run("features", "map", analysis_id, "--method", "tsne", "--perplexity", "30")
+    assert too_many.returncode == 1 and "perplexity must be from 1 to 21" in too_many.stderr

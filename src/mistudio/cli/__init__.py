@@ -15,6 +15,7 @@ from mistudio.cli import (
     features,
     features_export,
     features_label,
+    features_map,
     generate,
     jobs,
     models,
@@ -37,6 +38,7 @@ app.add_typer(templates.templates_app, name="templates")
 app.add_typer(training.train_app, name="train")
 features.features_app.command("export")(features_export.export)
 features.features_app.command("label")(features_label.label)
+features.features_app.command("map")(features_map.map_latents)
 app.add_typer(features.features_app, name="features")
 
 __all__ = ["app"]
