@@ -106,3 +106,19 @@ def test_the_explainer_marks_active_tokens_and_reads_the_label_line() -> None:
     assert parse_label("42\n...") is None
     with pytest.raises(Unlabelled, match="answered no label"):
         explain(Scripted(lambda prompt: "!!!"), ACTIVE)
+
+
+def test_a_client_that_continues_answers_gets_the_list_begun_and_a_short_budget() -> None:
+    asked = []
+
+    class Continuing(Scripted):
+        continues_answers = True
+
+        def chat(self, messages, max_tokens):  # noqa: ANN001
+            asked.append((messages[-1], max_tokens))
+            count = len(_excerpts(messages[-2]["content"]))
+            return "[" + ", ".join("1" if index % 2 == 0 else "0" for index in range(count))  # no closing bracket
+
+    score = detection_score(Continuing(None), "the word king", ACTIVE[:2], QUIET[:1], batch_size=3)
+    assert asked == [({"role": "assistant", "content": "["}, 6)]
+    assert score.unparsed == 0 and len(score.items) == 3

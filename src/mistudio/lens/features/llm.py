@@ -26,9 +26,12 @@ class EndpointUnreachable(NoCapacity):
 
 
 class ChatModel(Protocol):
-    """What the explainer and the scorers need: a name to record and one chat turn."""
+    """What the explainer and the scorers need: a name to record and one chat turn. A client whose
+    `continues_answers` is true continues a last "assistant" message (a prefill such as "[") instead of starting a
+    new turn, and returns the answer with that prefill."""
 
     name: str
+    continues_answers: bool
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         """The assistant's reply to `messages`, at most about `max_tokens` tokens long."""
@@ -44,6 +47,8 @@ def _plain_prompt(messages: list[Message]) -> str:
 class TransformersChat:
     """A local transformers causal LM as a chat model (greedy, so a label and its scores are reproducible)."""
 
+    continues_answers = True  # a small model follows an answer format far better when its answer is begun for it
+
     def __init__(self, model: Any, tokenizer: Any, name: str) -> None:
         if tokenizer is None:
             raise InvalidArgument(f"model {name!r} has no tokenizer, so it cannot be asked for labels",
@@ -53,10 +58,12 @@ class TransformersChat:
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         import torch
 
+        prefill = messages[-1]["content"] if messages and messages[-1]["role"] == "assistant" else ""
+        turns = messages[:-1] if prefill else messages
         if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            text = self.tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True) + prefill
         else:
-            text = _plain_prompt(messages)
+            text = _plain_prompt(turns) + (" " + prefill if prefill else "")
         encoded = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
         device = self.model.get_input_embeddings().weight.device
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
@@ -64,11 +71,14 @@ class TransformersChat:
             output = self.model.generate(input_ids=encoded["input_ids"].to(device),
                                          attention_mask=encoded["attention_mask"].to(device),
                                          max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad)
-        return self.tokenizer.decode(output[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+        answer = self.tokenizer.decode(output[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
+        return (prefill + answer).strip()
 
 
 class OpenAIChat:
     """An OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp server, Ollama, …) at `base_url`."""
+
+    continues_answers = False  # not every such API continues a last assistant message: always a new turn
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *, timeout_s: float = 60.0,
                  transport: httpx.BaseTransport | None = None) -> None:

@@ -86,7 +86,13 @@ def _ask(client: ChatModel, system: str, label: str, texts: list[str]) -> list[b
         {"role": "system", "content": system},
         {"role": "user", "content": f'Feature: "{label}"\n\nExcerpts:\n{lines}\n\nAnswer with a list of '
                                     f"{len(texts)} numbers, 1 or 0, one per excerpt in order, like [1, 0, 1]."}]
-    return parse_verdicts(client.chat(messages, _TOKENS_PER_VERDICT * len(texts) + 8), len(texts))
+    budget = _TOKENS_PER_VERDICT * len(texts) + 8
+    if getattr(client, "continues_answers", False):
+        # Begin the list and allow about "1, 0, …" for n excerpts (a digit and a comma each): a small model then
+        # writes the verdicts, and has no room to run on past them with verdicts for excerpts that do not exist.
+        messages.append({"role": "assistant", "content": "["})
+        budget = 2 * len(texts)
+    return parse_verdicts(client.chat(messages, budget), len(texts))
 
 
 def _score(client: ChatModel, method: str, version: str, system: str, label: str,
