@@ -13,7 +13,7 @@
 
 Both encode with the same `LatentEncoder` (the model up to the SAE's hook point with a stopping read hook), batch 8
 sequences, fp32, so what differs is only what each keeps and how it selects. Timing covers the passes and building
-the examples (model and SAE load outside); peak memory is VmHWM right after (`training_cases._peak_rss_bytes`).
+the examples (model and SAE load outside), in wall and CPU time; peak memory is VmHWM right after (`training_cases._peak_rss_bytes`).
 
     python benchmarks/features_cases.py CASE --sae FOLDER --windows N --out RESULT.npz [--threads 2]
 
@@ -100,21 +100,22 @@ def main() -> None:
     handle = open_model(smollm2_hf_dir())
     sae = load(args.sae)
     input_ids = torch.from_numpy(np.stack(_token_windows(handle.tokenizer, args.windows)))
-    rss_start, loaded = _rss_bytes(), time.perf_counter()
+    rss_start, loaded, cpu = _rss_bytes(), time.perf_counter(), time.process_time()
     with torch.no_grad():
         if args.case == "ours":
             top = ours(handle.model, sae, input_ids)
-            seconds, peak = time.perf_counter() - loaded, _peak_rss_bytes()
+            seconds, cpu, peak = time.perf_counter() - loaded, time.process_time() - cpu, _peak_rss_bytes()
             np.savez(args.out, top=top, sequence_top=top)
         else:
             token_top, acts = in_memory_topk(handle.model, sae, input_ids)
-            seconds, peak = time.perf_counter() - loaded, _peak_rss_bytes()
+            seconds, cpu, peak = time.perf_counter() - loaded, time.process_time() - cpu, _peak_rss_bytes()
             # For the check only, after the measurement: the top-k of each sequence's peak (what ours keeps, one
             # example per sequence) from the same stored tensor.
             sequence_top = acts.amax(dim=1).topk(min(TOP_K, acts.shape[0]), dim=0).values.T.numpy()
             np.savez(args.out, top=token_top, sequence_top=sequence_top)
     tokens = int(input_ids.numel())
     print(json.dumps({"case": args.case, "tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds,
+                      "cpu_seconds": cpu, "cpu_tokens_per_second": tokens / cpu,
                       "rss_start_bytes": rss_start, "peak_rss_bytes": peak, "startup_seconds": loaded - started,
                       "width": sae.width, "threads": torch.get_num_threads()}))
 
