@@ -13,7 +13,8 @@
 
 Both encode with the same `LatentEncoder` (the model up to the SAE's hook point with a stopping read hook), batch 8
 sequences, fp32, so what differs is only what each keeps and how it selects. Timing covers the passes and building
-the examples (model and SAE load outside), in wall and CPU time; peak memory is VmHWM right after (`training_cases._peak_rss_bytes`).
+the examples (model and SAE load outside), in wall and CPU time; peak memory is VmHWM right after
+(`training_cases._peak_rss_bytes`).
 
     python benchmarks/features_cases.py CASE --sae FOLDER --windows N --out RESULT.npz [--threads 2]
 
