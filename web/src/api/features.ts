@@ -17,6 +17,8 @@ export type FeatureDetail = ItemOf<"/api/v1/analyses/{analysis_id}/features/{lat
 export type FeatureExample = FeatureDetail["examples"][number];
 export type FeatureUpdate = BodyOf<"/api/v1/analyses/{analysis_id}/features/{latent}", "patch">;
 export type Deleted = ItemOf<"/api/v1/analyses/{analysis_id}", "delete">;
+export type LabelRequest = BodyOf<"/api/v1/analyses/{analysis_id}/labels", "post">;
+export type LabelJobAccepted = ItemOf<"/api/v1/analyses/{analysis_id}/labels", "post">;
 export type ProbeRequest = BodyOf<"/api/v1/analyses/{analysis_id}/probe", "post">;
 export type ProbeResult = ItemOf<"/api/v1/analyses/{analysis_id}/probe", "post">;
 export const EXPORT_FORMATS = [
@@ -82,6 +84,9 @@ export function makeFeaturesApi(client: ApiClient) {
       client.get("/api/v1/analyses/{analysis_id}/features/{latent}", { path: { analysis_id: id, latent }, signal }),
     update: (id: string, latent: number, body: FeatureUpdate): Promise<Feature> =>
       client.patch("/api/v1/analyses/{analysis_id}/features/{latent}", { path: { analysis_id: id, latent }, body }),
+    /** Queue a job that labels latents with an LLM and scores each label (follow and cancel it as a job). */
+    label: (id: string, body: LabelRequest): Promise<LabelJobAccepted> =>
+      client.post("/api/v1/analyses/{analysis_id}/labels", { path: path(id), body }),
     /** Your own text through the model host: the latent's activation on each token and the text's top latents. */
     probe: (id: string, body: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult> =>
       client.post("/api/v1/analyses/{analysis_id}/probe", { path: path(id), body, signal }),

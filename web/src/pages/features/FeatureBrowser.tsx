@@ -16,6 +16,7 @@ import { analysisTitle } from "./describe";
 import { browserErrors, readBrowserState, toFeatureQuery, BROWSER_PAGE_SIZE } from "./browserQuery";
 import { formatActivation } from "./ExampleTokens";
 import { latentHref } from "./FeatureEvidence";
+import { LabelJobPanel } from "./LabelJobPanel";
 
 function columns(onFavourite: (f: Feature) => void): Column<Feature>[] {
   return [
@@ -106,6 +107,14 @@ export function FeatureBrowser({ analysisId }: { analysisId: string }) {
         )}
         {a && !a.ready && <p className="mt-1 text-xs text-amber-300">The analysis is {a.status}: its latents can be browsed once it completes.</p>}
       </div>
+      {a?.ready && (
+        <details className="rounded-md border border-zinc-800 bg-zinc-900/60" data-testid="label-job-panel">
+          <summary className="cursor-pointer px-3 py-2 text-xs font-semibold tracking-wide text-zinc-300 uppercase">Label and score latents with an LLM</summary>
+          <div className="border-t border-zinc-800 p-3">
+            <LabelJobPanel analysisId={analysisId} onFinished={() => setVersion((v) => v + 1)} />
+          </div>
+        </details>
+      )}
       <Card title={`Latents (${total === undefined ? "…" : formatInteger(total)})`}>
         <div className="space-y-3">
           <BrowserFilters state={state} />

@@ -25,6 +25,19 @@ export function FeatureStatistics({ feature }: { feature: FeatureDetail }) {
         </span>
       </DetailRow>
       {feature.dead && <DetailRow label="Dead">never fired on the analysed tokens</DetailRow>}
+      {feature.label_model && (
+        <DetailRow label="Label by">
+          {feature.label_model}
+          {feature.label_prompt_version && ` (prompts ${feature.label_prompt_version})`}
+        </DetailRow>
+      )}
+      {feature.label_score !== null && (
+        <DetailRow label="Label score">
+          <span className="break-normal" data-testid="feature-label-scores">
+            {feature.label_score.toFixed(2)}: detection {feature.detection_score?.toFixed(2) ?? "—"}, fuzzing {feature.fuzzing_score?.toFixed(2) ?? "—"} (balanced accuracy, 0.5 is chance)
+          </span>
+        </DetailRow>
+      )}
     </DetailList>
   );
 }
