@@ -80,6 +80,8 @@ class Bench:
     def set_length(self, max_new_tokens: int) -> None:
         """How many new tokens every case generates."""
         self.settings = self.steer.GenerationSettings(max_new_tokens=max_new_tokens, use_chat_template=False, seed=0)
+        self.options = {"max_new_tokens": max_new_tokens, "do_sample": False, "temperature": None, "top_p": None,
+                        "top_k": None, "pad_token_id": self.tokenizer.eos_token_id}
 
     def _plain_generate(self, model) -> list[list[int]]:  # noqa: ANN001
         with self.torch.no_grad():
@@ -204,6 +206,7 @@ def main() -> None:
             produced = cases[name]()
             seconds[name].append(time.perf_counter() - clock)
             cpu_seconds[name].append(time.process_time() - cpu_clock)
+            print(f"  round {round_index + 1} {name}: {seconds[name][-1]:.2f} s", file=sys.stderr, flush=True)
             if outputs.setdefault(name, produced) != produced:
                 raise SystemExit(f"{name} gave other tokens in round {round_index + 1}: greedy is not deterministic")
         if round_index == 0:
