@@ -109,3 +109,8 @@ export const useJobs = create<JobsState>()((set, get) => ({
     set({ ...emptyJobsData, synced: false, syncing: false, lastSyncAt: null, cancelling: {} });
   },
 }));
+
+/** A job's row as the store has it (active, or among the recent finished ones); undefined before it is seen. */
+export function useJob(id: string | null): Job | undefined {
+  return useJobs((s) => (id ? (s.active[id] ?? s.recent.find((j) => j.id === id)) : undefined));
+}

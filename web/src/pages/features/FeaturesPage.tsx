@@ -1,5 +1,5 @@
 /** The Features section: `/features` (the SAEs), `/features/saes/{id}` (analyse one, its analyses),
- * `/features/analyses/{id}` (the latent browser), `/features/analyses/{id}/latents/{n}` (one latent). */
+ * `/features/analyses/{id}` (the latent browser), `/features/analyses/{id}/latents/{n}` (one latent), `/features/analyses/{id}/map` (the map and heatmap). */
 import { useEffect } from "react";
 import { trainingApi } from "../../api/training";
 import { Card } from "../../components/Card";
@@ -13,6 +13,7 @@ import { MODEL_COLUMN } from "../training/SaeList";
 import { SAE_COLUMNS, useLoad } from "../training/SaeViews";
 import { FeatureBrowser } from "./FeatureBrowser";
 import { FeatureDetailView } from "./FeatureDetailView";
+import { FeatureMapPage } from "./FeatureMapPage";
 import { SaeAnalyses } from "./SaeAnalyses";
 
 const LIMIT = 200;
@@ -50,6 +51,7 @@ export default function FeaturesPage() {
   const rest = pathname.replace(/^\/features\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (rest[0] === "saes" && rest[1]) return <SaeAnalyses saeId={rest[1]} />;
   if (rest[0] === "analyses" && rest[1]) {
+    if (rest[2] === "map") return <FeatureMapPage analysisId={rest[1]} />;
     const latent = rest[2] === "latents" && rest[3] !== undefined && /^\d+$/.test(rest[3]) ? Number(rest[3]) : null;
     return latent === null ? <FeatureBrowser analysisId={rest[1]} /> : <FeatureDetailView analysisId={rest[1]} latent={latent} />;
   }
