@@ -1,6 +1,6 @@
 /** /features/analyses/:id — the latents an analysis found: searched, sorted and filtered by the server, a page at a time. */
 import { useState } from "react";
-import { ArrowLeft, Download, Star } from "lucide-react";
+import { ArrowLeft, Download, Map as MapIcon, Star } from "lucide-react";
 import { EXPORT_FORMATS, exportHref, featuresApi, type Feature } from "../../api/features";
 import { Card } from "../../components/Card";
 import { FormError } from "../../components/FormError";
@@ -103,6 +103,10 @@ export function FeatureBrowser({ analysisId }: { analysisId: string }) {
                 {label}
               </a>
             ))}
+            <span className="text-zinc-600">·</span>
+            <Link href={`/features/analyses/${analysisId}/map`} className="inline-flex items-center gap-1 text-sky-300 hover:underline" data-testid="feature-map-link">
+              <MapIcon className="size-3.5" aria-hidden /> Map and correlation heatmap
+            </Link>
           </p>
         )}
         {a && !a.ready && <p className="mt-1 text-xs text-amber-300">The analysis is {a.status}: its latents can be browsed once it completes.</p>}
