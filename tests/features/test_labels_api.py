@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,9 +18,13 @@ from typing import Any
 import pytest
 
 from mistudio.lens.features.scoring import balanced_accuracy
-from tests.extraction.test_extraction_api import _accepted
+from tests.extraction.test_extraction_api import _accepted, _import_model
 from tests.support.api_fixtures import wait_for_job
+from tests.support.studio import wait_until
 
+# The first test here may build the session's studio (a trained SAE) and this module's analysis on a CPU shared
+# with other work: more than the suite's default 300 s per test there.
+pytestmark = pytest.mark.timeout(900)
 ANALYSIS = {"top_k": 6, "context": 3, "intervals": 3, "per_interval": 2, "correlations": 0, "neighbours": 0,
             "logit_lens": 0, "batch_size": 32, "max_sequences": 120}
 SECRET = "sk-test-DO-NOT-STORE-7f3a9c"
@@ -29,8 +36,10 @@ class FakeLLM(BaseHTTPRequestHandler):
     n excerpts the verdicts 1, 0, 1, 0, … (so the scores are known from the prompts alone)."""
 
     seen: list[dict[str, Any]] = []
+    delay_s = 0.0  # a slow LLM, for the cancel test
 
     def do_POST(self) -> None:  # noqa: N802 — the http.server name
+        time.sleep(type(self).delay_s)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append({"path": self.path, "authorization": self.headers.get("Authorization"), **body})
         prompt = body["messages"][-1]["content"]
@@ -72,8 +81,16 @@ def _rows(client: Any, analysis_id: str, **params: Any) -> list[dict[str, Any]]:
     return client.get(f"/api/v1/analyses/{analysis_id}/features", params={"limit": 200, **params}).json()["data"]
 
 
-def _stored_bytes(home: Path) -> bytes:
-    return b"".join(path.read_bytes() for path in home.glob("mistudio.db*"))
+def _holds(home: Path, secret: str) -> bool:
+    """Whether any byte of the database files (WAL included) holds `secret`. Read in another process: closing a
+    descriptor of a SQLite file in this one would drop the locks its open connections hold (POSIX locks are per
+    process), and a job writing meanwhile could corrupt the database."""
+    paths = [str(path) for path in home.glob("mistudio.db*")]
+    assert paths
+    found = subprocess.run([sys.executable, "-c", "import pathlib, sys; sys.exit(int(any(sys.argv[1].encode() in "
+                            "pathlib.Path(path).read_bytes() for path in sys.argv[2:])))", secret, *paths],
+                           check=False)
+    return found.returncode == 1
 
 
 def test_an_endpoint_labels_and_scores_the_top_latents_and_its_key_is_never_stored(
@@ -125,7 +142,8 @@ def test_an_endpoint_labels_and_scores_the_top_latents_and_its_key_is_never_stor
 
     # the key is nowhere at rest: not in the job's params, not in any byte of the database
     assert SECRET not in json.dumps(client.get(f"/api/v1/jobs/{started['job_id']}").json())
-    assert SECRET.encode() not in _stored_bytes(studio["root"] / "home")
+    assert not _holds(studio["root"] / "home", SECRET)
+    assert _holds(studio["root"] / "home", "fake-llm (127.0.0.1)")  # the check does find what is stored
 
 
 def test_an_unreachable_endpoint_fails_the_job_clearly_and_changes_no_label(
@@ -158,6 +176,29 @@ def test_a_user_label_replaces_an_llm_label_and_its_scores_and_a_long_one_is_ref
             detail["detection_score"], detail["label_evidence"]) == ("kings", "user", None, None, None, None)
 
 
+def test_cancelling_a_labelling_job_stops_between_latents_and_keeps_whole_labels(
+        studio: dict[str, Any], analysed: dict[str, Any], llm_endpoint: str) -> None:
+    client, analysis_id = studio["client"], analysed["id"]
+    FakeLLM.delay_s = 0.2
+    try:
+        started = client.post(f"/api/v1/analyses/{analysis_id}/labels", json={
+            "endpoint": llm_endpoint, "model": "slow-llm", "top": 12, "sort": "index", "score_examples": 2}).json()
+        job_id = started["data"]["job_id"]
+
+        def first_labelled() -> bool:
+            return any(row["label_model"] == "slow-llm (127.0.0.1)" for row in _rows(client, analysis_id))
+
+        wait_until(first_labelled, timeout=300, interval=0.2)
+        assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+        job = wait_for_job(client, job_id, timeout=120)
+    finally:
+        FakeLLM.delay_s = 0.0
+    assert job["status"] == "cancelled" and "stopped after" in json.dumps(job["log"]), job
+    rows = [row for row in _rows(client, analysis_id) if row["label_model"] == "slow-llm (127.0.0.1)"]
+    assert 1 <= len(rows) < 12
+    assert all(row["detection_score"] is not None and row["fuzzing_score"] is not None for row in rows)
+
+
 @pytest.mark.parametrize(("body", "status", "field", "words"), [
     ({"top": 2}, 400, "endpoint", "give an LLM"),
     ({"endpoint": "http://127.0.0.1:9/v1", "local_model_id": "x", "model": "m"}, 400, "local_model_id", "not both"),
@@ -177,3 +218,27 @@ def test_bad_labelling_requests_name_the_field(studio: dict[str, Any], analysed:
     if field is not None:
         assert error["details"]["field"] == field
     assert "sk-123" not in error["message"]
+
+
+@pytest.mark.slow
+def test_the_real_smollm2_writes_scored_labels_for_two_latents(studio: dict[str, Any], analysed: dict[str, Any],
+                                                               smollm2_dir: Path) -> None:
+    client, analysis_id = studio["client"], analysed["id"]
+    smollm2 = _import_model(client, smollm2_dir)
+    response = client.post(f"/api/v1/analyses/{analysis_id}/labels", json={
+        "local_model_id": smollm2, "top": 2, "sort": "mean_activation", "explain_examples": 2,
+        "score_examples": 2, "batch_size": 2})
+    assert response.status_code == 202, response.text
+    accepted = response.json()["data"]
+    job = wait_for_job(client, accepted["job_id"], timeout=800)
+    assert job["status"] == "completed", job
+    assert sorted(job["result"]["labelled"] + job["result"]["unlabelled"]) == sorted(accepted["latents"])
+    assert job["result"]["labelled"], f"SmolLM2 gave no label at all: {job['log']}"
+    writer = client.get(f"/api/v1/models/{smollm2}").json()["data"]["name"]
+    for latent in job["result"]["labelled"]:
+        detail = client.get(f"/api/v1/analyses/{analysis_id}/features/{latent}").json()["data"]
+        assert detail["label_kind"] == "llm" and detail["label_model"] == writer and detail["label"].strip()
+        assert len(detail["label"]) <= 200 and detail["label_prompt_version"] == "explain-v1+detect-v1+fuzz-v1"
+        for method in ("detection", "fuzzing"):
+            # a poor model's verdicts may be unreadable: they count as wrong, and the score is still a number
+            assert detail["label_evidence"][method]["items"] and 0.0 <= detail[f"{method}_score"] <= 1.0

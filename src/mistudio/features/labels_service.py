@@ -65,7 +65,7 @@ def _latents(session: object, row: FeatureAnalysis, body: LabelIn) -> list[int]:
 
 def start_labelling(runtime: Runtime, analysis_id: str, body: LabelIn) -> LabelJobAccepted:
     """Validate, pick the latents and queue the labelling job (queue `gpu`: it runs the analysed model)."""
-    if (body.endpoint is None) == (body.local_model_id is None):
+    if body.endpoint is None and body.local_model_id is None:
         raise InvalidInput("give an LLM: endpoint (an OpenAI-compatible URL) with model, or local_model_id (a ready "
                            "studio model)", details={"field": "endpoint"})
     if body.endpoint is not None:

@@ -142,7 +142,9 @@ def run_labelling(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     labelled, unlabelled = [], []
     for done, latent in enumerate(latents):
         if ctx.should_stop():
-            raise JobCancelled(f"stopped after {done} of {len(latents)} latents; those keep their new labels")
+            stopped = f"stopped after {done} of {len(latents)} latents; those keep their new labels"
+            ctx.note(stopped)  # the job's message becomes "cancelled": the log keeps how far it got
+            raise JobCancelled(stopped)
         ctx.progress(done / len(latents), f"latent {latent} ({done + 1} of {len(latents)}) with {params['writer']}")
         found = _evidence(folder, latent, text, params["explain_examples"], params["score_examples"])
         quiet = [Context([text(token) for token in window if token >= 0], [0.0] * int((window >= 0).sum()))
