@@ -163,6 +163,11 @@ def test_analyse_an_sae_then_browse_search_and_label_its_latents(  # type: ignor
     page.goto(f"{studio.url}/features/analyses/{analysis_id}?fav=1")
     expect(latent_rows).to_have_count(1)
     shot("7-search-label")
+    # Labelling with an LLM offers the studio's ready models (the job itself is tested in tests/features).
+    page.get_by_test_id("label-job-panel").locator("summary").click()
+    expect(page.get_by_test_id("label-local-model")).to_have_value(model_id)
+    expect(page.get_by_test_id("label-job-start")).to_be_enabled()
+    shot("8-label-panel")
 
     # The feature table downloads as CSV: a header and a row per latent, the edited label in it.
     with page.expect_download() as downloading:
