@@ -90,7 +90,7 @@ export function LabelJobPanel({ analysisId, onFinished }: { analysisId: string; 
         </div>
       )}
       <div className="grid gap-2 sm:grid-cols-4">
-        <TextField label="Latents" value={draft.top} onChange={(top) => change({ top })} error={errors.top} hint="the top N live ones by" testId="label-top" />
+        <TextField label="Latents" value={draft.top} onChange={(top) => change({ top })} error={errors.top} hint="the top N live ones" testId="label-top" />
         <Select label="Sorted by" value={draft.sort} options={LABEL_SORTS.map((s) => ({ value: s, label: s.replace("_", " ") }))} onChange={(sort) => change({ sort })} testId="label-sort" />
         <TextField label="Examples shown" value={draft.explainExamples} onChange={(explainExamples) => change({ explainExamples })} error={errors.explainExamples} hint="to the explainer" testId="label-explain" />
         <TextField label="Contexts scored" value={draft.scoreExamples} onChange={(scoreExamples) => change({ scoreExamples })} error={errors.scoreExamples} hint="detection and fuzzing" testId="label-score" />
