@@ -12,7 +12,7 @@ export function MapCanvas({ map, colours, onOpen, onPick }: { map: FeatureMap; c
   const [hovered, setHovered] = useState<number | null>(null);
   const { px, py } = useMemo(() => toPixels(map.x, map.y, VIEW), [map]);
   // Point radius shrinks as the map fills, so 100k points stay a cloud rather than a blot.
-  const radius = map.x.length > 20_000 ? 1 : map.x.length > 2_000 ? 2 : 3.5;
+  const radius = map.x.length > 20_000 ? 1.5 : map.x.length > 2_000 ? 2.5 : 5;
 
   useEffect(() => {
     const context = canvas.current?.getContext("2d");
