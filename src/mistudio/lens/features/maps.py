@@ -93,7 +93,8 @@ def pca_layout(directions: np.ndarray) -> np.ndarray:
     axes = vectors[:, [-1, -2]]
     largest = axes.abs().argmax(dim=0)
     axes = axes * torch.sign(axes[largest, torch.arange(2)])
-    return ((rows.double() - mean) @ axes).float().numpy()
+    return torch.cat([((rows[start:start + 8192].double() - mean) @ axes).float()
+                      for start in range(0, rows.shape[0], 8192)]).numpy()
 
 
 def umap_layout(directions: np.ndarray, params: MapParams) -> np.ndarray:
