@@ -90,3 +90,16 @@ def test_correlation_heatmap_refuses_bad_latents_naming_the_field(
     response = studio["client"].get(f"/api/v1/analyses/{analysed['id']}/correlations", params={"latents": latents})
     assert response.status_code == status, response.text
     assert _field(response) == "latents"
+
+
+def test_tsne_job_reports_progress_and_stores_the_parameters_it_used(
+        studio: dict[str, Any], analysed: dict[str, Any]) -> None:  # noqa: F811
+    client, analysis_id = studio["client"], analysed["id"]
+    started = client.post(f"/api/v1/analyses/{analysis_id}/maps", json={"method": "tsne", "perplexity": 10, "seed": 2})
+    assert started.status_code == 202, started.text
+    job = wait_for_job(client, started.json()["data"]["job_id"], timeout=180)
+    assert job["status"] == "completed", job
+    stored = client.get(f"/api/v1/analyses/{analysis_id}/maps/tsne").json()["data"]
+    assert stored["params"] == {"perplexity": 10, "seed": 2}
+    assert len(stored["x"]) == WIDTH and np.isfinite(stored["x"] + stored["y"]).all()
+    assert client.get(f"/api/v1/analyses/{analysis_id}/maps/umap").status_code == 404  # each method its own file
