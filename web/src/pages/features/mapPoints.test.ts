@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { correlationColour, DEAD_COLOUR, MISSING_COLOUR, nearestPoint, parseLatentList, pointColours, ramp, toPixels } from "./mapPoints";
+import { correlationColour, DEAD_COLOUR, labelColour, MISSING_COLOUR, nearestPoint, parseLatentList, pointColours, ramp, toPixels } from "./mapPoints";
 
 const MAP = {
   frequency: [0.001, 0.01, 0.1, 0],
@@ -14,6 +14,13 @@ describe("pointColours", () => {
   });
   it("colours label score from chance (0.5) to perfect, unscored grey", () => {
     expect(pointColours(MAP, "label_score")).toEqual([ramp(1), MISSING_COLOUR, ramp(0), DEAD_COLOUR]);
+  });
+  it("gives latents that share a label one hue, whatever its case and spacing", () => {
+    const colours = pointColours({ ...MAP, label: ["King", null, " king ", null] }, "label");
+    expect(colours[0]).toBe(colours[2]);
+    expect(colours[0]).toBe(labelColour("king"));
+    expect(labelColour("river")).not.toBe(labelColour("king"));
+    expect(colours[1]).toBe(MISSING_COLOUR);
   });
   it("marks labelled latents", () => {
     expect(pointColours(MAP, "labelled")).toEqual([ramp(1), MISSING_COLOUR, ramp(1), DEAD_COLOUR]);

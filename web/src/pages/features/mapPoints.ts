@@ -2,11 +2,12 @@
  * heatmap cell colours and the heatmap's latent list as typed. */
 import type { FeatureMap } from "../../api/featureMaps";
 
-export type ColourBy = "frequency" | "label_score" | "labelled";
+export type ColourBy = "frequency" | "label_score" | "labelled" | "label";
 export const COLOUR_BY: readonly { value: ColourBy; label: string }[] = [
   { value: "frequency", label: "frequency" },
   { value: "label_score", label: "label score" },
   { value: "labelled", label: "labelled" },
+  { value: "label", label: "same label" },
 ];
 export const DEAD_COLOUR = "#3f3f46"; // zinc-700: dead latents stay visible but recede
 export const MISSING_COLOUR = "#52525b"; // zinc-600: no score (unscored, or a label-less latent)
@@ -17,9 +18,17 @@ export function ramp(t: number): string {
   return `hsl(${Math.round(220 - 180 * clamped)} 85% ${Math.round(45 + 15 * clamped)}%)`;
 }
 
+/** A hue per label text (case and spaces folded), so latents that share a label share a colour wherever they lie. */
+export function labelColour(label: string): string {
+  let hash = 0;
+  for (const char of label.trim().toLowerCase()) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) | 0;
+  return `hsl(${(hash >>> 0) % 360} 70% 60%)`;
+}
+
 /** One colour per latent. Frequency on a log scale (firing rates span decades); label score as is (0.5 is chance,
- * so 0.5→1 fills the ramp); labelled: amber or grey. */
+ * so 0.5→1 fills the ramp); labelled: amber or grey; same label: one hue per label text. */
 export function pointColours(map: Pick<FeatureMap, "frequency" | "label" | "label_score" | "dead">, by: ColourBy): string[] {
+  if (by === "label") return map.label.map((label, i) => (map.dead[i] ? DEAD_COLOUR : label ? labelColour(label) : MISSING_COLOUR));
   if (by === "labelled") return map.label.map((label, i) => (map.dead[i] ? DEAD_COLOUR : label ? ramp(1) : MISSING_COLOUR));
   if (by === "label_score")
     return map.label_score.map((score, i) => (map.dead[i] ? DEAD_COLOUR : score === null ? MISSING_COLOUR : ramp((score - 0.5) * 2)));
