@@ -12,6 +12,10 @@ from mistudio.cli.common import console, fail, follow_job, guarded, open_runtime
 from mistudio.cli.features import AnalysisArgument
 
 
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def label(
     analysis_id: AnalysisArgument,
     top: Annotated[int, typer.Option(min=1, max=10_000, help="label the top N live latents by --sort")] = 20,
@@ -63,6 +67,6 @@ def label(
     for latent_index in started.latents:
         row = guarded(lambda index=latent_index: browser.feature_detail(runtime, analysis_id, index))
         if row.label_kind == "llm" and row.label_model == started.writer:
-            console.print(f"  {row.latent:>6}  detection {row.detection_score:.2f}  fuzzing {row.fuzzing_score:.2f}"
-                          f"  {escape(row.label or '')}", highlight=False)
+            console.print(f"  {row.latent:>6}  detection {_score(row.detection_score)}  fuzzing "
+                          f"{_score(row.fuzzing_score)}  {escape(row.label or '')}", highlight=False)
     console.print(job.message or job.status, highlight=False)
