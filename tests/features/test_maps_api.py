@@ -92,14 +92,17 @@ def test_correlation_heatmap_refuses_bad_latents_naming_the_field(
     assert _field(response) == "latents"
 
 
-def test_tsne_job_reports_progress_and_stores_the_parameters_it_used(
-        studio: dict[str, Any], analysed: dict[str, Any]) -> None:  # noqa: F811
-    client, analysis_id = studio["client"], analysed["id"]
-    started = client.post(f"/api/v1/analyses/{analysis_id}/maps", json={"method": "tsne", "perplexity": 10, "seed": 2})
+@pytest.mark.parametrize(("body", "used"), [
+    ({"method": "tsne", "perplexity": 10, "seed": 2}, {"perplexity": 10, "seed": 2}),
+    ({"method": "umap", "n_neighbors": 8, "min_dist": 0.2, "seed": 2}, {"n_neighbors": 8, "min_dist": 0.2, "seed": 2}),
+])
+def test_a_map_job_stores_the_layout_with_the_parameters_it_used(
+        studio: dict[str, Any], analysed: dict[str, Any], body: dict[str, Any], used: dict[str, Any]) -> None:  # noqa: F811
+    client, analysis_id, method = studio["client"], analysed["id"], body["method"]
+    started = client.post(f"/api/v1/analyses/{analysis_id}/maps", json=body)
     assert started.status_code == 202, started.text
-    job = wait_for_job(client, started.json()["data"]["job_id"], timeout=180)
+    job = wait_for_job(client, started.json()["data"]["job_id"], timeout=300)  # umap compiles (numba) on first use
     assert job["status"] == "completed", job
-    stored = client.get(f"/api/v1/analyses/{analysis_id}/maps/tsne").json()["data"]
-    assert stored["params"] == {"perplexity": 10, "seed": 2}
+    stored = client.get(f"/api/v1/analyses/{analysis_id}/maps/{method}").json()["data"]
+    assert stored["params"] == used and stored["method"] == method
     assert len(stored["x"]) == WIDTH and np.isfinite(stored["x"] + stored["y"]).all()
-    assert client.get(f"/api/v1/analyses/{analysis_id}/maps/umap").status_code == 404  # each method its own file
