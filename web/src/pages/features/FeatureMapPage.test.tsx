@@ -14,7 +14,7 @@ import { FeatureMapPage } from "./FeatureMapPage";
 const PCA = {
   analysis_id: "an1",
   method: "pca",
-  params: {},
+  params: { seed: 0 },
   width: 3,
   x: [0, 1, 2],
   y: [0, 1, 0],
@@ -44,6 +44,7 @@ describe("the feature map page", () => {
     await user.click(screen.getByRole("radio", { name: "PCA" }));
     expect(await screen.findByTestId("feature-map-canvas")).toHaveAttribute("data-points", "3");
     expect(maps.get).toHaveBeenLastCalledWith("an1", "pca", expect.anything());
+    expect(screen.getByTestId("map-params-used")).toHaveTextContent("computed with seed 0");
   });
 
   it("refuses a non-numeric UMAP parameter before asking the server", async () => {

@@ -116,6 +116,9 @@ export function FeatureMapPanel({ analysisId, onPick }: { analysisId: string; on
         <>
           <div className="flex items-center gap-2 text-xs text-zinc-400">
             Colour by <Segmented label="Colour by" value={colourBy} options={COLOUR_BY} onChange={setColourBy} testId="map-colour-by" />
+            <span className="text-zinc-500" data-testid="map-params-used">
+              {Object.keys(map.params).length ? `computed with ${Object.entries(map.params).map(([k, v]) => `${k} ${v}`).join(", ")} · ` : ""}
+            </span>
             <span className="text-zinc-500">{colourBy === "label" ? "one hue per label text" : colourBy === "labelled" ? "amber: labelled" : "blue → amber: low → high"}; grey: dead or none</span>
           </div>
           <MapCanvas map={map} colours={colours} onOpen={(latent) => navigate(latentHref(analysisId, latent))} onPick={onPick} />
