@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -20,8 +20,8 @@ class LabelIn(BaseModel):
 
     top: int = Field(default=20, ge=1, le=MAX_LATENTS, description="label the top N live latents by `sort`")
     sort: Literal["frequency", "max_activation", "mean_activation", "index"] = "frequency"
-    latents: list[int] | None = Field(default=None, min_length=1, max_length=MAX_LATENTS,
-                                      description="these latents instead of the top N")
+    latents: list[Annotated[int, Field(ge=0, le=SAFE_INT)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_LATENTS, description="these latents instead of the top N")
     endpoint: str | None = Field(default=None, max_length=2000, examples=["http://localhost:8000/v1"],
                                  description="base URL of an OpenAI-compatible API (…/v1)")
     model: str | None = Field(default=None, max_length=255, description="with endpoint: the model name it serves")
