@@ -18,7 +18,7 @@ from mistudio.lens.features.probe import probe_text
 from mistudio.models.host import resident_model
 from mistudio.platform.host.child import HostContext
 from mistudio.platform.host.registry import host_handler
-from mistudio.steering.host import _resident_sae as resident_sae  # one SAE cache for steering and probing
+from mistudio.training.host import resident_sae  # one SAE cache for steering and probing
 
 
 @host_handler(PROBE_HANDLER)

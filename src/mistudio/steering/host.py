@@ -12,15 +12,12 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mistudio.errors import InvalidInput
 from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.hooks import parse_hook_point
-from mistudio.lens.sae.architectures import SparseAutoencoder
-from mistudio.lens.sae.formats import load as load_sae
 from mistudio.lens.steer import (
     Direction,
     GenerationSettings,
@@ -47,18 +44,7 @@ from mistudio.steering.schemas import (
     IMPORT_HANDLER,
     SWEEP_HANDLER,
 )
-
-
-@contextlib.contextmanager
-def _resident_sae(ctx: HostContext, sae_id: str, folder: str, device: str) -> Iterator[SparseAutoencoder]:
-    def load() -> tuple[SparseAutoencoder, int, str]:
-        sae = load_sae(folder, device)
-        size = sum(p.numel() * p.element_size() for p in sae.parameters())
-        return sae, size, device
-
-    estimate = sum(f.stat().st_size for f in Path(folder).glob("*.safetensors"))
-    with ctx.cache.use(f"sae:{sae_id}:{device}", load, estimate) as (sae, _warm):
-        yield sae
+from mistudio.training.host import resident_sae
 
 
 def _interventions(ctx: HostContext, stack: contextlib.ExitStack, handle: Any, items: list[dict[str, Any]]
@@ -71,7 +57,7 @@ def _interventions(ctx: HostContext, stack: contextlib.ExitStack, handle: Any, i
                 direction = load_direction(item["path"])
                 built.append(direction.intervention(item["strength"], item["positions"]))
                 continue
-            sae = stack.enter_context(_resident_sae(ctx, item["sae_id"], item["sae_path"], handle.device))
+            sae = stack.enter_context(resident_sae(ctx, item["sae_id"], item["sae_path"], handle.device))
             feature, strength, positions = item["feature"], item["strength"], item["positions"]
             if item["mode"] == "add":
                 built.append(add_feature(sae, feature, strength, positions))
