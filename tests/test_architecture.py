@@ -92,8 +92,8 @@ def within(module: str, package: str) -> bool:
 
 
 def is_face(module: str) -> bool:
-    """api.py, worker.py, `python -m mistudio`, and the CLI (cli.py + cli_*.py, or the package cli/)."""
-    return module in ("mistudio.api", "mistudio.worker", "mistudio.__main__") or bool(
+    """api.py, worker.py, host_worker.py, `python -m mistudio`, and the CLI (cli.py + cli_*.py, or the package cli/)."""
+    return module in ("mistudio.api", "mistudio.worker", "mistudio.host_worker", "mistudio.__main__") or bool(
         re.match(r"^mistudio\.cli($|[._])", module))
 
 
