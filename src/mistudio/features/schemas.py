@@ -46,7 +46,6 @@ class AnalyzeIn(BaseModel):
     checkpoint_every: int = Field(default=64, ge=1, le=SAFE_INT,
                                   description="save the resumable state every this many batches")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    name: str | None = Field(default=None, max_length=255)
 
 
 class AnalysisOut(TrackedOut):
