@@ -15,14 +15,9 @@ pytest_plugins = ["tests.support.platform_fixtures", "tests.support.hub_fixtures
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the real PostgreSQL and Redis run in one xdist group (one worker, in turn): they share one Redis
-    database (flushed per test) and its Celery queues. `gpu` tests skip (with the reason printed) where torch sees
-    no CUDA device, as in CI."""
-    for item in items:
-        uses = set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("redis") or item.get_closest_marker("postgres") or \
-                uses & {"postgres_url", "postgres_available", "redis_available"}:
-            item.add_marker(pytest.mark.xdist_group("services"))
+    """`gpu` tests skip (with the reason printed) where torch sees no CUDA device, as in CI. (Tests run on two
+    pytest-xdist workers; each worker has its own Redis database, tests/support/services.py, and PostgreSQL
+    tests each make their own database.)"""
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return

@@ -8,7 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 POSTGRES_ADMIN_URL = os.environ.get("MISTUDIO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("MISTUDIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_worker(url: str) -> str:
+    """One Redis database per pytest-xdist worker (15, 14, …): tests flush theirs and run Celery queues in it, so two
+    workers running Redis tests side by side must not share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    base, _, database = url.rpartition("/")
+    if not database.isdigit() or not base.startswith("redis"):
+        return url
+    return f"{base}/{(int(database) - offset) % 16}"
+
+
+REDIS_URL = _redis_url_of_this_worker(os.environ.get("MISTUDIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
 def postgres_unavailable() -> str | None:
