@@ -27,7 +27,7 @@ from tests.support.studio import CeleryWorkers, StudioServer, wait_until
 from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, seconds_since, throwaway_unavailable
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
-RETRY_SECONDS = 6  # MISTUDIO_DATABASE_RETRY_SECONDS of this cluster (the lease is studio_env's 4 s)
+RETRY_SECONDS = 6  # MISTUDIO_DATABASE_RETRY_SECONDS of this cluster (the lease is studio_env's TEST_LEASE_SECONDS)
 
 
 @dataclass

@@ -41,6 +41,9 @@ def wait_until(check: Callable[[], T], timeout: float = 10.0, interval: float = 
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}{detail}")
 
 
+TEST_LEASE_SECONDS = 6
+
+
 def studio_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment of a studio process: temp home, test job kinds, readable logs, this checkout importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTUDIO_")}
@@ -48,7 +51,9 @@ def studio_env(home: Path, **extra: str) -> dict[str, str]:
         MISTUDIO_HOME=str(home),
         MISTUDIO_JOB_MODULES=TEST_JOB_MODULES,
         MISTUDIO_CANCEL_GRACE_SECONDS="2",
-        MISTUDIO_JOB_LEASE_SECONDS="4",  # a lost worker's jobs are found within seconds, not the default 15
+        # A lost worker's jobs are found within seconds, not the default 15; not shorter: on a loaded 2-core CI
+        # machine a live supervisor's beat can be late by seconds, and a lapsed live lease interrupts a healthy job.
+        MISTUDIO_JOB_LEASE_SECONDS=str(TEST_LEASE_SECONDS),
         MISTUDIO_LOG_FORMAT="text",
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         PYTHONUNBUFFERED="1",

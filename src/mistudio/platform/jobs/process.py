@@ -70,6 +70,17 @@ def supervise(
     secrets: dict[str, str] | None = None,
 ) -> None:
     """Run a claimed (status `running`) job in a child process and watch it to the end."""
+    # The lease is renewed from its own thread, started before the child: spawning the child, forwarding its events
+    # or a slow publish on a loaded machine must not delay the heartbeat past the lease.
+    lease = LeaseHeartbeat(job_id, sessions, settings).start()
+    try:
+        _run_and_watch(job_id, settings, sessions, publish, secrets, lease)
+    finally:
+        lease.stop()
+
+
+def _run_and_watch(job_id: str, settings: Settings, sessions: sessionmaker[Session], publish: Publish,
+                   secrets: dict[str, str] | None, lease: LeaseHeartbeat) -> None:
     spawn = multiprocessing.get_context("spawn")  # never fork a process that holds threads and torch
     events = spawn.Queue()
     stop = spawn.Event()
@@ -91,20 +102,18 @@ def supervise(
     publish_job(publish, in_session(sessions, record_pid, settings.database_retry_seconds, f"job {job_id}: pid"))
 
     cancel_seen_at: float | None = None
-    next_poll = next_renewal = 0.0
+    next_poll = 0.0
     while child.is_alive():
         _forward_events(events, publish, timeout=0.05)
         now = time.monotonic()
-        if now >= next_renewal:
-            next_renewal = now + settings.job_lease_seconds / 3
-            if _renew_lease(job_id, sessions, settings) is False:
-                # A sweeper judged this supervisor gone (it could not renew for a whole lease) and interrupted the
-                # job, which may already run again elsewhere: this copy must not write on.
-                log.warning("job %s was interrupted while this supervisor ran it (its lease lapsed): stopping its "
-                            "process", job_id)
-                child.kill()
-                child.join(5)
-                break
+        if lease.taken.is_set():
+            # A sweeper judged this supervisor gone (it could not renew for a whole lease) and interrupted the
+            # job, which may already run again elsewhere: this copy must not write on.
+            log.warning("job %s was interrupted while this supervisor ran it (its lease lapsed): stopping its "
+                        "process", job_id)
+            child.kill()
+            child.join(5)
+            break
         if cancel_seen_at is None and now >= next_poll:
             next_poll = now + CANCEL_POLL_INTERVAL_S
             try:
@@ -120,10 +129,37 @@ def supervise(
             child.join(5)
             break
     child.join(5)
+    lease.stop()
     _forward_events(events, publish, timeout=0)
     killed = cancel_seen_at is not None
     _record_silent_death(job_id, sessions, publish, child.exitcode, killed=killed, settings=settings)
     events.close()
+
+
+class LeaseHeartbeat:
+    """Renews a running job's lease every third of `job_lease_seconds` until stopped; sets `taken` when the job is no
+    longer this supervisor's (a sweeper interrupted it)."""
+
+    def __init__(self, job_id: str, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self._job_id, self._sessions, self._settings = job_id, sessions, settings
+        self.taken = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job_id[:8]}", daemon=True)
+
+    def start(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self._settings.job_lease_seconds / 3):
+            if _renew_lease(self._job_id, self._sessions, self._settings) is False:
+                self.taken.set()
+                return
 
 
 def _renew_lease(job_id: str, sessions: sessionmaker[Session], settings: Settings) -> bool | None:
