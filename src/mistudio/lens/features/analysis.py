@@ -6,11 +6,14 @@
     result = analysis.result(input_ids)
 
 The model runs with a read hook at the SAE's `hook_point` and `stop_early` (nothing past it is computed); the hook
-encodes in place. First pass, per batch: the statistics (`stats`), the top-k examples (one per sequence, its peak)
-and, when correlations are asked for, the random-projection sketch (`coactivation`). When the maximum of every
-latent is known, a second pass over the same sequences samples `per_interval` sequences from each equal-width
-interval of (0, max] and sums the exact products of the candidate pairs. Memory is set by the config and the
-width (plus one batch of latents, batch × seq_len × width floats), never by the number of tokens.
+encodes in place, into the batch's active entries (`sparse.BatchLatents`; a TopK SAE never builds the dense
+latents). First pass, per batch: the statistics (`stats`), the top-k examples (one per sequence, its peak) and, when
+correlations are asked for, the random-projection sketch (`coactivation`). When the maximum of every latent is known,
+a second pass over the same sequences samples `per_interval` sequences from each equal-width interval of (0, max]
+and sums the exact products of the candidate pairs. Every per-batch step costs in proportion to the active entries
+(plus a few ops over the width), not to batch × seq_len × width. Memory is set by the config and the width (plus one
+batch of latents: its active entries, and for an SAE other than TopK the dense batch while it is encoded), never by
+the number of tokens.
 
 Resume: `save` writes every accumulator and the position reached, after any batch; a run resumed from it visits the
 remaining batches exactly as the uninterrupted run would, so on a CPU the results are identical bit for bit (on a
@@ -34,9 +37,10 @@ from mistudio.lens.features.coactivation import CandidatePairSums, CorrelationSk
 from mistudio.lens.features.config import AnalysisConfig
 from mistudio.lens.features.encoding import LatentEncoder, counted_positions, to_tensor
 from mistudio.lens.features.result import Examples, FeatureAnalysisResult, LatentSummary, examples_from
-from mistudio.lens.features.selection import StreamingSelection, empty_score, peak_scores, sample_keys, window_gatherer
+from mistudio.lens.features.selection import StreamingSelection, empty_score, peak_scores, sample_keys
+from mistudio.lens.features.sparse import BatchLatents
 from mistudio.lens.features.state import load_state, save_state
-from mistudio.lens.features.stats import ActiveEntries, LatentStatistics
+from mistudio.lens.features.stats import LatentStatistics
 from mistudio.lens.sae.architectures import SparseAutoencoder
 
 PHASES = ("activations", "samples", "complete")
@@ -106,7 +110,7 @@ class FeatureAnalysis:
             ids = to_tensor(input_ids[start:end])
             mask = None if attention_mask is None else to_tensor(attention_mask[start:end])
             counted = counted_positions(ids, mask, self.config.ignore_token_ids).to(self.device)
-            latents = encoder(ids, mask).masked_fill_(~counted[..., None], 0)
+            latents = encoder.active(ids, mask, counted)
             if self.phase == "activations":
                 self._first_pass(latents, counted, start)
             else:
@@ -118,34 +122,33 @@ class FeatureAnalysis:
                                              tokens / elapsed))
         return True
 
-    def _first_pass(self, latents: torch.Tensor, counted: torch.Tensor, first_sequence: int) -> None:
-        batch, length, width = latents.shape
-        active = ActiveEntries.of(latents.view(-1, width))
+    def _first_pass(self, latents: BatchLatents, counted: torch.Tensor, first_sequence: int) -> None:
+        batch, length, active = latents.batch, latents.length, latents.active
         self.stats.update(active, int(counted.sum()))
-        peak, where = latents.max(dim=1)
+        peak, where = latents.peaks()
         sequence = torch.arange(first_sequence, first_sequence + batch, device=self.device)
         scores = peak_scores(peak, sequence[:, None])  # a silent latent offers no example
-        self.top.update(scores, where, first_sequence, window_gatherer(latents, self.config.context))
+        self.top.update(scores, where, first_sequence, latents.window_gatherer(self.config.context))
         if self.sketch is not None:
             position = torch.arange(length, device=self.device)
             self.sketch.update(active, sequence[:, None].expand(batch, length).reshape(-1),
                                position.repeat(batch), counted.view(-1))
 
-    def _second_pass(self, latents: torch.Tensor, first_sequence: int) -> None:
-        batch, length, width = latents.shape
+    def _second_pass(self, latents: BatchLatents, first_sequence: int) -> None:
+        batch, length, width = latents.batch, latents.length, latents.width
         if self.samples:
-            peak, where = latents.max(dim=1)
+            peak, where = latents.peaks()
             interval = (peak.double()[..., None] > self._interval_edges()[None]).sum(dim=-1)
             sequence = torch.arange(first_sequence, first_sequence + batch, device=self.device)
             # Smallest key first is a uniform sample; the selection keeps the largest score, so negate.
             keys = -sample_keys(sequence[:, None], torch.arange(width, device=self.device)[None], self.config.seed)
-            gather = window_gatherer(latents, self.config.context)
+            gather = latents.window_gatherer(self.config.context)
             empty = empty_score(torch.int64)
             for index, selection in enumerate(self.samples):
                 scores = torch.where((interval == index) & (peak > 0), keys, torch.full_like(keys, empty))
                 selection.update(scores, where, first_sequence, gather)
         if self.pairs is not None:
-            self.pairs.update(ActiveEntries.of(latents.view(-1, width)), batch * length)
+            self.pairs.update(latents.active, batch * length)
 
     def _interval_edges(self) -> torch.Tensor:
         """The inner edges j·max/n, j = 1..n−1, of each latent's equal-width intervals: [width, n − 1], float64."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from mistudio.lens.errors import InvalidArgument
+from mistudio.lens.features.sparse import BatchLatents
+from mistudio.lens.features.stats import ActiveEntries
 from mistudio.lens.hooks import HookContext, Hooks
 from mistudio.lens.layout import layout_of
 from mistudio.lens.sae.architectures import SparseAutoencoder
@@ -47,7 +49,8 @@ def check_width(activation: torch.Tensor, sae: SparseAutoencoder, hook_point: st
 
 
 class LatentEncoder:
-    """Callable: (input_ids, attention_mask) [batch, seq] → float32 latents [batch, seq, width] on `device`."""
+    """Callable: (input_ids, attention_mask) [batch, seq] → float32 latents [batch, seq, width] on `device`;
+    `active` gives the same latents as their active entries (`BatchLatents`)."""
 
     def __init__(self, model: torch.nn.Module, sae: SparseAutoencoder, device: torch.device | str) -> None:
         self.model, self.sae, self.device = model, sae, torch.device(device)
@@ -58,16 +61,39 @@ class LatentEncoder:
 
     @torch.no_grad()
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        captured: dict[str, torch.Tensor] = {}
+        return self._run(input_ids, attention_mask, lambda activation: self.sae.encode(activation).float())
 
-        def encode(activation: torch.Tensor, context: HookContext) -> None:
+    @torch.no_grad()
+    def active(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+               counted: torch.Tensor) -> BatchLatents:
+        """The latents of the `counted` positions [batch, seq] (the others hold none), as active entries. A TopK SAE
+        encodes sparsely (`encode_sparse`): the dense [batch, seq, width] tensor is never built."""
+        batch, length = input_ids.shape
+        width = self.sae.width
+        if self.sae.config.architecture == "topk":
+            values, indices = self._run(input_ids, attention_mask, self.sae.encode_sparse)
+            active = ActiveEntries.of_top_k(values.reshape(batch * length, -1).float(),
+                                            indices.reshape(batch * length, -1), width)
+        else:
+            latents = self._run(input_ids, attention_mask, lambda activation: self.sae.encode(activation).float())
+            active = ActiveEntries.of(latents.view(batch * length, width))
+        return BatchLatents(active.keep(counted.reshape(-1).to(self.device)), batch, length, width)
+
+    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, encode: Callable[[torch.Tensor], Any]
+             ) -> Any:
+        """The model up to the hook point; `encode(activation)` there, its tensor(s) moved to `device`."""
+        captured: dict[str, Any] = {}
+
+        def hook(activation: torch.Tensor, context: HookContext) -> None:
             # Encoded inside the hook: the activation is used before any later module could change it in place.
             check_width(activation, self.sae, self.hook_point)
-            captured["latents"] = self.sae.encode(activation.to(self.sae_device)).float().to(self.device)
+            encoded = encode(activation.to(self.sae_device))
+            captured["latents"] = tuple(part.to(self.device) for part in encoded) if isinstance(encoded, tuple) \
+                else encoded.to(self.device)
 
         inputs = {"input_ids": input_ids.to(self.input_device)}
         if attention_mask is not None:
             inputs["attention_mask"] = attention_mask.to(self.input_device)
-        with Hooks(self.model, {self.hook_point: encode}, stop_early=True, layout=self.layout) as hooks:
+        with Hooks(self.model, {self.hook_point: hook}, stop_early=True, layout=self.layout) as hooks:
             hooks.run(**inputs)
         return captured["latents"]

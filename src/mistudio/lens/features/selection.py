@@ -59,21 +59,6 @@ def empty_score(dtype: torch.dtype) -> float | int:
 WindowGatherer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def window_gatherer(latents: torch.Tensor, context: int) -> WindowGatherer:
-    """From a batch's latents [batch, seq, width]: (rows, columns, peak positions) → the windows [n, 2·context+1],
-    one latent's activation on each token from peak − context to peak + context, 0 outside the sequence."""
-    offsets = torch.arange(-context, context + 1, device=latents.device)
-    length = latents.shape[1]
-
-    def gather(rows: torch.Tensor, columns: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        where = positions[:, None] + offsets
-        inside = (where >= 0) & (where < length)
-        values = latents[rows[:, None], where.clamp(0, length - 1), columns[:, None]]
-        return torch.where(inside, values, torch.zeros((), dtype=values.dtype, device=values.device))
-
-    return gather
-
-
 class StreamingSelection:
     """Per column, the `size` candidates with the highest score seen so far (in no order), with their windows.
 

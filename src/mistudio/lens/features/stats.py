@@ -32,6 +32,20 @@ class ActiveEntries:
         token, latent = (latents > 0).nonzero(as_tuple=True)
         return cls(token, latent, latents[token, latent].float())
 
+    @classmethod
+    def of_top_k(cls, values: torch.Tensor, indices: torch.Tensor, width: int) -> ActiveEntries:
+        """From a TopK SAE's sparse latents, values and indices [tokens, k]: the entries `of` finds in the dense
+        latents, in the same order (by token, then latent), so every sum downstream adds in the same order."""
+        positive = values > 0
+        token = torch.arange(values.shape[0], device=values.device)[:, None].expand_as(values)[positive]
+        key, order = (token * width + indices[positive]).sort()  # distinct keys: a token's k indices differ
+        return cls(key // width, key % width, values[positive][order].float())
+
+    def keep(self, tokens: torch.Tensor) -> ActiveEntries:
+        """The entries of the tokens where the boolean `tokens` [tokens] is true (the order is kept)."""
+        inside = tokens[self.token]
+        return ActiveEntries(self.token[inside], self.latent[inside], self.value[inside])
+
 
 def histogram_edges(bins: int, log10_range: tuple[float, float]) -> torch.Tensor:
     """The bins + 1 edges in log10 units, float64."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.sae.config import SAEConfig
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -97,8 +98,8 @@ class SparseAutoencoder(nn.Module):
         if architecture == "standard":
             return pre.relu()
         if architecture == "topk":
-            values, indices = pre.topk(self.config.k, dim=-1, sorted=False)
-            return torch.zeros_like(pre).scatter_(-1, indices, values.relu())
+            values, indices = self._top_k(pre)
+            return torch.zeros_like(pre).scatter_(-1, indices, values)
         if architecture == "gated":
             assert scaled is not None
             magnitude = self.encoder_input(scaled) @ (self.W_enc * self.r_mag.exp()) + self.b_mag
@@ -110,6 +111,20 @@ class SparseAutoencoder(nn.Module):
         """Latent activations [..., d_sae] of raw activations x [..., d_in]."""
         scaled = self.scaled_input(x)
         return self.activate(self.pre_activations(scaled), scaled)
+
+    def _top_k(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        values, indices = pre.topk(self.config.k, dim=-1, sorted=False)
+        return values.relu(), indices
+
+    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A TopK SAE's latents as (values, indices) [..., k], without the dense [..., d_sae] tensor.
+
+        `encode(x)` is zeros with these values scattered at these indices (a value may be 0: a ReLU'd negative
+        pre-activation among the k largest). Only for "topk": other rules have no fixed number of active latents."""
+        if self.config.architecture != "topk":
+            raise InvalidArgument(f"encode_sparse is for TopK SAEs, not {self.config.architecture!r}: use encode",
+                                  details={"field": "architecture"})
+        return self._top_k(self.pre_activations(self.scaled_input(x)))
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """The reconstruction [..., d_out] of latent activations, in the raw activations' scale."""
