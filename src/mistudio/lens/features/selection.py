@@ -97,9 +97,8 @@ class StreamingSelection:
         slot = free_slot[use]
         row = index[new_rank, new_column] - size
         peak = positions[row, new_column].to(torch.int64)
-        # A vacated slot nobody moves into held a displaced candidate (or nothing): it becomes empty.
-        self.scores[vacated] = self.empty
-        self.sequence[vacated], self.position[vacated], self.activations[vacated] = -1, 0, 0.0
+        # A vacated slot nobody moves into was already empty (an empty slot holds sequence -1, position 0, zeros):
+        # a kept candidate's score is above the empty score, so only a real incoming one can displace it.
         self.scores[slot, new_column] = top[new_rank, new_column]
         self.sequence[slot, new_column] = row + first_sequence
         self.position[slot, new_column] = peak
