@@ -96,10 +96,12 @@ test-web: web
 	cd web && npm run --silent typecheck && npm test --silent
 
 # Two pytest-xdist workers (CI has 2 cores; most tests wait on child processes); a file's tests stay on one worker
-# so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process.
+# so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process. The 30 slowest tests are
+# printed at the end, to keep the suite's time in view.
 PYTEST_WORKERS ?= 2
 test-python: setup-test
-	@set -o pipefail; $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	@set -o pipefail; $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS); \
+	rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 
 test: lint test-web test-python

@@ -11,7 +11,8 @@ from tests.support.assets import assets_cache_dir
 os.environ["MISTUDIO_EXAMPLES_DIR"] = str(assets_cache_dir())
 
 pytest_plugins = ["tests.support.platform_fixtures", "tests.support.hub_fixtures", "tests.support.api_fixtures",
-                  "tests.support.browser", "tests.support.event_contract", "tests.support.features_studio"]
+                  "tests.support.browser", "tests.support.event_contract", "tests.support.features_studio",
+                  "tests.support.cli_studio"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

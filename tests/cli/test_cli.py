@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mistudio.platform.runtime import Runtime
-from tests.support.studio import REPO_ROOT, StudioServer, studio_env
-
-
-def mistudio(*args: str, home: Path, timeout: float = 60, cwd: Path = REPO_ROOT,
-             **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mistudio", *args], env=studio_env(home, COLUMNS="200", **env),
-        capture_output=True, text=True, timeout=timeout, cwd=cwd,
-    )
+from tests.support.cli_studio import mistudio
+from tests.support.studio import StudioServer
 
 
 def test_config_prints_the_settings_in_effect(studio_home: Path) -> None:

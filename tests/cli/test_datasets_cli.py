@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.cli.test_cli import mistudio
-from tests.cli.test_models_cli import unused_port
+from tests.support.cli_studio import mistudio, unused_port
 from tests.support.hub_fixtures import HfEnv, TinyModels
 
 DOCS = ["The lantern swung in the wind.", "A quiet morning by the river bank, with birds singing everywhere.",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,56 +11,13 @@ import typer
 
 from mistudio.cli.extraction import parse_layers
 from mistudio.lens import open_activations
-from tests.cli.test_cli import mistudio
-from tests.cli.test_models_cli import unused_port
-from tests.support.hub_fixtures import TinyModels
-
-LINES = [f"Line {i}: the king and the queen walk by the river at night, {'singing' if i % 2 else 'reading'}."
-         for i in range(40)]
-D_MODEL = 64  # the tiny llama's hidden size; it has 2 layers
-
-
-@dataclass(frozen=True)
-class Studio:
-    home: Path
-    port: str
-    model_id: str
-    dataset_id: str
-    tokenization_id: str
-
-    def run(self, *args: str, timeout: float = 120):  # -> subprocess.CompletedProcess[str]
-        return mistudio(*args, home=self.home, timeout=timeout, MISTUDIO_PORT=self.port)
-
-    def lengths(self) -> np.ndarray:
-        folder = self.home / "datasets" / self.dataset_id / "tokenizations" / self.tokenization_id
-        return np.diff(np.load(folder / "offsets.npy"))
-
-    def source(self) -> list[str]:
-        return ["--dataset", self.dataset_id, "--tokenization", self.tokenization_id]
-
-
-def _id(pattern: str, text: str) -> str:
-    found = re.search(pattern, text)
-    assert found, text
-    return found.group(1)
+from tests.support.cli_studio import D_MODEL, Studio, find_id
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory, tiny_models: TinyModels) -> Studio:
-    """A home with a tiny llama, a 40-line dataset and its tokenization (at most 16 tokens), all made by the CLI."""
-    home, folder = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("text")
-    (folder / "lines.txt").write_text("\n".join(LINES))
-    port = unused_port()
-
-    def cli(*args: str) -> str:
-        result = mistudio(*args, home=home, timeout=180, MISTUDIO_PORT=port)
-        assert result.returncode == 0, result.stderr + result.stdout
-        return result.stdout
-
-    model_id = _id(r"model ([0-9a-f]{32}): importing", cli("models", "import", str(tiny_models("llama"))))
-    dataset_id = _id(r"dataset ([0-9a-f]{32}): importing", cli("datasets", "import", str(folder / "lines.txt")))
-    tokenized = cli("datasets", "tokenize", dataset_id, "--model", model_id, "--max-length", "16")
-    return Studio(home, port, model_id, dataset_id, _id(r"tokenization ([0-9a-f]{32}): ", tokenized))
+def studio(cli_studio_template: Studio, tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    """This module's own copy of the CLI-made home (tiny llama, 40 lines tokenized to at most 16 tokens)."""
+    return cli_studio_template.copy(tmp_path_factory.mktemp("home"))
 
 
 def test_estimate_run_list_show_open_and_delete(studio: Studio) -> None:
@@ -84,7 +39,7 @@ def test_estimate_run_list_show_open_and_delete(studio: Studio) -> None:
     assert ran.returncode == 0, ran.stderr + ran.stdout
     assert f"({estimate['storage_bytes']:,} bytes)" in ran.stdout  # the estimate comes first
     assert "running the job in this process" in ran.stdout and "status completed" in ran.stdout
-    extraction_id = _id(r"extraction ([0-9a-f]{32}): cli-run", ran.stdout)
+    extraction_id = find_id(r"extraction ([0-9a-f]{32}): cli-run", ran.stdout)
 
     listed = studio.run("extract", "list", "--model", studio.model_id, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -136,7 +91,7 @@ def test_a_detached_run_can_be_cancelled_and_resumed(studio: Studio) -> None:
                         "--batch-size", "2", "--dtype", "fp16", "--no-calibrate", "--detach")
     assert queued.returncode == 0, queued.stderr + queued.stdout
     assert "time     not measured" in queued.stdout and "waits in the queue" in queued.stdout  # nothing runs it
-    extraction_id = _id(r"extraction ([0-9a-f]{32}): ", queued.stdout)
+    extraction_id = find_id(r"extraction ([0-9a-f]{32}): ", queued.stdout)
 
     cancelled = studio.run("extract", "cancel", extraction_id)
     assert cancelled.returncode == 0, cancelled.stderr

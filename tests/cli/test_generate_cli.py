@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.cli.test_cli import mistudio
-from tests.cli.test_models_cli import unused_port
+from tests.support.cli_studio import mistudio, unused_port
 from tests.support.hub_fixtures import TinyModels
 
 

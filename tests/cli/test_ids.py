@@ -13,7 +13,7 @@ from mistudio.cli.common import resolve_id, short_ids
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.table import Job
 from mistudio.platform.runtime import Runtime
-from tests.cli.test_cli import mistudio
+from tests.support.cli_studio import mistudio
 from tests.support.studio import REPO_ROOT
 
 IDS = ["abcd1234" + "0" * 24, "abcd9999" + "0" * 24, "ffff0000" + "1" * 24]

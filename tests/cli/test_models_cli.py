@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from pathlib import Path
 
-from tests.cli.test_cli import mistudio
+from tests.support.cli_studio import mistudio, unused_port
 from tests.support.hub_fixtures import HfEnv, TinyModels
-
-
-def unused_port() -> str:
-    # The CLI looks for a running server on MISTUDIO_PORT; a free port makes sure it finds none.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
 
 
 def test_import_list_show_architecture_and_delete_from_the_command_line(

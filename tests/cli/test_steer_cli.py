@@ -10,8 +10,7 @@ import torch
 from mistudio.lens.sae.architectures import SparseAutoencoder
 from mistudio.lens.sae.config import SAEConfig
 from mistudio.lens.sae.formats import save_saelens
-from tests.cli.test_cli import mistudio
-from tests.cli.test_models_cli import unused_port
+from tests.support.cli_studio import mistudio, unused_port
 from tests.support.hub_fixtures import TinyModels
 
 

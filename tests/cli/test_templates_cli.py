@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.cli.test_cli import mistudio
+from tests.support.cli_studio import mistudio
 
 TEMPLATES = [
     {"name": "favourite sweep", "description": None, "layers": [3, 15], "hook_points": ["resid_post"],

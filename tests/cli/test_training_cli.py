@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import mistudio
-from tests.cli.test_extraction_cli import Studio, _id, studio  # noqa: F401 (the fixture)
+from tests.support.cli_studio import Studio, find_id, mistudio
 from tests.support.studio import StudioServer, studio_env, wait_until
 
 HOOK = "blocks.1.resid_post"
 # Finishes in seconds on the tiny llama: 40 steps of 64 tokens, 4 × 64 latents, 8 active.
 FAST = ["--hook-point", HOOK, "--expansion-factor", "4", "--k", "8", "--lr", "1e-3", "--steps", "40",
         "--batch-tokens", "64", "--log-every", "10"]
+
+
+@pytest.fixture(scope="module")
+def studio(cli_studio_template: Studio, tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    """This module's own copy of the CLI-made home (tiny llama, 40 lines tokenized to at most 16 tokens)."""
+    return cli_studio_template.copy(tmp_path_factory.mktemp("home"))
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ def extraction_id(studio: Studio) -> str:  # noqa: F811
     ran = studio.run("extract", "run", studio.model_id, *studio.source(), "--layers", "1", "--hooks", "resid_post",
                      "--batch-size", "8", "--no-calibrate")
     assert ran.returncode == 0, ran.stderr + ran.stdout
-    return _id(r"extraction ([0-9a-f]{32}): ", ran.stdout)
+    return find_id(r"extraction ([0-9a-f]{32}): ", ran.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +47,8 @@ def trained(studio: Studio, extraction_id: str) -> Trained:  # noqa: F811
     """One run made and followed by `train run` (an extraction id prefix, as a user types it)."""
     ran = studio.run("train", "run", extraction_id[:8], *FAST, "--name", "cli-run")
     assert ran.returncode == 0, ran.stderr + ran.stdout
-    training_id = _id(r"training ([0-9a-f]{32}): cli-run", ran.stdout)
-    return Trained(training_id, _id(r"SAE\(s\): ([0-9a-f]{32})", ran.stdout), ran.stdout)
+    training_id = find_id(r"training ([0-9a-f]{32}): cli-run", ran.stdout)
+    return Trained(training_id, find_id(r"SAE\(s\): ([0-9a-f]{32})", ran.stdout), ran.stdout)
 
 
 def test_run_follows_the_metrics_table_until_it_completes(trained: Trained) -> None:
@@ -127,7 +132,7 @@ def test_run_streams_from_the_model_with_no_extraction(studio: Studio) -> None: 
                      "--sweep", "hook-point=blocks.0.resid_post,blocks.1.resid_post", "--name", "cli-stream",
                      timeout=300)
     assert ran.returncode == 0, ran.stderr + ran.stdout
-    training_id = _id(r"training ([0-9a-f]{32}): cli-stream: 2 SAE\(s\)", ran.stdout)
+    training_id = find_id(r"training ([0-9a-f]{32}): cli-stream: 2 SAE\(s\)", ran.stdout)
     assert f"training {training_id} completed: step 40 of 40" in ran.stdout
     rows = [[cell.strip() for cell in line.split("│")[1:3]] for line in ran.stdout.splitlines()
             if line.startswith("│") and "loss" not in line]

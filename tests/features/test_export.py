@@ -178,7 +178,7 @@ def test_bad_exports_and_imports_are_refused_naming_the_field(studio: dict[str, 
 
 def test_cli_export_writes_the_same_files_as_the_api(studio: dict[str, Any], analysed: dict[str, Any],
                                                      tmp_path: Any) -> None:
-    from tests.cli.test_cli import mistudio
+    from tests.support.cli_studio import mistudio
 
     client, analysis_id, home = studio["client"], analysed["id"], studio["root"] / "home"
     ran = mistudio("features", "export", analysis_id[:8], "--format", "parquet", "-o", str(tmp_path), home=home)
