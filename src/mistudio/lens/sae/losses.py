@@ -27,6 +27,7 @@ from mistudio.lens.sae.kernels import (
     sparse_decode,
     topk_pattern,
 )
+from mistudio.lens.sae.preselect import encoder_topk
 
 # BatchTopK's inference threshold follows the smallest value its batch rule kept, as a running average.
 THRESHOLD_MOMENTUM = 0.01
@@ -73,14 +74,15 @@ def _mse(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (reconstruction - target).pow(2).sum(dim=-1).mean()
 
 
-def _sparse_codes(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor, b_dec: torch.Tensor | None,
+def _sparse_codes(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor | None, b_dec: torch.Tensor | None,
                   pattern: Pattern, chosen: torch.Tensor) -> torch.Tensor:
     values = selected_preactivations(chosen, step.x, sae.W_enc, sae.b_enc, b_dec, pattern)
     return values.relu()
 
 
-def _auxk(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor, b_dec: torch.Tensor | None,
+def _auxk(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor | None, b_dec: torch.Tensor | None,
           reconstruction: torch.Tensor) -> torch.Tensor | None:
+    """AuxK; `pre` None (TopK's encoder step keeps no dense pre-activations): the dead columns' are computed."""
     dead = step.dead
     if dead is None or step.aux_coefficient <= 0:
         return None
@@ -88,9 +90,15 @@ def _auxk(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor, b_dec: tor
     if n_dead == 0:
         return None
     k_aux = min(max(sae.config.d_out // 2, 1), n_dead)
-    # top-k among the dead columns only: a [tokens, n_dead] copy, usually far smaller than masking all of pre
+    # top-k among the dead columns only: a [tokens, n_dead] product or copy, usually far smaller than all of pre
     dead_columns = dead.nonzero().squeeze(1)
-    chosen_among, slots = pre.index_select(1, dead_columns).topk(k_aux, dim=1, sorted=False)
+    if pre is None:
+        with torch.no_grad():
+            encoder_input = step.x - b_dec if b_dec is not None else step.x
+            dead_pre = torch.addmm(sae.b_enc[dead_columns], encoder_input, sae.W_enc[:, dead_columns])
+    else:
+        dead_pre = pre.index_select(1, dead_columns)
+    chosen_among, slots = dead_pre.topk(k_aux, dim=1, sorted=False)
     pattern = Pattern.fixed(dead_columns[slots], sae.width)
     chosen = chosen_among.reshape(-1)
     values = _sparse_codes(sae, step, pre, b_dec, pattern, chosen)
@@ -104,11 +112,18 @@ def _auxk(sae: SparseAutoencoder, step: StepInput, pre: torch.Tensor, b_dec: tor
 def k_loss(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
     """TopK, BatchTopK and Matryoshka BatchTopK on the sparse kernels."""
     config = sae.config
-    pre, b_dec = _dense_pre(sae, step)
-    if config.architecture == "topk":
-        pattern, chosen = topk_pattern(pre, config.k)
+    pre: torch.Tensor | None
+    if config.architecture == "topk" and step.compute_dtype == sae.W_enc.dtype:
+        # exact fp32 top-k without a dense [tokens × width] matrix (bf16-preselected where the CPU allows)
+        b_dec = sae.b_dec if config.subtracts_b_dec else None
+        chosen_topk = encoder_topk(step.x, sae.W_enc, sae.b_enc, b_dec, config.k)
+        pre, pattern, chosen = None, chosen_topk.pattern, chosen_topk.values
     else:
-        pattern, chosen = batch_topk_pattern(pre, config.k)
+        pre, b_dec = _dense_pre(sae, step)
+        if config.architecture == "topk":
+            pattern, chosen = topk_pattern(pre, config.k)
+        else:
+            pattern, chosen = batch_topk_pattern(pre, config.k)
     values = _sparse_codes(sae, step, pre, b_dec, pattern, chosen)
     parts: dict[str, torch.Tensor] = {}
     if config.architecture == "matryoshka":
