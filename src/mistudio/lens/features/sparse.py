@@ -40,19 +40,29 @@ class BatchLatents:
     def window_gatherer(self, context: int) -> WindowGatherer:
         """(rows, columns, peak positions) → windows [n, 2·context+1]: latent `column`'s activation in sequence `row`
         on each token from peak − context to peak + context, 0 outside the sequence or where it is not active."""
-        offsets = torch.arange(-context, context + 1, device=self.active.token.device)
-        length, width = self.length, self.width
-        key = self.active.token * width + self.active.latent  # ascending: the entries' order
-        value = self.active.value
+        length, width, window = self.length, self.width, 2 * context + 1
+        tokens = self.batch * length
+        # Latent-major keys: one latent's entries over a run of tokens are adjacent, so a window takes one search
+        # (for its first token) and the next `window` entries, not a search per token. Sorted as one row: with
+        # several threads on a busy CPU, torch's 1-D integer sort took ~100× longer (benchmarks/README.md).
+        key, order = (self.active.latent * tokens + self.active.token)[None].sort(dim=-1)
+        key, value = key[0], self.active.value[order[0]]
+        offsets = torch.arange(window, device=key.device)
 
         def gather(rows: torch.Tensor, columns: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-            where = positions[:, None] + offsets
-            inside = (where >= 0) & (where < length)
-            query = (rows[:, None] * length + where.clamp(0, length - 1)) * width + columns[:, None]
+            out = torch.zeros(rows.shape[0], window + 1, dtype=torch.float32, device=key.device)
             if key.numel() == 0:
-                return torch.zeros(query.shape, dtype=torch.float32, device=query.device)
-            found = torch.searchsorted(key, query).clamp_(max=key.numel() - 1)
-            hit = inside & (key[found] == query)
-            return torch.where(hit, value[found], torch.zeros((), dtype=value.dtype, device=value.device))
+                return out[:, :window]
+            first = positions - context  # the window's first position (negative near the sequence's start)
+            start = columns * tokens + rows * length + first
+            found = torch.searchsorted(key, start)[:, None] + offsets  # the window's entries, then later ones
+            valid = found < key.numel()
+            found.clamp_(max=key.numel() - 1)
+            offset = key[found] - start[:, None]  # the entry's place in the window, if it is in it
+            # Past the window's end, or a token of the next or previous sequence (or latent): not this window's.
+            valid &= (offset < window) & (first[:, None] + offset >= 0) & (first[:, None] + offset < length)
+            # Each window's entries have distinct offsets; the rest all go to a spare last column, dropped.
+            out.scatter_(1, torch.where(valid, offset, window), torch.where(valid, value[found], 0.0))
+            return out[:, :window]
 
         return gather
