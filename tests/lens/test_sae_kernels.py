@@ -80,13 +80,17 @@ def test_the_sparse_relu_step_equals_the_dense_one(monkeypatch):
         assert torch.allclose(grads[1][name], grads[0][name], atol=1e-5, rtol=1e-4), name
 
 
-def test_the_topk_step_with_dead_latents_equals_dense_autograd_of_gao_et_al_auxk():
+@pytest.mark.parametrize("preselected", [True, False])
+def test_the_topk_step_with_dead_latents_equals_dense_autograd_of_gao_et_al_auxk(monkeypatch, preselected):
     """mse + α·AuxK written out densely (Gao et al. 2024: the top k_aux dead latents' pre-activations, ReLU'd,
-    reconstruct the detached residual error; normalised by the error's variance, scaled by n_dead / k_aux)."""
+    reconstruct the detached residual error; normalised by the error's variance, scaled by n_dead / k_aux); with
+    the bf16-preselected top-k and without it."""
+    from mistudio.lens.sae import preselect
     from mistudio.lens.sae.architectures import SparseAutoencoder
     from mistudio.lens.sae.config import SAEConfig
     from mistudio.lens.sae.losses import StepInput, training_step
 
+    monkeypatch.setattr(preselect, "preselection_available", lambda device: preselected)
     torch.manual_seed(3)
     tokens, d, width, k, alpha = 29, 8, 64, 3, 0.5
     sae = SparseAutoencoder(SAEConfig("topk", d_in=d, d_sae=width, k=k), seed=1)
@@ -118,3 +122,62 @@ def test_the_topk_step_with_dead_latents_equals_dense_autograd_of_gao_et_al_auxk
     assert float(output.loss) == pytest.approx((mse + alpha * auxk).item(), rel=1e-5)
     for name, param in params.items():
         assert torch.allclose(ours[name], param.grad, atol=1e-5, rtol=1e-4), name
+
+
+def _dense_topk_sets(x, W_enc, b_enc, b_dec, k):  # noqa: N803
+    pre = torch.addmm(b_enc, x - b_dec, W_enc).double()
+    top = pre.topk(k, dim=1)
+    return top.indices.sort(dim=1).values, top.values.sort(dim=1).values
+
+
+def _preselection_inputs(tokens=300, d=48, width=768):
+    torch.manual_seed(5)
+    x = torch.randn(tokens, d) * 1.5 + torch.randn(d)  # a residual-stream-like offset
+    rows = torch.randn(width, d)
+    W_enc = (rows / rows.norm(dim=1, keepdim=True)).t().contiguous()  # noqa: N806
+    return x, W_enc, torch.randn(width) * 0.1, x.mean(dim=0)
+
+
+def test_the_preselected_topk_is_the_exact_fp32_topk():
+    from mistudio.lens.sae.preselect import encoder_topk
+
+    x, W_enc, b_enc, b_dec = _preselection_inputs()  # noqa: N806
+    k = 8
+    chosen = encoder_topk(x, W_enc, b_enc, b_dec, k, preselect=True, margin=24)
+    assert chosen.dense_rows < x.shape[0] // 10  # the bound proved most tokens: the bf16 product did the ranking
+    indices, values = _dense_topk_sets(x, W_enc, b_enc, b_dec, k)
+    ours = chosen.pattern.indices.view(-1, k).long()
+    assert torch.equal(ours.sort(dim=1).values, indices)
+    ours_values = chosen.values.view(-1, k).double().sort(dim=1).values
+    assert torch.allclose(ours_values, values, atol=1e-5, rtol=0)
+    # the values are the pre-activations at the chosen entries (the pattern's order)
+    pre = torch.addmm(b_enc, x - b_dec, W_enc)
+    assert torch.allclose(chosen.values, kernels.gather(pre, chosen.pattern), atol=1e-5, rtol=0)
+
+
+def test_a_token_with_near_ties_takes_the_dense_product_and_stays_exact():
+    """Token 0's pre-activations are b_enc alone (its input equals b_dec), 1e-6 apart: bf16 cannot rank them
+    (all round to 1.0), so the bound cannot prove its candidates complete and the dense fp32 product decides."""
+    from mistudio.lens.sae.preselect import encoder_topk
+
+    x, W_enc, b_enc, b_dec = _preselection_inputs()  # noqa: N806
+    x[0] = b_dec
+    b_enc = 1.0 + 1e-6 * torch.randperm(b_enc.numel()).float()  # distinct in fp32, all 1.0 in bf16
+    k = 8
+    chosen = encoder_topk(x, W_enc, b_enc, b_dec, k, preselect=True, margin=24)
+    assert 1 <= chosen.dense_rows < x.shape[0]
+    indices, _ = _dense_topk_sets(x, W_enc, b_enc, b_dec, k)
+    ours = chosen.pattern.indices.view(-1, k).long().sort(dim=1).values
+    assert torch.equal(ours[0], b_enc.topk(k).indices.sort().values)
+    assert torch.equal(ours, indices)
+
+
+def test_without_preselection_the_chunked_topk_is_the_dense_topk():
+    from mistudio.lens.sae import preselect
+
+    x, W_enc, b_enc, b_dec = _preselection_inputs(tokens=preselect.CHUNK_TOKENS + 77)  # noqa: N806
+    chosen = preselect.encoder_topk(x, W_enc, b_enc, b_dec, 8, preselect=False)
+    indices, values = _dense_topk_sets(x, W_enc, b_enc, b_dec, 8)
+    assert chosen.dense_rows == x.shape[0]
+    assert torch.equal(chosen.pattern.indices.view(-1, 8).long().sort(dim=1).values, indices)
+    assert torch.allclose(chosen.values.view(-1, 8).double().sort(dim=1).values, values, atol=1e-5, rtol=0)
