@@ -102,20 +102,23 @@ def _preselected_topk(encoder_input: torch.Tensor, W_enc: torch.Tensor, b_enc: t
                       per_token: int) -> TopK:
     tokens, width = encoder_input.shape[0], W_enc.shape[1]
     rows_b = torch.cat([encoder_input, encoder_input.new_ones(tokens, 1)], dim=1).bfloat16()
-    weights = torch.cat([W_enc, b_enc.unsqueeze(0)], dim=0)  # [d + 1, width]: b_enc, the weight of the ones
-    weights_b = weights.bfloat16()
+    # [width, d + 1], latent-major: each latent's weights then its bias (the weight of the ones), contiguous for the
+    # sampled product's dot products and for the per-latent norms of the bound
+    latents = torch.cat([W_enc.t(), b_enc.unsqueeze(1)], dim=1)
+    latents_b = latents.bfloat16()
     threshold = encoder_input.new_empty(tokens)  # each token's smallest candidate's bf16 value
     candidates = torch.empty(tokens, per_token, dtype=torch.long, device=encoder_input.device)
     for start in range(0, tokens, CHUNK_TOKENS):
         end = min(start + CHUNK_TOKENS, tokens)
-        ranked, candidates[start:end] = _largest(rows_b[start:end] @ weights_b, per_token)
+        ranked, candidates[start:end] = _largest(rows_b[start:end] @ latents_b.t(), per_token)
         threshold[start:end] = ranked[:, 0]
     pattern = Pattern.fixed(candidates, width)
     # the candidates in fp32: b_enc at each entry plus its dot product (beta 1 keeps the bias)
-    exact = torch.sparse.sampled_addmm(pattern.matrix(b_enc[candidates.reshape(-1)]), encoder_input, W_enc)
+    exact = torch.sparse.sampled_addmm(pattern.matrix(b_enc[candidates.reshape(-1)]), encoder_input,
+                                         latents[:, :-1].t())
     top_values, slots = _largest(exact.values().view(tokens, per_token), k)
     columns = candidates.gather(1, slots)
-    unproven = _unproven_rows(encoder_input, rows_b, weights, weights_b, threshold, top_values)
+    unproven = _unproven_rows(encoder_input, rows_b, latents, latents_b, threshold, top_values)
     if unproven.numel():
         values, dense_columns = _dense_topk(encoder_input[unproven], W_enc, b_enc, k)
         top_values[unproven], columns[unproven] = values, dense_columns
@@ -127,15 +130,15 @@ def _sum_error(terms: int) -> float:
     return terms * _FP32_UNIT / (1 - terms * _FP32_UNIT)
 
 
-def _unproven_rows(encoder_input: torch.Tensor, rows_b: torch.Tensor, weights: torch.Tensor,
-                   weights_b: torch.Tensor, threshold: torch.Tensor, top_values: torch.Tensor) -> torch.Tensor:
+def _unproven_rows(encoder_input: torch.Tensor, rows_b: torch.Tensor, latents: torch.Tensor,
+                   latents_b: torch.Tensor, threshold: torch.Tensor, top_values: torch.Tensor) -> torch.Tensor:
     """Tokens for which a left-out latent could, by the error bounds, reach the token's k-th exact value."""
-    gamma = _sum_error(weights.shape[0])
+    gamma = _sum_error(latents.shape[1])
     rows = rows_b.float()
     row_norms = rows.norm(dim=1)
     input_residual = (encoder_input - rows[:, :-1]).norm(dim=1)  # the ones column is exact in bf16
-    weight_norm = weights.pow(2).sum(dim=0).max().sqrt()
-    weight_residual = (weights - weights_b.float()).pow(2).sum(dim=0).max().sqrt()
+    weight_norm = torch.linalg.vector_norm(latents, dim=1).max()
+    weight_residual = torch.linalg.vector_norm(latents - latents_b.float(), dim=1).max()
     # |x·w − x_b·w_b| ≤ |x_r·w| + |x_b·w_r| ≤ ‖x_r‖‖w‖ + ‖x_b‖‖w_r‖, and ‖w_b‖ ≤ ‖w‖ + ‖w_r‖ bounds the fp32 sum's
     # error γ·Σ|x_b·w_b|
     product_error = (input_residual * weight_norm + row_norms * weight_residual
