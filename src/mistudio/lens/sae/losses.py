@@ -2,7 +2,8 @@
 
 Losses use SAELens' scale: the squared error summed over the output dimensions and averaged over tokens, on
 inputs scaled to mean norm √d. The k-chosen families (topk, batchtopk, matryoshka) run on the sparse kernels
-(`lens.sae.kernels`); the others compute densely.
+(`lens.sae.kernels`); TopK picks its latents with `lens.sae.preselect` (the exact fp32 top-k, bf16-preselected where
+the CPU allows); the others compute densely.
 - standard: mse + l1 · Σ_j |f_j|·‖W_dec_j‖ (decoder norms only when the decoder is not kept at unit norm)
 - topk / batchtopk: mse + aux · AuxK, where AuxK reconstructs the residual error from the top `k_aux` latents
   among those dead for a while (Gao et al. 2024), normalised by the error's variance and scaled down when

@@ -12,10 +12,12 @@ AVX512-BF16: ~1/4 of the fp32 product's time, sums kept in fp32), `encoder_topk`
    rounding through Cauchy–Schwarz on the rounding residuals' norms, the fp32 sum's error, the output's rounding);
    the k chosen values are each at least the k-th fp32 value minus the fp32 sums' error bound. A token where the
    first is not below the second (a near-tie around its k-th value) gets the dense fp32 product and `topk` instead.
+   The bound assumes what oneDNN's AMX and AVX512-BF16 kernels do: bf16 × bf16 products summed in fp32, the sum
+   rounded once to bf16.
 The result is the top k of the fp32 pre-activations (the selection and the values agree with the dense path up to
 fp32 rounding: sums in another order can swap two latents whose values differ by ~1e-6). Elsewhere (GPUs, CPUs
-without bf16 hardware) the dense product and `topk` run in chunks of tokens, whose products stay in the cache for
-their `topk`, and neither path keeps a [tokens × width] matrix.
+without bf16 hardware) the dense fp32 product and the selection run in chunks of tokens, whose products stay in the
+cache for their selection. Neither path keeps a [tokens × width] matrix (AuxK computes its dead columns' own).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CHUNK_TOKENS = 512
 # bf16 keeps 8 significant bits: rounding to it moves a value by at most 2**-8 of itself (round to nearest).
 _BF16_UNIT = 2.0**-8
 _FP32_UNIT = 2.0**-24
+# The norms in the bound are fp32 values themselves (off by ~1e-7 of themselves): a generous factor covers that.
+_SLACK = 1.01
 
 
 @dataclass
@@ -145,7 +149,7 @@ def _unproven_rows(encoder_input: torch.Tensor, rows_b: torch.Tensor, latents: t
                      + gamma * row_norms * (weight_norm + weight_residual))
     # the output's rounding: |s − bf16(s)| ≤ u·|s| ≤ u/(1 − u)·|bf16(s)|; p + c·|p| grows with p, so the largest
     # left-out value has the largest ceiling
-    left_out_ceiling = threshold + _BF16_UNIT / (1 - _BF16_UNIT) * threshold.abs() + product_error
-    exact_error = gamma * torch.sqrt(encoder_input.pow(2).sum(dim=1) + 1) * weight_norm
+    left_out_ceiling = threshold + _BF16_UNIT / (1 - _BF16_UNIT) * threshold.abs() + _SLACK * product_error
+    exact_error = _SLACK * gamma * torch.sqrt(encoder_input.pow(2).sum(dim=1) + 1) * weight_norm
     kth_floor = top_values[:, 0] - exact_error
     return (~(left_out_ceiling < kth_floor)).nonzero().squeeze(1)  # written so that a NaN counts as unproven
