@@ -27,11 +27,11 @@ def test_import_list_export_and_import_again(studio_home: Path, tmp_path: Path) 
     assert "0 of 0 template(s)" in empty.stdout
 
     source = write(tmp_path / "mine.json", {"version": "1.0", "extraction_templates": TEMPLATES,
-                                            "steering_presets": [{"name": "a"}, {"name": "b"}]})
+                                            "prompt_templates": [{"name": "a"}, {"name": "b"}]})
     imported = mistudio("templates", "import", str(source), home=studio_home)
     assert imported.returncode == 0, imported.stderr
     assert "imported 2 template(s)" in imported.stdout and "favourite sweep" in imported.stdout
-    assert "skipped section steering_presets (2 item(s)): not supported by this version of miStudio" \
+    assert "skipped section prompt_templates (2 item(s)): not supported by this version of miStudio" \
         in imported.stdout
 
     listed = mistudio("templates", "list", home=studio_home)
@@ -46,7 +46,7 @@ def test_import_list_export_and_import_again(studio_home: Path, tmp_path: Path) 
     assert to_file.returncode == 0, to_file.stderr
     assert "exported 2 template(s)" in to_file.stdout
     assert json.loads(exported_file.read_text()) == {"version": "1.0", "extraction_templates": TEMPLATES,
-                                                     "training_templates": []}
+                                                     "training_templates": [], "steering_presets": []}
     to_stdout = mistudio("templates", "export", home=studio_home)
     assert json.loads(to_stdout.stdout) == json.loads(exported_file.read_text())
     into_folder = mistudio("templates", "export", str(tmp_path), home=studio_home)

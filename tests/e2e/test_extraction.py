@@ -129,13 +129,13 @@ def test_extract_from_smollm2_with_template_progress_statistics_and_delete(  # t
     assert re.fullmatch(r"mistudio-templates-\d{8}\.json", download.suggested_filename)
     exported = json.loads(Path(download.path()).read_text())
     assert [t["layers"] for t in exported["extraction_templates"]] == [[3, 6]]
-    exported["steering_presets"] = [{"name": "from a later version"}]  # a section this version does not know
+    exported["prompt_templates"] = [{"name": "from a later version"}]  # a section this version does not know
     file = {"name": "templates.json", "mimeType": "application/json", "buffer": json.dumps(exported).encode()}
     templates.get_by_test_id("templates-import-file").set_input_files(file)
     imported = page.get_by_test_id("templates-import-dialog")
     expect(imported.get_by_test_id("templates-import-count")).to_contain_text("Imported 1 template.")
     expect(imported.get_by_test_id("templates-import-renamed")).to_contain_text("_imported_")
-    expect(imported.get_by_test_id("templates-import-skipped")).to_contain_text("steering_presets (1 entry)")
+    expect(imported.get_by_test_id("templates-import-skipped")).to_contain_text("prompt_templates (1 entry)")
     shot("2b-template-import")
     page.keyboard.press("Escape")
     expect(imported).to_have_count(0)

@@ -208,13 +208,13 @@ def test_one_invalid_template_imports_nothing_and_names_it(client: TestClient) -
 
 def test_sections_this_version_cannot_read_are_reported_not_dropped(client: TestClient) -> None:
     file = {"version": "1.0", "extraction_templates": [{**SETTINGS, "name": "kept"}],
-            "training_templates": [{"name": "t1"}, {"name": "t2"}], "steering_presets": [{"name": "s"}],
+            "training_templates": [{"name": "t1"}, {"name": "t2"}], "prompt_templates": [{"name": "s"}],
             "notes": "written by a newer miStudio"}
     result = client.post(IMPORT, json=file).json()["data"]
     assert [t["name"] for t in result["imported"]] == ["kept"]
     assert [t["name"] for t in result["imported_training"]] == ["t1", "t2"]  # read since training templates exist
     reason = "not supported by this version of miStudio"
-    assert result["skipped_sections"] == [{"section": "steering_presets", "items": 1, "reason": reason},
+    assert result["skipped_sections"] == [{"section": "prompt_templates", "items": 1, "reason": reason},
                                           {"section": "notes", "items": None, "reason": reason}]
 
 
@@ -235,7 +235,7 @@ def test_the_service_on_postgresql(settings: Settings, postgres_url: str) -> Non
             service.create_template(runtime, ExtractionTemplateIn(name="pg", layers=[1], hook_points=["mlp_out"]))
         service.set_favorite(runtime, first.id, True)
         exported = service.export_file(runtime)
-        result = service.import_file(runtime, {**exported, "steering_presets": []})
+        result = service.import_file(runtime, {**exported, "prompt_templates": []})
         assert result.renamed[0].original == "pg" and result.skipped_sections[0].items == 0
         bad = {"version": "1.0", "extraction_templates": [{"layers": [1], "hook_points": ["attn_out"]},
                                                            {"layers": [], "hook_points": ["attn_out"]}]}

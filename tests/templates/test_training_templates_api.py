@@ -183,7 +183,7 @@ def test_export_holds_both_kinds_and_imports_back_to_the_same_templates(client: 
     create(client, name="one sae", saes=[{"architecture": "standard", "width": 1024}], hook_type="mlp_out",
            layer=0, steps=500, total_tokens=None, normalize_input=False)
     exported = client.get(EXPORT).json()
-    assert set(exported) == {"version", "extraction_templates", "training_templates"}
+    assert set(exported) == {"version", "extraction_templates", "training_templates", "steering_presets"}
     assert [t["name"] for t in exported["extraction_templates"]] == ["extract layer 3"]
     assert [t["name"] for t in exported["training_templates"]] == ["favourite sweep", "one sae"]
     assert set(exported["training_templates"][0]) == {"name", "description", "hook_type", "layer", "is_favorite",

@@ -1,4 +1,5 @@
-"""`mistudio templates list|export|import`: saved extraction and training settings, and the file that carries them."""
+"""`mistudio templates list|export|import`: saved extraction and training settings, and the file that carries them
+(with the steering presets)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,9 @@ def export(path: Annotated[Path | None, typer.Argument(
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror or exc}", 1)
     extraction, training = len(document["extraction_templates"]), len(document["training_templates"])
+    presets = len(document["steering_presets"])
     console.print(f"exported {extraction + training} template(s) ({extraction} extraction, {training} training) "
-                  f"to {target}", highlight=False)
+                  f"and {presets} steering preset(s) to {target}", highlight=False)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -98,11 +100,13 @@ def import_templates(path: Annotated[Path, typer.Argument(help="a file written b
     document = _read(path)
     result = guarded(lambda: service.import_file(open_runtime(), document))
     count = len(result.imported) + len(result.imported_training)
-    console.print(f"imported {count} template(s) from {path}", highlight=False)
-    for kind, imported in (("extraction", result.imported), ("training", result.imported_training)):
+    console.print(f"imported {count} template(s) and {len(result.imported_presets)} steering preset(s) from {path}",
+                  highlight=False)
+    for kind, imported in (("extraction", result.imported), ("training", result.imported_training),
+                           ("steering preset", result.imported_presets)):
         for template in imported:
             console.print(f"  {kind}: {escape(template.name)} ({template.id})", highlight=False)
-    for rename in [*result.renamed, *result.renamed_training]:
+    for rename in [*result.renamed, *result.renamed_training, *result.renamed_presets]:
         console.print(f"renamed {escape(rename.original)} -> {escape(rename.imported_as)} (the name was taken)",
                       highlight=False)
     for skipped in result.skipped_sections:

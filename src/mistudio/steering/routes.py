@@ -11,7 +11,7 @@ from starlette.background import BackgroundTask
 
 from mistudio.envelopes import ERROR_RESPONSES, SAFE_INT, Deleted, Item, Page, Pagination
 from mistudio.platform.runtime import Runtime
-from mistudio.steering import directions, service
+from mistudio.steering import directions, presets, service
 from mistudio.steering.schemas import (
     CompareIn,
     CompareOut,
@@ -114,20 +114,20 @@ def export_control_vector(request: Request, direction_id: str) -> FileResponse:
 
 @router.post("/presets", status_code=201, response_model=Item[PresetOut])
 def create_preset(request: Request, body: PresetIn) -> Item[PresetOut]:
-    return Item(data=service.create_preset(_runtime(request), body))
+    return Item(data=presets.create_preset(_runtime(request), body))
 
 
 @router.get("/presets", response_model=Page[PresetOut])
 def list_presets(request: Request, page: PageNumber = 1, limit: Limit = 50) -> Page[PresetOut]:
-    rows, total = service.list_presets(_runtime(request), page=page, limit=limit)
+    rows, total = presets.list_presets(_runtime(request), page=page, limit=limit)
     return Page(data=rows, pagination=Pagination(page=page, limit=limit, total=total))
 
 
 @router.get("/presets/{preset_id}", response_model=Item[PresetOut])
 def get_preset(request: Request, preset_id: str) -> Item[PresetOut]:
-    return Item(data=service.get_preset(_runtime(request), preset_id))
+    return Item(data=presets.get_preset(_runtime(request), preset_id))
 
 
 @router.delete("/presets/{preset_id}", response_model=Item[Deleted])
 def delete_preset(request: Request, preset_id: str) -> Item[Deleted]:
-    return Item(data=service.delete_preset(_runtime(request), preset_id))
+    return Item(data=presets.delete_preset(_runtime(request), preset_id))

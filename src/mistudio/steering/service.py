@@ -14,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from mistudio.envelopes import Deleted
-from mistudio.errors import Conflict, InvalidInput, MistudioError, NotFound
+from mistudio.errors import InvalidInput, MistudioError, NotFound
 from mistudio.models import generate as generation
 from mistudio.models import service as models
 from mistudio.models.generate_schemas import GenerateIn
@@ -25,7 +24,8 @@ from mistudio.models.schemas import ModelOut
 from mistudio.platform.db import new_id, newest_first_page, session_scope
 from mistudio.platform.events import event_data
 from mistudio.platform.runtime import Runtime
-from mistudio.steering import directions
+from mistudio.steering import presets
+from mistudio.steering.interventions import refuse, resolve_intervention
 from mistudio.steering.schemas import (
     COMPARE_HANDLER,
     SWEEP_HANDLER,
@@ -34,8 +34,6 @@ from mistudio.steering.schemas import (
     ExperimentOut,
     GenerationIn,
     InterventionIn,
-    PresetIn,
-    PresetOut,
     SteeringDone,
     SteeringError,
     SteeringToken,
@@ -43,87 +41,15 @@ from mistudio.steering.schemas import (
     SweepOut,
     steering_channel,
 )
-from mistudio.steering.tables import SteeringExperiment, SteeringPreset
-from mistudio.training import saes
+from mistudio.steering.tables import SteeringExperiment
 
 OnToken = Callable[[SteeringToken], None]
-
-
-def _refuse(message: str, field: str, **details: Any) -> InvalidInput:
-    return InvalidInput(message, details={"field": field, **details})
-
-
-def resolve_intervention(runtime: Runtime, item: InterventionIn, model: ModelOut | None, index: int
-                         ) -> dict[str, Any]:
-    """One intervention as the host takes it (files, not ids), refused here when the rows already say why.
-
-    Without a model (a preset being saved) only what does not depend on the model is checked."""
-    where = f"interventions[{index}]"
-    if not math.isfinite(item.strength):
-        raise _refuse(f"intervention {index}: strength must be a finite number; got {item.strength}",
-                      f"{where}.strength")
-    if (item.sae_id is None) == (item.direction_id is None):
-        raise _refuse(f"intervention {index}: give either sae_id (with feature) or direction_id", f"{where}.sae_id")
-    if item.direction_id is not None:
-        if item.mode != "add":
-            raise _refuse(f"intervention {index}: a direction can only be added (mode add); clamp and ablate need "
-                          "an SAE", f"{where}.mode")
-        if item.unit != "absolute":
-            raise _refuse(f"intervention {index}: a direction's strength is absolute (it has no analysis)",
-                          f"{where}.unit")
-        direction = directions.get_direction(runtime, item.direction_id)
-        if model is not None and model.hidden_size is not None and direction.d_model != model.hidden_size:
-            raise _refuse(f"intervention {index}: direction {direction.name!r} has width {direction.d_model} but "
-                          f"{model.name} has d_model {model.hidden_size}", f"{where}.direction_id")
-        return {"kind": "direction", "path": str(runtime.storage.direction_file(direction.id)),
-                "strength": item.strength, "positions": item.positions}
-    assert item.sae_id is not None
-    sae = saes.get_sae(runtime, item.sae_id)
-    if item.feature is None:
-        raise _refuse(f"intervention {index}: an SAE intervention needs the feature's index", f"{where}.feature")
-    if item.feature >= sae.d_sae:
-        raise _refuse(f"intervention {index}: feature {item.feature} is beyond SAE {sae.name!r}, which has "
-                      f"{sae.d_sae} features (0–{sae.d_sae - 1})", f"{where}.feature", d_sae=sae.d_sae)
-    if model is not None and model.hidden_size is not None and sae.d_in != model.hidden_size:
-        raise _refuse(f"intervention {index}: SAE {sae.name!r} reads width {sae.d_in} but {model.name} has d_model "
-                      f"{model.hidden_size}: it was trained on another model", f"{where}.sae_id")
-    if model is not None and sae.model_id is not None and sae.model_id != model.id:
-        raise _refuse(f"intervention {index}: SAE {sae.name!r} belongs to model {sae.model_name or sae.model_id!r}, "
-                      f"not {model.name!r}", f"{where}.sae_id", sae_model_id=sae.model_id)
-    if sae.hook_point is None:
-        raise _refuse(f"intervention {index}: SAE {sae.name!r} does not say which hook point it reads",
-                      f"{where}.sae_id")
-    if sae.target_hook_point not in (None, sae.hook_point):
-        raise _refuse(f"intervention {index}: SAE {sae.name!r} is a transcoder ({sae.hook_point} → "
-                      f"{sae.target_hook_point}); steer with an SAE that reads and writes one point", f"{where}.sae_id")
-    strength = _in_max_activations(runtime, item, sae.id, where) if item.unit == "max_activation" else item.strength
-    return {"kind": "feature", "sae_id": sae.id, "sae_path": sae.path, "feature": item.feature, "mode": item.mode,
-            "strength": 0.0 if item.mode == "ablate" else strength, "positions": item.positions}
-
-
-def _in_max_activations(runtime: Runtime, item: InterventionIn, sae_id: str, where: str) -> float:
-    """The absolute strength of `strength` × the feature's max activation in the analysis the item names."""
-    from mistudio.features import browser
-    from mistudio.features import service as features
-
-    if item.analysis_id is None:
-        raise _refuse("a strength in units of max activation needs the analysis it comes from",
-                      f"{where}.analysis_id")
-    analysis = features.get_analysis(runtime, item.analysis_id)
-    if analysis.sae_id != sae_id:
-        raise _refuse(f"analysis {item.analysis_id!r} is of another SAE ({analysis.sae_id})", f"{where}.analysis_id")
-    assert item.feature is not None
-    peak = browser.feature_detail(runtime, item.analysis_id, item.feature).max_activation
-    if not peak > 0:
-        raise _refuse(f"feature {item.feature} never fired in analysis {item.analysis_id!r}: give an absolute "
-                      "strength", f"{where}.unit")
-    return item.strength * peak
 
 
 def _plan(runtime: Runtime, model_id: str, body: GenerationIn) -> tuple[ModelOut, dict[str, Any], Any]:
     """The model (ready), the host payload's generation part, and generation's accepted choices (seed, format)."""
     if not body.prompt.strip():
-        raise _refuse("prompt is empty: give the text to continue", "prompt")
+        raise refuse("prompt is empty: give the text to continue", "prompt")
     model = models.get_model(runtime, model_id)
     accepted, payload = generation.plan(runtime, model_id, GenerateIn(
         prompt=body.prompt, use_chat_template=body.use_chat_template, max_new_tokens=body.max_new_tokens,
@@ -137,8 +63,8 @@ def _presets_interventions(runtime: Runtime, body: CompareIn) -> list[Interventi
     if body.interventions:
         return body.interventions
     if body.preset_id is None:
-        raise _refuse("give at least one intervention (or a preset_id)", "interventions")
-    return get_preset(runtime, body.preset_id).interventions
+        raise refuse("give at least one intervention (or a preset_id)", "interventions")
+    return presets.get_preset(runtime, body.preset_id).interventions
 
 
 def _call(runtime: Runtime, handler: str, payload: dict[str, Any], request_id: str, what: str,
@@ -205,7 +131,7 @@ def sweep(runtime: Runtime, body: SweepIn, on_token: OnToken | None = None) -> S
     model, payload, accepted = _plan(runtime, body.model_id, body)
     for index, strength in enumerate(body.strengths):
         if not math.isfinite(strength):
-            raise _refuse(f"strength {index} is not a finite number: {strength}", f"strengths[{index}]")
+            raise refuse(f"strength {index} is not a finite number: {strength}", f"strengths[{index}]")
     try:  # a refusal names interventions[0].x, which in this body is `intervention.x`
         payload.update(intervention=resolve_intervention(runtime, body.intervention, model, 0),
                        strengths=list(body.strengths), random_baseline=body.random_baseline)
@@ -260,41 +186,3 @@ def delete_experiment(runtime: Runtime, experiment_id: str) -> Deleted:
 
 
 # --- presets ------------------------------------------------------------------------------------------------
-def _preset(session: Any, preset_id: str) -> SteeringPreset:
-    row = session.get(SteeringPreset, preset_id)
-    if row is None:
-        raise NotFound(f"steering preset {preset_id!r} not found", details={"id": preset_id})
-    return row
-
-
-def create_preset(runtime: Runtime, body: PresetIn) -> PresetOut:
-    """Save a named set of interventions (their SAEs and directions are checked when it is used)."""
-    for index, item in enumerate(body.interventions):
-        resolve_intervention(runtime, item, None, index)
-    try:
-        with session_scope(runtime.sessions) as session:
-            row = SteeringPreset(name=body.name, description=body.description,
-                                 interventions=[item.model_dump(mode="json") for item in body.interventions])
-            session.add(row)
-            session.flush()
-            return PresetOut.model_validate(row)
-    except IntegrityError:
-        raise Conflict(f"a preset named {body.name!r} exists; choose another name or delete it first",
-                       details={"field": "name"}) from None
-
-
-def get_preset(runtime: Runtime, preset_id: str) -> PresetOut:
-    with session_scope(runtime.sessions) as session:
-        return PresetOut.model_validate(_preset(session, preset_id))
-
-
-def list_presets(runtime: Runtime, *, page: int = 1, limit: int = 50) -> tuple[list[PresetOut], int]:
-    with session_scope(runtime.sessions) as session:
-        rows, total = newest_first_page(session, select(SteeringPreset), SteeringPreset, page, limit)
-        return [PresetOut.model_validate(row) for row in rows], total
-
-
-def delete_preset(runtime: Runtime, preset_id: str) -> Deleted:
-    with session_scope(runtime.sessions) as session:
-        session.delete(_preset(session, preset_id))
-    return Deleted(id=preset_id, bytes_freed=0)

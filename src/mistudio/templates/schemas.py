@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from mistudio.envelopes import SAFE_INT, BoundedInt, omittable
 from mistudio.extraction.schemas import HookType, StorageDtype
+from mistudio.steering.schemas import PresetOut
 from mistudio.training.schemas import TrainIn
 
 EXPORT_VERSION = "1.0"
@@ -134,14 +135,16 @@ class DeleteOut(BaseModel):
 
 # --- the export file --------------------------------------------------------------------------------------
 class TemplatesFile(BaseModel):
-    """The export file: `{"version": "1.0", "extraction_templates": [...], "training_templates": [...]}`; a file
-    without a section reads as one with it empty, and later versions add sections."""
+    """The export file: `{"version": "1.0", "extraction_templates": [...], "training_templates": [...],
+    "steering_presets": [...]}`; a file without a section reads as one with it empty, and later versions add
+    sections."""
 
     model_config = ConfigDict(extra="allow")
 
     version: str = EXPORT_VERSION
     extraction_templates: list[dict[str, Any]] = Field(default_factory=list)
     training_templates: list[dict[str, Any]] = Field(default_factory=list)
+    steering_presets: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Renamed(BaseModel):
@@ -163,4 +166,7 @@ class ImportOut(BaseModel):
                                                          description="the training templates added")
     renamed_training: list[Renamed] = Field(default_factory=list,
                                             description="training templates whose name was taken")
+    imported_presets: list[PresetOut] = Field(default_factory=list, description="the steering presets added")
+    renamed_presets: list[Renamed] = Field(default_factory=list,
+                                           description="steering presets whose name was taken")
     skipped_sections: list[SkippedSection]

@@ -19,6 +19,8 @@ from mistudio.extraction.schemas import HookType, StorageDtype
 from mistudio.lens.errors import InvalidArgument
 from mistudio.platform.db import session_scope
 from mistudio.platform.runtime import Runtime
+from mistudio.steering import presets as steering_presets
+from mistudio.steering.schemas import PresetIn
 from mistudio.templates import store, training_service
 from mistudio.templates.schemas import (
     EXPORT_VERSION,
@@ -36,8 +38,13 @@ from mistudio.templates.tables import ExtractionTemplate, TrainingTemplate
 
 HOOK_TYPES: tuple[str, ...] = get_args(HookType)
 MAX_BATCH_SIZE = 4096
-READ_SECTIONS = ("version", "extraction_templates", "training_templates")
+READ_SECTIONS = ("version", "extraction_templates", "training_templates", "steering_presets")
 SKIP_REASON = "not supported by this version of miStudio"
+PRESET_ALLOWED: dict[str, Any] = {
+    "name": "1 to 255 characters (a taken one is renamed on import)",
+    "interventions": "1 to 32 interventions, each an SAE feature (sae_id, feature) or a direction (direction_id) "
+                     "that exists in this studio",
+}
 # What each field accepts, sent with every validation error so a form can show the rule beside the field.
 ALLOWED: dict[str, Any] = {
     "name": f"1 to {NAME_MAX} characters, unique among extraction templates",
@@ -157,14 +164,15 @@ def export_filename(today: dt.date | None = None) -> str:
 
 
 def export_file(runtime: Runtime) -> dict[str, Any]:
-    """Every template as `{"version", "extraction_templates": [...], "training_templates": [...]}`, each kind
-    oldest first, without ids or timestamps."""
+    """Every template as `{"version", "extraction_templates": [...], "training_templates": [...],
+    "steering_presets": [...]}`, each kind oldest first, without ids or timestamps."""
     with session_scope(runtime.sessions) as session:
         extraction = [ExtractionTemplateIn.model_validate(t, from_attributes=True).model_dump(mode="json")
                       for t in store.oldest_first(session, ExtractionTemplate)]
         training = [training_service.as_in(t).model_dump(mode="json")
                     for t in store.oldest_first(session, TrainingTemplate)]
-    return {"version": EXPORT_VERSION, "extraction_templates": extraction, "training_templates": training}
+    return {"version": EXPORT_VERSION, "extraction_templates": extraction, "training_templates": training,
+            "steering_presets": steering_presets.exported_presets(runtime)}
 
 
 def _parse_file(body: TemplatesFile | dict[str, Any]) -> TemplatesFile:
@@ -219,16 +227,28 @@ def _extraction_entry(raw: dict[str, Any]) -> ExtractionTemplateIn:
     return template
 
 
+def _preset_entry(runtime: Runtime) -> Callable[[dict[str, Any]], PresetIn]:
+    def validate(raw: dict[str, Any]) -> PresetIn:
+        preset = PresetIn.model_validate(raw)
+        steering_presets.check_preset(runtime, preset)  # its SAEs and directions must exist here
+        return preset
+    return validate
+
+
 def import_file(runtime: Runtime, body: TemplatesFile | dict[str, Any],
                 now: dt.datetime | None = None) -> ImportOut:
-    """Add a file's templates, all or none; a taken name becomes `{name}_imported_{YYYYMMDDHHMMSS}`."""
+    """Add a file's templates and steering presets, all or none; a taken name becomes
+    `{name}_imported_{YYYYMMDDHHMMSS}`."""
     file = _parse_file(body)
     _check_version(file)
     extraction = [_validated("extraction_templates", index, raw, _extraction_entry, ALLOWED)
                   for index, raw in enumerate(file.extraction_templates)]
     training = [_validated("training_templates", index, raw, training_service.checked, training_service.ALLOWED)
                 for index, raw in enumerate(file.training_templates)]
+    presets = [_validated("steering_presets", index, raw, _preset_entry(runtime), PRESET_ALLOWED)
+               for index, raw in enumerate(file.steering_presets)]
     stamp = f"{(now or dt.datetime.now()):%Y%m%d%H%M%S}"
+    taken_presets = steering_presets.preset_names(runtime)
     renamed: list[Renamed] = []
     renamed_training: list[Renamed] = []
     with session_scope(runtime.sessions) as session:
@@ -246,9 +266,17 @@ def import_file(runtime: Runtime, body: TemplatesFile | dict[str, Any],
                                              taken, stamp)
             renamed_training += [rename] if rename else []
             training_rows.append(training_service.new_row(template, name))
+        named_presets, renamed_presets = [], []
+        for preset in presets:
+            name, rename = store.import_name(preset.name, lambda: "preset", taken_presets, stamp)
+            renamed_presets += [rename] if rename else []
+            named_presets.append((name, preset))
         session.add_all([*rows, *training_rows])
-        store.flush(session, ", ".join(row.name for row in [*rows, *training_rows]))
+        imported_presets = steering_presets.add_presets(session, named_presets)
+        store.flush(session, ", ".join([*(row.name for row in [*rows, *training_rows]),
+                                        *(name for name, _ in named_presets)]))
         imported = [ExtractionTemplateOut.model_validate(row) for row in rows]
         imported_training = [training_service.out(row) for row in training_rows]
     return ImportOut(imported=imported, renamed=renamed, imported_training=imported_training,
-                     renamed_training=renamed_training, skipped_sections=_skipped(file))
+                     renamed_training=renamed_training, imported_presets=imported_presets,
+                     renamed_presets=renamed_presets, skipped_sections=_skipped(file))

@@ -7,18 +7,32 @@ import { FormError } from "../../components/FormError";
 import { Modal } from "../../components/Modal";
 import { useTemplates } from "../../stores/templates";
 
-/** What an import did: the templates added, the ones renamed (their name was taken), the sections skipped. */
+/** "1 template", "2 steering presets". */
+function counted(n: number, noun: string) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What an import did: the templates and steering presets added, the ones renamed (their name was taken), the
+ * sections skipped. Older servers send no training or preset lists: they count as none. */
 export function ImportSummary({ result }: { result: TemplatesImportResult }) {
+  const training = result.imported_training ?? [];
+  const presets = result.imported_presets ?? [];
+  const renamed = [...result.renamed, ...(result.renamed_training ?? []), ...(result.renamed_presets ?? [])];
+  const others = [
+    training.length > 0 ? counted(training.length, "training template") : null,
+    presets.length > 0 ? counted(presets.length, "steering preset") : null,
+  ].filter((part): part is string => part !== null);
   return (
     <div className="space-y-2 text-xs" data-testid="templates-import-result">
       <p data-testid="templates-import-count">
-        Imported <strong className="text-zinc-100">{result.imported.length}</strong> template{result.imported.length === 1 ? "" : "s"}.
+        Imported <strong className="text-zinc-100">{result.imported.length}</strong> template{result.imported.length === 1 ? "" : "s"}
+        {others.length > 0 ? ` (extraction), ${others.join(", ")}` : ""}.
       </p>
-      {result.renamed.length > 0 && (
+      {renamed.length > 0 && (
         <div>
           <p className="text-zinc-400">Renamed, because the name was taken:</p>
           <ul className="ml-4 list-disc font-mono text-[11px]" data-testid="templates-import-renamed">
-            {result.renamed.map((r) => (
+            {renamed.map((r) => (
               <li key={r.imported_as}>
                 {r.original} → {r.imported_as}
               </li>
