@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from mistudio.config import Settings
+from mistudio.errors import NoCapacity
 from mistudio.platform.host.client import HostRequestError, ModelHost
 from mistudio.platform.host.redis_link import ALIVE_TTL_S, live_hosts, redis_client
 from tests.support.hub_fixtures import TinyModels
@@ -237,3 +238,21 @@ def test_mistudio_worker_serves_real_generation_and_restarts_its_host_worker(
         command.send_signal(signal.SIGTERM)
         command.wait(30)
     assert wait_until(lambda: not live_hosts(client), timeout=10, what="the host worker to leave on SIGTERM")
+
+
+def test_an_unreachable_redis_fails_the_request_at_once_and_keeps_nothing_pending(settings: Settings) -> None:
+    """Redis down when a request is sent: the caller gets a clear error now (not after the queue timeout), and the
+    client keeps no entry for an answer that will never come."""
+    unreachable = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0", "model_host": "workers",
+                                              "host_queue_timeout_seconds": 20.0})
+    host = ModelHost(unreachable)
+    try:
+        started = time.monotonic()
+        with pytest.raises(NoCapacity) as failed:
+            host.call("test.echo", {}, what="echoing with Redis down", timeout=30)
+        assert time.monotonic() - started < 10
+        assert failed.value.code == "no_capacity" and "MISTUDIO_REDIS_URL" in failed.value.message
+        child = host._child
+        assert child is not None and child.pending == {} and child.connection.queued == {}
+    finally:
+        host.close()

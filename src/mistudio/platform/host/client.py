@@ -232,7 +232,13 @@ class ModelHost:
             try:
                 child.connection.send(message)
             except OSError:  # it died during the send: the reader fails the request
-                pass
+                return
+            except Exception as exc:  # the link refused it (host workers: Redis unreachable): nobody will answer
+                child.pending.pop(request_id, None)
+                reason = str(exc).rstrip(".")
+                error = NoCapacity(f"the model host could not be reached while {pending.what}: {reason}; check that "
+                                   "Redis (MISTUDIO_REDIS_URL) is up and a host worker runs")
+                self._deliver(pending.on_done, None, error)
 
     # --- supervision -------------------------------------------------------------------------------------
     def _read_loop(self, child: _Child) -> None:

@@ -167,7 +167,12 @@ class HostClientLink:
             item = pickle.dumps({"message": message, "reply_to": self.client_id})
             with self.lock:
                 self.queued[request_id] = (time.monotonic(), item, message[2])
-            self.redis.rpush(REQUESTS, item)
+            try:
+                self.redis.rpush(REQUESTS, item)
+            except Exception:  # not queued: forget it here too, and let the client answer the caller
+                with self.lock:
+                    self.queued.pop(request_id, None)
+                raise
         elif kind == "stop":
             self._stop(request_id)
         elif kind == "status":
