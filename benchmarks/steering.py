@@ -25,7 +25,12 @@ disturbed by other processes on a shared machine, but it counts the threads' spi
 `ratios: plain N.NNx, nnsight N.NNx, sweep N.NNx, pair N.NNx`, each "ours is N× better" (plain: plain's time over
 ours, target ≥ 0.95x).
 
-    python benchmarks/steering.py [--quick] [--repeat N] [--max-new-tokens 48] [--threads N]
+    python benchmarks/steering.py [--quick] [--repeat N] [--max-new-tokens 48] [--threads N] [--omp-wait passive]
+
+`--omp-wait passive` sets OMP_WAIT_POLICY before torch loads: OpenMP threads sleep between parallel regions instead
+of spinning. With spinning, CPU time counts the waits too, and on a shared machine a thread whose partner was
+descheduled spins until the partner returns (measured here: a 2-row decoding step then costs ~1.5× a 1-row step's
+CPU, for ~1.06× of the work); with passive waits CPU time is the work. The header says which policy ran.
 
 `--quick`: 2 rounds (default 4), after a 4-token warm-up of every case; under 5 minutes on 2 idle CPU cores.
 """
@@ -180,8 +185,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=None, help="rounds of every case (default 4; --quick 2)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--omp-wait", choices=["active", "passive"], default=None,
+                        help="OMP_WAIT_POLICY for torch's threads (default: the environment's, else OpenMP's)")
     args = parser.parse_args()
     repeat = args.repeat or (2 if args.quick else 4)
+    if args.omp_wait:
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()  # read once, when OpenMP starts with torch's import
     import torch
 
     if args.threads:
@@ -193,7 +202,8 @@ def main() -> None:
     for case in cases.values():
         case()
     bench.set_length(args.max_new_tokens)
-    print(f"SmolLM2-135M fp32, CPU ({torch.get_num_threads()} torch threads), greedy, {args.max_new_tokens} new "
+    wait = os.environ.get("OMP_WAIT_POLICY", "OpenMP default")
+    print(f"SmolLM2-135M fp32, CPU ({torch.get_num_threads()} torch threads, OMP wait {wait}), greedy, {args.max_new_tokens} new "
           f"tokens, {HOOK} + {STRENGTH:g} × happy−sad (norm {bench.direction.norm:.2f}) on every position; "
           f"load and warm-up {time.perf_counter() - started:.0f} s; {repeat} rounds", flush=True)
     seconds: dict[str, list[float]] = {name: [] for name in cases}
