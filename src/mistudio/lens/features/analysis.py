@@ -38,7 +38,7 @@ from mistudio.lens.features.config import AnalysisConfig
 from mistudio.lens.features.encoding import LatentEncoder, counted_positions, to_tensor
 from mistudio.lens.features.result import Examples, FeatureAnalysisResult, LatentSummary, examples_from
 from mistudio.lens.features.selection import StreamingSelection, empty_score, peak_scores, sample_keys
-from mistudio.lens.features.sparse import BatchLatents
+from mistudio.lens.features.sparse import BatchLatents, one_thread
 from mistudio.lens.features.state import load_state, save_state
 from mistudio.lens.features.stats import LatentStatistics
 from mistudio.lens.sae.architectures import SparseAutoencoder
@@ -111,10 +111,11 @@ class FeatureAnalysis:
             mask = None if attention_mask is None else to_tensor(attention_mask[start:end])
             counted = counted_positions(ids, mask, self.config.ignore_token_ids).to(self.device)
             latents = encoder.active(ids, mask, counted)
-            if self.phase == "activations":
-                self._first_pass(latents, counted, start)
-            else:
-                self._second_pass(latents, start)
+            with one_thread(self.device):
+                if self.phase == "activations":
+                    self._first_pass(latents, counted, start)
+                else:
+                    self._second_pass(latents, start)
             self.next_sequence, tokens = end, tokens + int(counted.sum())
             if on_progress is not None:
                 elapsed = max(time.monotonic() - started, 1e-9)

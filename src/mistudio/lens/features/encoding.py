@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from mistudio.lens.errors import InvalidArgument
-from mistudio.lens.features.sparse import BatchLatents
+from mistudio.lens.features.sparse import BatchLatents, one_thread
 from mistudio.lens.features.stats import ActiveEntries
 from mistudio.lens.hooks import HookContext, Hooks
 from mistudio.lens.layout import layout_of
@@ -72,12 +72,14 @@ class LatentEncoder:
         width = self.sae.width
         if self.sae.config.architecture == "topk":
             values, indices = self._run(input_ids, attention_mask, self.sae.encode_sparse)
-            active = ActiveEntries.of_top_k(values.reshape(batch * length, -1).float(),
-                                            indices.reshape(batch * length, -1), width)
+            with one_thread(self.device):
+                active = ActiveEntries.of_top_k(values.reshape(batch * length, -1).float(),
+                                                indices.reshape(batch * length, -1), width)
         else:
             latents = self._run(input_ids, attention_mask, lambda activation: self.sae.encode(activation).float())
-            active = ActiveEntries.of(latents.view(batch * length, width))
-        return BatchLatents(active.keep(counted.reshape(-1).to(self.device)), batch, length, width)
+            active = ActiveEntries.of(latents.view(batch * length, width))  # a dense scan: threads help
+        with one_thread(self.device):
+            return BatchLatents(active.keep(counted.reshape(-1).to(self.device)), batch, length, width)
 
     def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, encode: Callable[[torch.Tensor], Any]
              ) -> Any:
