@@ -11,8 +11,10 @@
   build. Unlike SAEDashboard, which runs the model once per batch of `n_features_at_a_time` latents, this runs it
   once for all latents: the peer gets the forward passes at the same cost as ours.
 
-Both encode with the same `LatentEncoder` (the model up to the SAE's hook point with a stopping read hook), batch 8
-sequences, fp32, so what differs is only what each keeps and how it selects. Timing covers the passes and building
+Both run the same `LatentEncoder` (the model up to the SAE's hook point with a stopping read hook, the same
+pre-activations and top-k), batch 8 sequences, fp32, so what differs is only what each keeps and how it selects: ours
+takes the TopK SAE's k active latents per token as they come (`LatentEncoder.active`), the peer the dense latents it
+stores (`LatentEncoder.__call__`). Timing covers the passes and building
 the examples (model and SAE load outside), in wall and CPU time; peak memory is VmHWM right after
 (`training_cases._peak_rss_bytes`).
 

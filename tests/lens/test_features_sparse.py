@@ -15,7 +15,7 @@ import torch
 from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.features.analysis import analyze_features
 from mistudio.lens.features.encoding import LatentEncoder, counted_positions
-from mistudio.lens.features.sparse import BatchLatents
+from mistudio.lens.features.sparse import BatchLatents, one_thread
 from mistudio.lens.features.stats import ActiveEntries
 from tests.lens.test_features_analysis import CONFIG, WIDTH, make_inputs, make_sae
 from tests.support.tiny_models import BOS_ID
@@ -112,3 +112,15 @@ def test_a_peak_reached_twice_in_a_sequence_is_placed_at_its_first_position() ->
     assert torch.equal(peak, dense.max(dim=1).values)
     windows = sparse.window_gatherer(1)(torch.tensor([0, 1]), torch.tensor([0, 2]), torch.tensor([4, 0]))
     assert windows.tolist() == [[0.0, 0.5, 0.0], [0.0, 0.5, 0.0]]
+
+
+def test_the_bookkeeping_runs_on_one_thread_and_restores_the_count_after_an_error() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="inside"), one_thread(torch.device("cpu")):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
