@@ -206,9 +206,10 @@ class FeatureAnalysis:
                                   details={"field": "phase"})
         self._check_inputs(input_ids, attention_mask)
         context = self.config.context
-        parts = [examples_from(self.top, "top", -1, context, input_ids, attention_mask)]
-        parts += [examples_from(selection, "interval", index, context, input_ids, attention_mask)
-                  for index, selection in enumerate(self.samples)]
+        with one_thread(self.device):  # gathers over the [top_k, width, window] slots: as the per-batch work
+            parts = [examples_from(self.top, "top", -1, context, input_ids, attention_mask)]
+            parts += [examples_from(selection, "interval", index, context, input_ids, attention_mask)
+                      for index, selection in enumerate(self.samples)]
         examples = Examples.concatenate(parts)
         order = np.lexsort((examples.rank, examples.interval, examples.kind, examples.latent))
         stats = self.stats
