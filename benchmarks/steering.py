@@ -28,9 +28,9 @@ ours, target ≥ 0.95x).
     python benchmarks/steering.py [--quick] [--repeat N] [--max-new-tokens 48] [--threads N] [--omp-wait passive]
 
 `--omp-wait passive` sets OMP_WAIT_POLICY before torch loads: OpenMP threads sleep between parallel regions instead
-of spinning. With spinning, CPU time counts the waits too, and on a shared machine a thread whose partner was
-descheduled spins until the partner returns (measured here: a 2-row decoding step then costs ~1.5× a 1-row step's
-CPU, for ~1.06× of the work); with passive waits CPU time is the work. The header says which policy ran.
+of spinning. With spinning (OpenMP's default) CPU time counts the waits too, and on a shared machine a thread whose
+partner was descheduled spins until the partner returns; with passive waits CPU time is the work (a 2-row decoding
+step measured that way is 1.02–1.06× the work of a 1-row step). The header says which policy ran.
 
 `--quick`: 2 rounds (default 4), after a 4-token warm-up of every case; under 5 minutes on 2 idle CPU cores.
 """
