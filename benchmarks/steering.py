@@ -203,9 +203,9 @@ def main() -> None:
         case()
     bench.set_length(args.max_new_tokens)
     wait = os.environ.get("OMP_WAIT_POLICY", "OpenMP default")
-    print(f"SmolLM2-135M fp32, CPU ({torch.get_num_threads()} torch threads, OMP wait {wait}), greedy, {args.max_new_tokens} new "
-          f"tokens, {HOOK} + {STRENGTH:g} × happy−sad (norm {bench.direction.norm:.2f}) on every position; "
-          f"load and warm-up {time.perf_counter() - started:.0f} s; {repeat} rounds", flush=True)
+    print(f"SmolLM2-135M fp32, CPU ({torch.get_num_threads()} torch threads, OMP wait {wait}), greedy, "
+          f"{args.max_new_tokens} new tokens, {HOOK} + {STRENGTH:g} × happy−sad (norm {bench.direction.norm:.2f}) "
+          f"on every position; load and warm-up {time.perf_counter() - started:.0f} s; {repeat} rounds", flush=True)
     seconds: dict[str, list[float]] = {name: [] for name in cases}
     cpu_seconds: dict[str, list[float]] = {name: [] for name in cases}
     outputs: dict[str, list[list[int]]] = {}
