@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import update
 
 from mistudio.features.labels_service import API_KEY_SECRET, LABEL_KIND
-from mistudio.features.store import TokenText
 from mistudio.features.tables import Feature, FeatureLabelEvidence
 from mistudio.features.tasks import _padded, _read
+from mistudio.lens.token_text import TokenTexts
 from mistudio.models import service as models
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.context import JobCancelled, JobContext
@@ -45,7 +45,7 @@ def _chat(ctx: JobContext, params: dict[str, Any], analysed: Any, row: dict[str,
     return TransformersChat(handle.model, handle.tokenizer, params["writer"])
 
 
-def _contexts(examples: Any, rows: Any, text: TokenText) -> list[Any]:
+def _contexts(examples: Any, rows: Any, text: TokenTexts) -> list[Any]:
     """Example windows as explainer contexts: token texts and activations, positions outside the sequence dropped."""
     from mistudio.lens.features.explainer import Context
 
@@ -57,7 +57,7 @@ def _contexts(examples: Any, rows: Any, text: TokenText) -> list[Any]:
     return out
 
 
-def _evidence(folder: Any, latent: int, text: TokenText, explain_count: int, score_count: int) -> dict[str, Any]:
+def _evidence(folder: Any, latent: int, text: TokenTexts, explain_count: int, score_count: int) -> dict[str, Any]:
     """The latent's examples split in two: every other top and interval example explains, the rest are scored
     (so a score is measured on contexts the explainer did not see; with one example it is reused, and said)."""
     import numpy as np
@@ -129,7 +129,7 @@ def run_labelling(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     analysed = _open(ctx, row["model_id"], row["format"], row["device"])
     if analysed.tokenizer is None:
         raise InvalidArgument(f"model {row['model_name']} has no tokenizer: the examples cannot be shown as text")
-    text = TokenText(analysed.tokenizer)
+    text = TokenTexts(analysed.tokenizer)
     client = _chat(ctx, params, analysed, row)
     sae = load(ctx.storage.sae_dir(row["sae_id"]), device=row["device"])
     pad = analysed.tokenizer.pad_token_id

@@ -15,6 +15,7 @@ from mistudio.errors import InvalidInput
 from mistudio.features.probe_schemas import PROBE_HANDLER
 from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.features.probe import probe_text
+from mistudio.lens.token_text import token_text
 from mistudio.models.host import resident_model
 from mistudio.platform.host.child import HostContext
 from mistudio.platform.host.registry import host_handler
@@ -39,7 +40,7 @@ def probe(ctx: HostContext, payload: dict[str, Any]) -> dict[str, Any]:
                                top=payload["top"], ignore_token_ids=ignore)
         except InvalidArgument as error:
             raise InvalidInput(error.message, details=error.details) from error
-        texts = [handle.tokenizer.decode([token]) for token in found.token_ids]
+        texts = [token_text(handle.tokenizer, token) for token in found.token_ids]
         return {"token_ids": found.token_ids, "texts": texts, "counted": found.counted, "latent": found.latent,
                 "activations": found.activations, "top_latents": found.top_latents, "top_max": found.top_max,
                 "top_sum": found.top_sum, "top_position": found.top_position, "format": handle.format,

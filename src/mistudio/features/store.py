@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 
 from mistudio.features.tables import Feature, FeatureToken
+from mistudio.lens.token_text import TokenTexts
 from mistudio.platform.db import session_scope
 
 TOKEN_TEXTS = "tokens.json"
@@ -22,18 +23,6 @@ def fold(text: str) -> str:
     return text.strip().lower()[:_TOKEN_CHARS]
 
 
-class TokenText:
-    """Token id → decoded text, each id decoded once."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer, self.cache = tokenizer, {}
-
-    def __call__(self, token: int) -> str:
-        if token not in self.cache:
-            self.cache[token] = self.tokenizer.decode([int(token)]) if self.tokenizer is not None else f"[{token}]"
-        return self.cache[token]
-
-
 def write_token_texts(folder: Path, tokenizer: Any, result: Any, lens: Any) -> None:
     """tokens.json: the text of every token id the store mentions (examples and logit lens)."""
     import numpy as np
@@ -42,7 +31,7 @@ def write_token_texts(folder: Path, tokenizer: Any, result: Any, lens: Any) -> N
     if lens is not None:
         ids += [lens.promoted_tokens.cpu().numpy().reshape(-1), lens.suppressed_tokens.cpu().numpy().reshape(-1)]
     unique = np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
-    text = TokenText(tokenizer)
+    text = TokenTexts(tokenizer)
     tokens = [int(token) for token in unique if token >= 0]
     (folder / TOKEN_TEXTS).write_text(json.dumps({"ids": tokens, "texts": [text(token) for token in tokens]}))
 
@@ -52,7 +41,7 @@ def read_token_texts(folder: Path) -> dict[int, str]:
     return dict(zip(found["ids"], found["texts"], strict=True))
 
 
-def _token_rows(analysis_id: str, result: Any, lens: Any, text: TokenText) -> list[dict[str, Any]]:
+def _token_rows(analysis_id: str, result: Any, lens: Any, text: TokenTexts) -> list[dict[str, Any]]:
     """(latent, folded token) pairs: the peak token of each top example, and each promoted logit-lens token."""
     from mistudio.lens.features.result import EXAMPLE_KINDS
 
@@ -81,7 +70,7 @@ def fill_tables(sessions: Any, analysis_id: str, result: Any, labels: Any, lens:
              "label_kind": label_of[latent].kind if latent in label_of else None, "label_score": None,
              "favourite": False, "notes": None}
             for latent in range(result.width)]
-    tokens = _token_rows(analysis_id, result, lens, TokenText(tokenizer))
+    tokens = _token_rows(analysis_id, result, lens, TokenTexts(tokenizer))
     with session_scope(sessions) as session:
         session.execute(delete(FeatureToken).where(FeatureToken.analysis_id == analysis_id))
         session.execute(delete(Feature).where(Feature.analysis_id == analysis_id))
