@@ -38,7 +38,7 @@ def one_thread(device: torch.device) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class BatchLatents:
-    """The latents of `batch` sequences of `length` tokens over `width` latents; token t is (t // length, t % length)."""
+    """The latents of `batch` sequences of `length` tokens over `width` latents; token t: (t // length, t % length)."""
 
     active: ActiveEntries
     batch: int
@@ -60,7 +60,7 @@ class BatchLatents:
     def window_gatherer(self, context: int) -> WindowGatherer:
         """(rows, columns, peak positions) → windows [n, 2·context+1]: latent `column`'s activation in sequence `row`
         on each token from peak − context to peak + context, 0 outside the sequence or where it is not active."""
-        length, width, window = self.length, self.width, 2 * context + 1
+        length, window = self.length, 2 * context + 1
         tokens = self.batch * length
         # Latent-major keys: one latent's entries over a run of tokens are adjacent, so a window takes one search
         # (for its first token) and the next `window` entries, not a search per token. Sorted as one row: with
