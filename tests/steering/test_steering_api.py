@@ -46,7 +46,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory, tiny_models: TinyModels) ->
         model_id = _import_model(client, tiny_models("llama"))
         sae = _import_sae(client, ours, "ours", model_id)
         foreign = _import_sae(client, other, "other", None)
-        yield {"client": client, "model_id": model_id, "sae": sae, "foreign": foreign, "root": root}
+        yield {"client": client, "model_id": model_id, "sae": sae, "foreign": foreign, "root": root,
+               "model_folder": tiny_models("llama")}
 
 
 def _compare(client: TestClient, socket: Any, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -90,6 +91,12 @@ def test_compare_streams_both_runs_and_only_a_real_strength_changes_the_text(stu
     assert len(pushed["metrics"]["kl_per_position"]) == pushed["baseline"]["tokens"]
     assert pushed["metrics"]["feature_activations"][0]["feature"] == 3
     assert pushed["interventions"] == [f"add feature 3 × 400 at {HOOK} (all)"]
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(studio["model_folder"])  # it has a chat template: the prompt is a turn
+    prompt_tokens = len(tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=True,
+                                                      add_generation_prompt=True, return_dict=True)["input_ids"])
+    assert pushed["baseline"]["prompt_tokens"] == pushed["steered"]["prompt_tokens"] == prompt_tokens
     for out, events in ((still, still_events), (pushed, pushed_events)):
         assert events[-1]["event"] == "done" and events[-1]["data"]["experiment_id"] == out["experiment_id"]
         for run in ("baseline", "steered"):

@@ -92,7 +92,7 @@ def _finite(value: Any) -> Any:
 
 def _run(generation: Any) -> dict[str, Any]:
     return {"text": generation.text, "tokens": int(generation.output_ids.numel()),
-            "finish_reason": generation.finish_reason}
+            "finish_reason": generation.finish_reason, "prompt_tokens": generation.prompt_length}
 
 
 def _emit_tokens(ctx: HostContext) -> Any:

@@ -102,6 +102,9 @@ class RunOut(BaseModel):
     text: str
     tokens: int
     finish_reason: str
+    prompt_tokens: int | None = Field(default=None, description="the prompt's length in tokens (positions `p` count "
+                                                                 "from the prompt's first token); null in records "
+                                                                 "made before it was kept")
 
 
 class CompareOut(BaseModel):

@@ -43,7 +43,8 @@ export function CompareTab({ draft, run, onDone }: { draft: SteeringDraft; run: 
         {result && <p className="text-xs text-zinc-400" data-testid="compare-interventions">Applied: {result.interventions.join("; ")}</p>}
         {run.error && <FormError testId="compare-error">{run.error}</FormError>}
         <StreamsView baselineText={baselineText} steeredText={steeredText} baselineTokens={tokensOf(run.streams, BASELINE)}
-          steeredTokens={tokensOf(run.streams, STEERED)} positions={positionsOf(draft)} running={running} />
+          steeredTokens={tokensOf(run.streams, STEERED)} positions={positionsOf(draft)}
+          promptTokens={result?.steered.prompt_tokens ?? null} running={running} />
       </Card>
       {result && <MetricsPanel metrics={result.metrics} />}
     </div>

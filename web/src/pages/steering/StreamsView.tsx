@@ -12,6 +12,8 @@ export interface StreamsViewProps {
   baselineTokens: readonly string[];
   steeredTokens: readonly string[];
   positions: Positions;
+  /** The prompt's length in tokens, once the run has answered (positions from p count it first); null: unknown. */
+  promptTokens: number | null;
   running: boolean;
   /** Where each column's title says what ran. */
   steeredLabel?: string;
@@ -24,10 +26,10 @@ function positionsNote(positions: Positions): string {
 }
 
 /** Baseline and steered side by side, token by token as they stream, with a word diff and the steered positions. */
-export function StreamsView({ baselineText, steeredText, baselineTokens, steeredTokens, positions, running, steeredLabel = "Steered" }: StreamsViewProps) {
+export function StreamsView({ baselineText, steeredText, baselineTokens, steeredTokens, positions, promptTokens, running, steeredLabel = "Steered" }: StreamsViewProps) {
   const diff = useMemo(() => wordDiff(baselineText, steeredText), [baselineText, steeredText]);
-  // Positions from p need the prompt's token count, which the page does not know: no mark rather than a wrong one.
-  const mask = steeredMask(steeredTokens.length, positions, null);
+  // Positions from p need the prompt's token count, known once the run answers: until then no mark, not a wrong one.
+  const mask = steeredMask(steeredTokens.length, positions, promptTokens);
   const columns = [
     { key: "baseline", title: "Baseline", spans: markedSpans(diff.baseline, baselineTokens, null), tokens: baselineTokens.length },
     { key: "steered", title: steeredLabel, spans: markedSpans(diff.steered, steeredTokens, mask), tokens: steeredTokens.length },
