@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from mistudio.datasets import service as datasets
 from mistudio.envelopes import Deleted
-from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.errors import Conflict, InvalidInput
 from mistudio.extraction import estimate as estimates
 from mistudio.extraction.schemas import EstimateOut, ExtractIn, ExtractionAccepted, ExtractionOut, HookStatistics
 from mistudio.extraction.tables import Extraction
 from mistudio.lens import data
 from mistudio.lens.units import human_bytes
 from mistudio.models import service as models
-from mistudio.platform.db import newest_first_page, session_scope
+from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
@@ -190,10 +190,7 @@ def estimate(runtime: Runtime, model_id: str, body: ExtractIn, *, calibrate: boo
 
 # --- reading ----------------------------------------------------------------------------------------------
 def _load(session: Session, extraction_id: str) -> Extraction:
-    extraction = session.get(Extraction, extraction_id)
-    if extraction is None:
-        raise NotFound(f"extraction {extraction_id!r} not found", details={"id": extraction_id})
-    return extraction
+    return row_or_404(session, Extraction, extraction_id, "extraction")
 
 
 def _out(storage: Storage, extraction: Extraction, schema: type[ExtractionOut] = ExtractionOut) -> Any:

@@ -20,7 +20,7 @@ from mistudio.extraction import service as extractions
 from mistudio.features.schemas import AnalysisAccepted, AnalysisOut, AnalyzeIn
 from mistudio.features.tables import Feature, FeatureAnalysis, FeatureLabelEvidence, FeatureToken
 from mistudio.models import service as models
-from mistudio.platform.db import newest_first_page, session_scope
+from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import cancellable_job
 from mistudio.platform.runtime import Runtime
@@ -143,10 +143,7 @@ def plan(runtime: Runtime, sae_id: str, body: AnalyzeIn) -> Plan:
 
 # --- reading ----------------------------------------------------------------------------------------------
 def load_row(session: Any, analysis_id: str) -> FeatureAnalysis:
-    row = session.get(FeatureAnalysis, analysis_id)
-    if row is None:
-        raise NotFound(f"feature analysis {analysis_id!r} not found", details={"id": analysis_id})
-    return row
+    return row_or_404(session, FeatureAnalysis, analysis_id, "feature analysis")
 
 
 def _out(storage: Storage, row: FeatureAnalysis, schema: type[AnalysisOut] = AnalysisOut) -> Any:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Select, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from mistudio.config import Settings
-from mistudio.errors import SettingsError
+from mistudio.errors import NotFound, SettingsError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -146,3 +146,14 @@ def newest_first_page(session: Session, query: Select[Any], table: Any, page: in
     rows = session.scalars(query.order_by(table.created_at.desc(), table.id).offset((page - 1) * limit)
                            .limit(limit)).all()
     return list(rows), total
+
+
+Row = TypeVar("Row")
+
+
+def row_or_404(session: Session, table: type[Row], row_id: str, noun: str) -> Row:
+    """The row with this id, or NotFound saying "{noun} '{id}' not found" (404)."""
+    row = session.get(table, row_id)
+    if row is None:
+        raise NotFound(f"{noun} {row_id!r} not found", details={"id": row_id})
+    return row

@@ -18,7 +18,7 @@ from mistudio.errors import InvalidInput, NotFound
 from mistudio.models import generate as generation
 from mistudio.models import service as models
 from mistudio.models.generate_schemas import GenerateIn
-from mistudio.platform.db import new_id, newest_first_page, session_scope
+from mistudio.platform.db import new_id, newest_first_page, row_or_404, session_scope
 from mistudio.platform.runtime import Runtime
 from mistudio.steering.schemas import (
     DIRECTION_HANDLER,
@@ -77,10 +77,7 @@ def create_direction(runtime: Runtime, body: DirectionIn) -> DirectionOut:
 
 
 def _direction(session: Any, direction_id: str) -> SteeringDirection:
-    row = session.get(SteeringDirection, direction_id)
-    if row is None:
-        raise NotFound(f"direction {direction_id!r} not found", details={"id": direction_id})
-    return row
+    return row_or_404(session, SteeringDirection, direction_id, "direction")
 
 
 def get_direction(runtime: Runtime, direction_id: str) -> DirectionOut:

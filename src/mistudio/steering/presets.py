@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput, NotFound
-from mistudio.platform.db import newest_first_page, session_scope
+from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.runtime import Runtime
 from mistudio.steering.interventions import resolve_intervention
 from mistudio.steering.schemas import PresetIn, PresetOut
@@ -22,10 +22,7 @@ from mistudio.steering.tables import SteeringPreset
 
 
 def _preset(session: Session, preset_id: str) -> SteeringPreset:
-    row = session.get(SteeringPreset, preset_id)
-    if row is None:
-        raise NotFound(f"steering preset {preset_id!r} not found", details={"id": preset_id})
-    return row
+    return row_or_404(session, SteeringPreset, preset_id, "steering preset")
 
 
 def check_preset(runtime: Runtime, body: PresetIn) -> None:

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 
 from mistudio.envelopes import Deleted
-from mistudio.errors import InvalidInput, MistudioError, NotFound
+from mistudio.errors import InvalidInput, MistudioError
 from mistudio.models import generate as generation
 from mistudio.models import service as models
 from mistudio.models.generate_schemas import GenerateIn
 from mistudio.models.schemas import ModelOut
-from mistudio.platform.db import new_id, newest_first_page, session_scope
+from mistudio.platform.db import new_id, newest_first_page, row_or_404, session_scope
 from mistudio.platform.events import event_data
 from mistudio.platform.runtime import Runtime
 from mistudio.steering import presets
@@ -156,10 +156,7 @@ def _renamed(error: MistudioError) -> MistudioError:
 
 # --- history ------------------------------------------------------------------------------------------------
 def _experiment(session: Any, experiment_id: str) -> SteeringExperiment:
-    row = session.get(SteeringExperiment, experiment_id)
-    if row is None:
-        raise NotFound(f"steering experiment {experiment_id!r} not found", details={"id": experiment_id})
-    return row
+    return row_or_404(session, SteeringExperiment, experiment_id, "steering experiment")
 
 
 def get_experiment(runtime: Runtime, experiment_id: str) -> ExperimentOut:

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from mistudio.envelopes import Deleted
-from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.errors import Conflict, InvalidInput
 from mistudio.models import service as models
-from mistudio.platform.db import newest_first_page, session_scope
+from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.references import referencing
 from mistudio.platform.runtime import Runtime
@@ -31,10 +31,7 @@ def sae_out(storage: Storage, row: StoredSAE) -> SAEOut:
 
 
 def _load_sae(session: Any, sae_id: str) -> StoredSAE:
-    row = session.get(StoredSAE, sae_id)
-    if row is None:
-        raise NotFound(f"SAE {sae_id!r} not found", details={"id": sae_id})
-    return row
+    return row_or_404(session, StoredSAE, sae_id, "SAE")
 
 
 def get_sae(runtime: Runtime, sae_id: str) -> SAEOut:

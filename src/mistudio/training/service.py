@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 
 from mistudio.envelopes import Deleted
-from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.errors import Conflict, InvalidInput
 from mistudio.extraction import service as extractions
 from mistudio.models import service as models
-from mistudio.platform.db import newest_first_page, session_scope
+from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
 from mistudio.training.schemas import (
@@ -250,10 +250,7 @@ def estimate(runtime: Runtime, body: TrainIn) -> TrainingEstimate:
 
 # --- reading ----------------------------------------------------------------------------------------------
 def _load(session: Any, training_id: str) -> Training:
-    row = session.get(Training, training_id)
-    if row is None:
-        raise NotFound(f"training {training_id!r} not found", details={"id": training_id})
-    return row
+    return row_or_404(session, Training, training_id, "training")
 
 
 def _out(row: Training, schema: type[TrainingOut] = TrainingOut) -> Any:
