@@ -42,11 +42,7 @@ def create_preset(runtime: Runtime, body: PresetIn) -> PresetOut:
     check_preset(runtime, body)
     try:
         with session_scope(runtime.sessions) as session:
-            row = SteeringPreset(name=body.name, description=body.description,
-                                 interventions=[item.model_dump(mode="json") for item in body.interventions])
-            session.add(row)
-            session.flush()
-            return PresetOut.model_validate(row)
+            return add_presets(session, [(body.name, body)])[0]
     except IntegrityError:
         raise Conflict(f"a preset named {body.name!r} exists; choose another name or delete it first",
                        details={"field": "name"}) from None
@@ -83,15 +79,11 @@ def preset_names(runtime: Runtime) -> set[str]:
 
 
 def add_presets(session: Session, named: list[tuple[str, PresetIn]]) -> list[PresetOut]:
-    """Add checked presets under the names the importer chose (free ones) to the importer's transaction, so that a
-    file's templates and presets are stored all or none."""
+    """Add checked presets under the given (free) names to the caller's transaction: the templates import stores a
+    file's templates and presets all or none."""
     rows = [SteeringPreset(name=name, description=body.description,
                            interventions=[item.model_dump(mode="json") for item in body.interventions])
             for name, body in named]
     session.add_all(rows)
-    return rows_out(session, rows)
-
-
-def rows_out(session: Session, rows: list[SteeringPreset]) -> list[PresetOut]:
     session.flush()
     return [PresetOut.model_validate(row) for row in rows]
