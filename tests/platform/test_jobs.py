@@ -14,6 +14,13 @@ from mistudio.platform.runtime import Runtime
 from tests.support.studio import TEST_LEASE_SECONDS, StudioServer, wait_until
 
 
+@pytest.fixture(scope="module")
+def studio(module_studio: StudioServer) -> StudioServer:
+    """One studio per mode for this module: every test's jobs end before it does, and the tests that kill a
+    supervisor start it again."""
+    return module_studio
+
+
 def collect_job_events(studio: StudioServer, submit, until_status=("completed", "failed", "cancelled")):
     """Subscribe to `jobs` over the WebSocket, then submit; return the job.updated events of that job."""
     with connect(studio.ws_url, open_timeout=5) as socket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,28 +70,50 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["local", pytest.param("celery", marks=[pytest.mark.redis, pytest.mark.postgres])])
-def studio(request: pytest.FixtureRequest, studio_home: Path, tmp_path: Path) -> Iterator[StudioServer]:
-    """A live studio server: embedded (LocalRunner) or scaled (real Redis, PostgreSQL, `mistudio worker`)."""
-    env: dict[str, str] = {}
-    workers = None
-    if request.param == "celery":
-        request.getfixturevalue("redis_available")
-        from tests.support.services import REDIS_URL
+STUDIO_MODES = ["local", pytest.param("celery", marks=[pytest.mark.redis, pytest.mark.postgres])]
 
-        database_url = request.getfixturevalue("postgres_url")
-        import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        env = {"MISTUDIO_REDIS_URL": REDIS_URL, "MISTUDIO_DATABASE_URL": database_url}
-        workers = CeleryWorkers(studio_home, tmp_path / "worker.log", **env).start()
-    server = StudioServer(studio_home, tmp_path / "server.log", **env).start()
-    server.runner_mode = request.param  # type: ignore[attr-defined]
-    server.workers = workers  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-    if workers:
-        workers.stop()
+@contextmanager
+def live_studio(request: pytest.FixtureRequest, mode: str, folder: Path) -> Iterator[StudioServer]:
+    """A live studio server on a home in `folder`: embedded (LocalRunner) or scaled (real Redis, a fresh PostgreSQL
+    database, `mistudio worker`)."""
+    home = folder / "home"
+    home.mkdir(exist_ok=True)  # the same folder as `studio_home` when a test asks for both
+    with ExitStack() as stack:
+        env: dict[str, str] = {}
+        workers = None
+        if mode == "celery":
+            request.getfixturevalue("redis_available")
+            request.getfixturevalue("postgres_available")
+            import redis
+
+            from tests.support.services import REDIS_URL
+
+            redis.Redis.from_url(REDIS_URL).flushdb()
+            env = {"MISTUDIO_REDIS_URL": REDIS_URL,
+                   "MISTUDIO_DATABASE_URL": stack.enter_context(fresh_postgres_database())}
+            workers = CeleryWorkers(home, folder / "worker.log", **env).start()
+            stack.callback(workers.stop)
+        server = StudioServer(home, folder / "server.log", **env).start()
+        stack.callback(server.stop)
+        server.runner_mode = mode  # type: ignore[attr-defined]
+        server.workers = workers  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture(params=STUDIO_MODES)
+def studio(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudioServer]:
+    """A live studio of the test's own, in each mode."""
+    with live_studio(request, request.param, tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=STUDIO_MODES)
+def module_studio(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioServer]:
+    """One live studio per mode for a whole module (starting one costs seconds, a scaled one ~8 s): for tests whose
+    jobs all end before the test does, and which leave the server and its workers running."""
+    with live_studio(request, request.param, tmp_path_factory.mktemp(f"studio-{request.param}")) as server:
+        yield server
 
 
 @pytest.fixture
