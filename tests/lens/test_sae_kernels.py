@@ -181,3 +181,57 @@ def test_without_preselection_the_chunked_topk_is_the_dense_topk():
     assert chosen.dense_rows == x.shape[0]
     assert torch.equal(chosen.pattern.indices.view(-1, 8).long().sort(dim=1).values, indices)
     assert torch.allclose(chosen.values.view(-1, 8).double().sort(dim=1).values, values, atol=1e-5, rtol=0)
+
+
+def test_numpy_rows_covers_every_row_once_and_raises_a_ranges_error():
+    import numpy as np
+
+    from mistudio.lens.threads import numpy_rows
+
+    seen = np.zeros(1000, dtype=np.int64)
+
+    def mark(start, end):
+        seen[start:end] += 1
+
+    numpy_rows(mark, 1000, threads=3)
+    assert (seen == 1).all()
+
+    def fail_past_500(start, end):
+        if end > 500:
+            raise ValueError(f"rows {start}-{end}")
+
+    with pytest.raises(ValueError, match="rows"):
+        numpy_rows(fail_past_500, 1000, threads=2)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_bf16_ranking_keeps_each_rows_largest_and_its_threshold(threads):
+    """The rows split over threads rank as torch's topk does: the same set per row (the values are distinct), the
+    count-th largest as the threshold."""
+    from mistudio.lens.sae import preselect
+
+    torch.manual_seed(7)
+    rows, width, count = 301, 640, 24
+    # each row a shuffle of 640 values distinct in bf16 (8 significant bits: 128 per power of 2), some negative
+    distinct = torch.tensor([(1 + m / 128) * 2.0**e for e in range(-3, 2) for m in range(128)])
+    distinct[::3] *= -1
+    product = torch.stack([distinct[torch.randperm(width)] for _ in range(rows)]).bfloat16()
+    assert torch.equal(product.float()[0].unique().sort().values, distinct.sort().values)
+    candidates, threshold = torch.empty(rows, count, dtype=torch.long), torch.empty(rows)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        preselect._rank_bf16(product, count, candidates, threshold)
+    finally:
+        torch.set_num_threads(before)
+    top = product.float().topk(count, dim=1)
+    assert torch.equal(candidates.sort(dim=1).values, top.indices.sort(dim=1).values)
+    assert torch.equal(threshold, top.values[:, -1])
+
+
+def test_the_stable_latent_sort_keeps_equal_ids_in_token_order():
+    torch.manual_seed(8)
+    for width in (4608, 2**16 + 5):  # uint16 ids (numpy's radix sort) and wider ones
+        indices = torch.randint(0, width, (5000,), dtype=torch.int32)
+        indices[::7] = width - 1  # many equal ids: their order is the stable one
+        assert torch.equal(kernels._argsort_stable(indices, width), torch.argsort(indices.long(), stable=True))

@@ -89,7 +89,7 @@ class Pattern:
     def transposed(self, values: torch.Tensor) -> torch.Tensor:
         """[width, tokens] CSR of the same entries (grouped by latent) with these values."""
         if self._by_latent is None:
-            order = _argsort_stable(self.indices)
+            order = _argsort_stable(self.indices, self.width)
             crow = torch.zeros(self.width + 1, dtype=self.crow.dtype, device=self.indices.device)
             crow[1:] = torch.bincount(self.indices, minlength=self.width).cumsum(0)
             self._by_latent = (order, crow, self.rows()[order].to(self.crow.dtype))
@@ -101,13 +101,18 @@ class Pattern:
         return torch.bincount(self.indices, minlength=self.width)
 
 
-def _argsort_stable(values: torch.Tensor) -> torch.Tensor:
-    """Stable argsort of small non-negative integers. On the CPU numpy's radix sort is ~10× faster than torch's
-    comparison sort here (18 vs 180 ms for 131k latent ids on 2 cores), and this sort runs every step."""
+def _argsort_stable(values: torch.Tensor, bound: int) -> torch.Tensor:
+    """Stable argsort of integers in [0, bound). On the CPU numpy's is ~10× faster than torch's comparison sort here
+    (18 vs 180 ms for 131k latent ids on 2 cores), and this sort runs every step. Below 2**16 the ids go to numpy as
+    uint16, which it sorts by radix: 1.0 ms for 131k ids of 4608 on one core, 7.5 ms as int32 (a merge sort). A
+    stable sort's order is unique: the dtype does not change it."""
     if values.device.type == "cpu":
         import numpy as np
 
-        return torch.from_numpy(np.argsort(values.numpy(), kind="stable"))
+        array = values.numpy()
+        if bound <= 2**16:
+            array = array.astype(np.uint16)
+        return torch.from_numpy(np.argsort(array, kind="stable"))
     return torch.argsort(values, stable=True)
 
 
