@@ -86,15 +86,27 @@ class Pattern:
         """[tokens, width] CSR with these values at the pattern's entries."""
         return _csr(self.crow, self.indices, values, (self.tokens, self.width))
 
-    def transposed(self, values: torch.Tensor) -> torch.Tensor:
-        """[width, tokens] CSR of the same entries (grouped by latent) with these values."""
+    def _latent_order(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The entries grouped by latent: (their order, [width + 1] offsets, each one's token)."""
         if self._by_latent is None:
             order = _argsort_stable(self.indices, self.width)
             crow = torch.zeros(self.width + 1, dtype=self.crow.dtype, device=self.indices.device)
             crow[1:] = torch.bincount(self.indices, minlength=self.width).cumsum(0)
             self._by_latent = (order, crow, self.rows()[order].to(self.crow.dtype))
-        order, crow, rows = self._by_latent
+        return self._by_latent
+
+    def transposed(self, values: torch.Tensor) -> torch.Tensor:
+        """[width, tokens] CSR of the same entries (grouped by latent) with these values."""
+        order, crow, rows = self._latent_order()
         return _csr(crow, rows, values[order], (self.width, self.tokens))
+
+    def transposed_times(self, values: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        """`transposed(values) @ dense` ([width, d]): each latent's sum of value × its tokens' rows of `dense`, as a
+        weighted `embedding_bag` over the entries grouped by latent. Each bag is summed in entry order as the CSR
+        product sums a row (equal bits here), and it gains more from a second thread (6.2 vs 7.2 ms for 131k
+        entries × 576 on 2 cores; 13.3 ms both on one)."""
+        order, crow, rows = self._latent_order()
+        return F.embedding_bag(rows, dense.contiguous(), crow[:-1], mode="sum", per_sample_weights=values[order])
 
     def counts(self) -> torch.Tensor:
         """How many tokens each latent is active on: [width]."""
@@ -133,7 +145,7 @@ class _Decode(torch.autograd.Function):
             sampled = torch.sparse.sampled_addmm(pattern.matrix(torch.zeros_like(values)), grad, W_dec.t(), beta=0.0)
             grad_values = sampled.values()
         if ctx.needs_input_grad[1]:
-            grad_weight = pattern.transposed(values) @ grad
+            grad_weight = pattern.transposed_times(values, grad)
         return grad_values, grad_weight, None
 
 
@@ -169,7 +181,7 @@ class _Selected(torch.autograd.Function):
             # d pre / d W_enc is the encoder's input x − b_dec ([tokens, d]: cheaper to form than a [d, width]
             # outer-product correction afterwards)
             encoder_input = x - b_dec if ctx.has_b_dec else x
-            grad_w = (pattern.transposed(grad) @ encoder_input).t().contiguous()
+            grad_w = pattern.transposed_times(grad, encoder_input).t().contiguous()
         if ctx.has_b_dec and ctx.needs_input_grad[4]:
             grad_b_dec = -(W_enc @ grad_b)
         return None, None, grad_w, grad_b if ctx.needs_input_grad[3] else None, grad_b_dec, None
