@@ -6,7 +6,8 @@ every rule needs to choose its latents) every other product of a step works on t
 - the gradient of a chosen value is the dot product of that token's output gradient with one decoder row
   (sampled dense-dense product, `torch.sparse.sampled_addmm`);
 - the decoder's and the encoder's weight gradients are sparse-times-dense products over the chosen entries
-  (CSR of the pattern transposed, built once per step by one sort and shared by both).
+  (each latent's weighted sum of its tokens' rows, `embedding_bag` over the entries grouped by latent: one sort per
+  step, shared by both).
 Nothing materialises a [tokens, k, d] tensor, and the encoder's input needs no gradient (it is data).
 """
 
