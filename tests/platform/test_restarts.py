@@ -198,3 +198,33 @@ def test_postgres_down_longer_than_the_retry_window_stops_the_job_and_it_resumes
     print(f"\n[recovery] PostgreSQL down {up - down:.1f}s (retry window {RETRY_SECONDS}s): the job stopped "
           f"{stopped_after}s into the outage with {stored}/300 steps stored; marked interrupted {marked}s after the "
           f"database came back, resumed from step {stored} and completed {seconds_since(up)}s after it")
+
+
+def test_the_server_killed_mid_job_the_job_runs_on_and_the_new_server_reports_it(cluster: Cluster) -> None:
+    """Scaled mode: the workers run the jobs, so a server crash must cost them nothing, and the server that starts
+    again must neither interrupt them (their leases are renewed by the workers) nor lose their live events."""
+    server = cluster.server
+    # 20 s of work: longer than a server start on a loaded machine, so it is still running when the server is back
+    job_id, path = _part_way(cluster, "server-kill.count", 400, 0.05)
+    server.stop(kill=True)
+    down = time.monotonic()
+    done_before = int(path.read_text())
+    time.sleep(1.0)
+    assert int(path.read_text()) > done_before, "the job stopped working when the server died"
+    server.start()
+    up = time.monotonic()
+
+    seen = server.job(job_id)
+    assert seen["status"] == "running" and seen["attempt"] == 1, seen  # not judged lost by the new server
+    with connect(server.ws_url, open_timeout=5) as socket:
+        _subscribe(socket, ["jobs"])
+        deadline = time.monotonic() + 30
+        while (update := _job_update(_next_message(socket, deadline), job_id)) is None:
+            pass
+        first_event = seconds_since(up)
+    final = server.wait_for_job(job_id, ("completed", "failed", "interrupted"), timeout=40)
+    assert final["status"] == "completed" and final["attempt"] == 1, final
+    assert final["result"] == {"count": 400, "started_at": 0}
+    print(f"\n[recovery] server SIGKILLed and started again ({up - down:.1f}s down): the job ran on, the new "
+          f"server showed it running on its first attempt and its live events reached a new socket {first_event}s "
+          f"after the server answered; it completed without a second attempt")
