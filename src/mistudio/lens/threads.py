@@ -1,4 +1,5 @@
-"""CPU threads for work torch's intra-op pool does not cover: numpy calls, which run on the calling thread alone.
+"""CPU threads: small torch ops on one thread (`one_thread`), and numpy work, which torch's intra-op pool does not
+cover, over several (`numpy_rows`).
 
 `numpy_rows(work, rows)` splits [0, rows) into one contiguous range per torch thread and runs `work(start, end)` on
 each, the calling thread taking the first. numpy releases the GIL inside its kernels (argpartition, ufuncs), so the
@@ -11,10 +12,32 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 import torch
+
+
+@contextmanager
+def one_thread(device: torch.device) -> Iterator[None]:
+    """Run small torch ops on one CPU thread (torch's intra-op threads restored after): a feature batch's bookkeeping,
+    a training step's index work.
+
+    Such ops are many (~90 a feature batch) and small (a batch's active entries, the [top_k, width] selection):
+    threads gain little on them, and on a busy CPU every multi-threaded op waits for the pool's slowest thread, ~15 ms
+    an op with 2 threads on 2 loaded cores, 12× the whole bookkeeping's single-thread time (benchmarks/README.md,
+    Features)."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
 
 # Fewer rows than this per range: the hand-over (~50 µs) costs more than the rows take; run them in one range.
 MIN_ROWS = 64

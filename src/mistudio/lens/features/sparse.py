@@ -8,32 +8,13 @@ tensor, so the results equal the dense computation's bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from mistudio.lens.features.selection import WindowGatherer
 from mistudio.lens.features.stats import ActiveEntries
-
-
-@contextmanager
-def one_thread(device: torch.device) -> Iterator[None]:
-    """Run a batch's bookkeeping on one CPU thread (torch's intra-op threads restored after).
-
-    Its ops are many (~90 a batch) and small (a batch's active entries, the [top_k, width] selection): threads gain
-    little on them, and on a busy CPU every multi-threaded op waits for the pool's slowest thread, ~15 ms an op with
-    2 threads on 2 loaded cores, 12× the whole bookkeeping's single-thread time (benchmarks/README.md, Features)."""
-    threads = torch.get_num_threads()
-    if device.type != "cpu" or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+from mistudio.lens.threads import one_thread  # noqa: F401 (encoding and analysis import it from here)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from mistudio.lens.sae.kernels import (
     topk_pattern,
 )
 from mistudio.lens.sae.preselect import encoder_topk
+from mistudio.lens.threads import one_thread
 
 # BatchTopK's inference threshold follows the smallest value its batch rule kept, as a running average.
 THRESHOLD_MOMENTUM = 0.01
@@ -125,7 +126,8 @@ def k_loss(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
             pattern, chosen = topk_pattern(pre, config.k)
         else:
             pattern, chosen = batch_topk_pattern(pre, config.k)
-    values = _sparse_codes(sae, step, pre, b_dec, pattern, chosen)
+    with one_thread(step.x.device):  # ops on the chosen entries alone: small (lens.threads)
+        values = _sparse_codes(sae, step, pre, b_dec, pattern, chosen)
     parts: dict[str, torch.Tensor] = {}
     if config.architecture == "matryoshka":
         reconstruction, parts["mse"] = _matryoshka(sae, step, values, pattern)
@@ -144,8 +146,10 @@ def k_loss(sae: SparseAutoencoder, step: StepInput) -> StepOutput:
             if kept.numel():
                 sae.threshold.lerp_(kept.min(), THRESHOLD_MOMENTUM)
         extra["threshold"] = float(sae.threshold)
+    with one_thread(step.x.device):
+        fired, active = pattern.counts(), int((values > 0).sum())
     return StepOutput(loss, {name: float(value.detach()) for name, value in parts.items()}, reconstruction.detach(),
-                      pattern.counts(), int((values > 0).sum()), extra)
+                      fired, active, extra)
 
 
 def _matryoshka(sae: SparseAutoencoder, step: StepInput, values: torch.Tensor,

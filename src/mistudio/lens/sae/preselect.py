@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from mistudio.lens.sae.kernels import Pattern
-from mistudio.lens.threads import numpy_rows
+from mistudio.lens.threads import numpy_rows, one_thread
 
 # Candidates beyond k per token: more make the proof hold for more tokens, and cost a wider `topk` and more dot
 # products. 32 is where, on SmolLM2 activations (d 576, width 4608, k 32), under 1 token in 30 needed the fallback.
@@ -141,7 +141,8 @@ def _preselected_topk(encoder_input: torch.Tensor, W_enc: torch.Tensor, b_enc: t
     rows_b[:, :d], rows_b[:, d] = encoder_input, 1.0
     # [width, d], latent-major: contiguous rows for the sampled product's dot products (it copies a strided W_enc.t()
     # into this layout on every call otherwise) and for the per-latent norms of the bound
-    weights = W_enc.t().contiguous()
+    with one_thread(W_enc.device):  # a transposing copy gains nothing from a second thread (2.4 ms on 1 or 2)
+        weights = W_enc.t().contiguous()
     # in bf16, each latent's weights then its bias (the weight of the ones)
     latents_b = weights.new_empty(width, d + 1, dtype=torch.bfloat16)
     latents_b[:, :d], latents_b[:, d] = weights, b_enc
@@ -159,16 +160,20 @@ def _preselected_topk(encoder_input: torch.Tensor, W_enc: torch.Tensor, b_enc: t
             end = min(start + CHUNK_TOKENS, tokens)
             ranked, candidates[start:end] = _largest(rows_b[start:end] @ latents_b.t(), per_token)
             threshold[start:end] = ranked[:, 0]
-    pattern = Pattern.fixed(candidates, width)
+    with one_thread(encoder_input.device):  # index work on tokens × (k + margin) entries: small ops (lens.threads)
+        pattern = Pattern.fixed(candidates, width)
+        bias = pattern.matrix(b_enc[candidates.reshape(-1)])
     # the candidates in fp32: b_enc at each entry plus its dot product (beta 1 keeps the bias)
-    exact = torch.sparse.sampled_addmm(pattern.matrix(b_enc[candidates.reshape(-1)]), encoder_input, weights.t())
+    exact = torch.sparse.sampled_addmm(bias, encoder_input, weights.t())
     top_values, slots = _largest(exact.values().view(tokens, per_token), k)
-    columns = candidates.gather(1, slots)
+    with one_thread(encoder_input.device):
+        columns = candidates.gather(1, slots)
     unproven = _unproven_rows(encoder_input, rows_b, weights, b_enc, latents_b, threshold, top_values)
     if unproven.numel():
         values, dense_columns = _dense_topk(encoder_input[unproven], W_enc, b_enc, k)
         top_values[unproven], columns[unproven] = values, dense_columns
-    return TopK(Pattern.fixed(columns, width), top_values.reshape(-1), int(unproven.numel()))
+    with one_thread(encoder_input.device):
+        return TopK(Pattern.fixed(columns, width), top_values.reshape(-1), int(unproven.numel()))
 
 
 def _sum_error(terms: int) -> float:
