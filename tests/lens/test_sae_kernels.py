@@ -235,3 +235,21 @@ def test_the_stable_latent_sort_keeps_equal_ids_in_token_order():
         indices = torch.randint(0, width, (5000,), dtype=torch.int32)
         indices[::7] = width - 1  # many equal ids: their order is the stable one
         assert torch.equal(kernels._argsort_stable(indices, width), torch.argsort(indices.long(), stable=True))
+
+
+def test_the_overlapped_ranking_equals_ranking_the_whole_product(monkeypatch):
+    """Products chunk by chunk on this thread, ranks on a numpy thread or this one (whichever starts a chunk first):
+    the same candidates and thresholds as one product ranked at once."""
+    from mistudio.lens.sae import preselect
+
+    monkeypatch.setattr(preselect, "CHUNK_TOKENS", 16)  # 19 chunks, most still queued when the products are done
+    x, W_enc, b_enc, b_dec = _preselection_inputs()  # noqa: N806
+    rows_b = torch.cat([x - b_dec, torch.ones(x.shape[0], 1)], dim=1).bfloat16()
+    latents_b = torch.cat([W_enc.t(), b_enc.unsqueeze(1)], dim=1).bfloat16()
+    count = 20
+    candidates, threshold = torch.empty(x.shape[0], count, dtype=torch.long), torch.empty(x.shape[0])
+    preselect._rank_overlapped(rows_b, latents_b, count, candidates, threshold)
+    whole_candidates, whole_threshold = torch.empty_like(candidates), torch.empty_like(threshold)
+    preselect._rank_bf16(rows_b @ latents_b.t(), count, whole_candidates, whole_threshold, threads=1)
+    assert torch.equal(threshold, whole_threshold)
+    assert torch.equal(candidates.sort(dim=1).values, whole_candidates.sort(dim=1).values)

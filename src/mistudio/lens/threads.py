@@ -46,7 +46,9 @@ _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
 
-def _workers(count: int) -> ThreadPoolExecutor:
+def workers(count: int) -> ThreadPoolExecutor:
+    """The process's pool of numpy threads, with at least `count` of them (the same rule as `numpy_rows`: numpy
+    work only)."""
     global _pool
     with _lock:
         if _pool is None or _pool._max_workers < count:  # noqa: SLF001 (grown when torch's thread count grows)
@@ -75,7 +77,7 @@ def numpy_rows(work: Callable[[int, int], None], rows: int, threads: int | None 
         return
     step = math.ceil(rows / ranges)
     bounds = [(start, min(start + step, rows)) for start in range(0, rows, step)]
-    futures = [_workers(len(bounds) - 1).submit(work, start, end) for start, end in bounds[1:]]
+    futures = [workers(len(bounds) - 1).submit(work, start, end) for start, end in bounds[1:]]
     try:
         work(*bounds[0])
     finally:

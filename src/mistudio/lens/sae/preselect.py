@@ -22,13 +22,14 @@ cache for their selection. Neither path keeps a [tokens × width] matrix (AuxK c
 
 from __future__ import annotations
 
+from concurrent.futures import wait
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from mistudio.lens.sae.kernels import Pattern
-from mistudio.lens.threads import numpy_rows, one_thread
+from mistudio.lens.threads import numpy_rows, one_thread, workers
 
 # Candidates beyond k per token: more make the proof hold for more tokens, and cost a wider `topk` and more dot
 # products. 32 is where, on SmolLM2 activations (d 576, width 4608, k 32), under 1 token in 30 needed the fallback.
@@ -115,7 +116,8 @@ def _largest(values: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tens
     return torch.from_numpy(top_np), torch.from_numpy(columns_np)
 
 
-def _rank_bf16(product: torch.Tensor, count: int, candidates: torch.Tensor, threshold: torch.Tensor) -> None:
+def _rank_bf16(product: torch.Tensor, count: int, candidates: torch.Tensor, threshold: torch.Tensor,
+               threads: int | None = None) -> None:
     """Each row's `count` largest of a bf16 [rows, width] product into `candidates` (their columns, in no order)
     and `threshold` (the `count`-th largest), on the CPU: numpy widens bf16 to fp32 exactly (its 16 bits, shifted)
     and partitions, the rows split over torch's thread count."""
@@ -131,7 +133,33 @@ def _rank_bf16(product: torch.Tensor, count: int, candidates: torch.Tensor, thre
             candidates_np[first:last] = columns
             threshold_np[first:last] = np.take_along_axis(values, columns[:, :1], axis=1)[:, 0]
 
-    numpy_rows(work, bits.shape[0])
+    numpy_rows(work, bits.shape[0], threads)
+
+
+def _rank_overlapped(rows_b: torch.Tensor, latents_b: torch.Tensor, count: int, candidates: torch.Tensor,
+                     threshold: torch.Tensor) -> None:
+    """2 CPU threads: this thread multiplies chunk after chunk on one thread while a numpy thread ranks the chunks
+    already multiplied; once the products are done, this thread ranks the chunks the other has not started.
+
+    Both threads stay busy, and no OpenMP team is left spinning at its barrier (libgomp spins for a while after each
+    parallel region) on the core a numpy thread needs: the ranking ran at ~half speed right after a 2-thread
+    product."""
+    tokens = rows_b.shape[0]
+    pool, tasks = workers(1), []
+    with one_thread(rows_b.device):
+        for start in range(0, tokens, CHUNK_TOKENS):
+            end = min(start + CHUNK_TOKENS, tokens)
+            chunk = (rows_b[start:end] @ latents_b.t(), count, candidates[start:end], threshold[start:end], 1)
+            tasks.append((pool.submit(_rank_bf16, *chunk), chunk))
+    try:
+        for future, chunk in reversed(tasks):  # the pool takes its tasks in order: the last ones are still queued
+            if future.cancel():
+                _rank_bf16(*chunk)
+    finally:
+        wait([future for future, _ in tasks])  # nothing returns while a thread still writes the caller's tensors
+    for future, _ in tasks:
+        if not future.cancelled():
+            future.result()
 
 
 def _preselected_topk(encoder_input: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor, k: int,  # noqa: N803
@@ -148,9 +176,12 @@ def _preselected_topk(encoder_input: torch.Tensor, W_enc: torch.Tensor, b_enc: t
     latents_b[:, :d], latents_b[:, d] = weights, b_enc
     threshold = encoder_input.new_empty(tokens)  # each token's smallest candidate's bf16 value
     candidates = torch.empty(tokens, per_token, dtype=torch.long, device=encoder_input.device)
-    if encoder_input.device.type == "cpu":
+    if encoder_input.device.type == "cpu" and torch.get_num_threads() == 2:
+        _rank_overlapped(rows_b, latents_b, per_token, candidates, threshold)
+    elif encoder_input.device.type == "cpu":
         # one product for as many chunks as there are threads (all of them multiply), then each thread ranks a chunk
-        # (numpy's partition is single-threaded): no thread idles while another partitions
+        # (numpy's partition is single-threaded): no thread idles while another partitions. (With 2 threads the
+        # overlap above is faster; with more, one thread's products would be the bottleneck.)
         block = CHUNK_TOKENS * torch.get_num_threads()
         for start in range(0, tokens, block):
             end = min(start + block, tokens)
