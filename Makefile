@@ -97,10 +97,12 @@ test-web: web
 
 # Two pytest-xdist workers (CI has 2 cores; most tests wait on child processes); a file's tests stay on one worker
 # so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process. The 30 slowest tests are
-# printed at the end, to keep the suite's time in view.
+# printed at the end, to keep the suite's time in view. One OpenMP thread per process: two workers (and the servers
+# and jobs they start) already fill the two cores, and a second thread each would only spin in OpenMP barriers
+# against the others (tests that need two threads set them themselves).
 PYTEST_WORKERS ?= 2
 test-python: setup-test
-	@set -o pipefail; $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS); \
+	@set -o pipefail; OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS); \
 	rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 
