@@ -6,6 +6,7 @@ again at will), a real server and a real `mistudio worker`.
 - PostgreSQL restarted mid-job: a short outage costs nothing (writes are retried, no lease is judged lost);
   a long one stops the job (it cannot record anything), and once the database is back the job is interrupted and
   resumes by itself from its last checkpoint, nothing stored lost.
+- The server SIGKILLed mid-job and started again: the job runs on in its worker, and the new server reports it.
 Each test prints the recovery times it measured (`-s` shows them; the README's cluster table quotes them).
 """
 
