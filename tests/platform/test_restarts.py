@@ -220,7 +220,7 @@ def test_the_server_killed_mid_job_the_job_runs_on_and_the_new_server_reports_it
     with connect(server.ws_url, open_timeout=5) as socket:
         _subscribe(socket, ["jobs"])
         deadline = time.monotonic() + 30
-        while (update := _job_update(_next_message(socket, deadline), job_id)) is None:
+        while _job_update(_next_message(socket, deadline), job_id) is None:
             pass
         first_event = seconds_since(up)
     final = server.wait_for_job(job_id, ("completed", "failed", "interrupted"), timeout=40)
