@@ -70,16 +70,17 @@ class LatentEncoder:
         encodes sparsely (`encode_sparse`): the dense [batch, seq, width] tensor is never built."""
         batch, length = input_ids.shape
         width = self.sae.width
+        counted = counted.reshape(-1).to(self.device)
         if self.sae.config.architecture == "topk":
             values, indices = self._run(input_ids, attention_mask, self.sae.encode_sparse)
             with one_thread(self.device):
                 active = ActiveEntries.of_top_k(values.reshape(batch * length, -1).float(),
                                                 indices.reshape(batch * length, -1), width)
-        else:
-            latents = self._run(input_ids, attention_mask, lambda activation: self.sae.encode(activation).float())
-            active = ActiveEntries.of(latents.view(batch * length, width))  # a dense scan: threads help
+                return BatchLatents(active.keep(counted), batch, length, width)
+        latents = self._run(input_ids, attention_mask, lambda activation: self.sae.encode(activation).float())
+        active = ActiveEntries.of(latents.view(batch * length, width))  # a dense scan: threads help
         with one_thread(self.device):
-            return BatchLatents(active.keep(counted.reshape(-1).to(self.device)), batch, length, width)
+            return BatchLatents(active.keep(counted), batch, length, width)
 
     def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, encode: Callable[[torch.Tensor], Any]
              ) -> Any:
