@@ -223,7 +223,15 @@ class FeatureAnalysis:
             count = min(self.config.correlations, self.pairs.candidates.shape[1])
             found = correlations(self.pairs, stats.mean(), stats.variance(), stats.tokens, count)
         return FeatureAnalysisResult(self.config, self.width, self.sae.config.hook_point, int(input_ids.shape[0]),
-                                     int(input_ids.shape[1]), summary, examples.select(order), found)
+                                     int(input_ids.shape[1]), summary, _in_order(examples, order), found)
+
+
+def _in_order(examples: Examples, order: np.ndarray) -> Examples:
+    """The examples in `order`; without copying when they already are (top examples alone come latent by latent,
+    rank by rank: copying their token and activation windows took ~40 ms for 4,608 latents × 20)."""
+    if np.array_equal(order, np.arange(len(order))):
+        return examples
+    return examples.select(order)
 
 
 def _digest(input_ids: Any) -> str:

@@ -68,6 +68,8 @@ class Examples:
 
     @classmethod
     def concatenate(cls, parts: list[Examples]) -> Examples:
+        if len(parts) == 1:  # nothing to join: no copy of the windows
+            return parts[0]
         names = parts[0].columns()
         return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names})
 
@@ -99,18 +101,20 @@ def token_windows(input_ids: Any, sequence: np.ndarray, position: np.ndarray, co
                   attention_mask: Any = None, *, chunk: int = 4096) -> np.ndarray:
     """The tokens [n, 2·context+1] around each (sequence, position); -1 outside the sequence and on padding.
 
-    Reads `chunk` sequences at a time, so a memory-mapped tokenization is never loaded whole."""
+    Reads each distinct sequence of `chunk` examples once (a latent's examples share sequences with the others'), so
+    a memory-mapped tokenization is never loaded whole."""
     offsets = np.arange(-context, context + 1)
     out = np.full((len(sequence), offsets.size), -1, dtype=np.int64)
     for start in range(0, len(sequence), chunk):
         rows = slice(start, start + chunk)
-        ids = read_rows(input_ids, sequence[rows]).astype(np.int64)
+        distinct, row_of = np.unique(sequence[rows], return_inverse=True)
+        ids = read_rows(input_ids, distinct).astype(np.int64)
         where = position[rows, None] + offsets
         inside = (where >= 0) & (where < ids.shape[1])
         clamped = where.clip(0, ids.shape[1] - 1)
-        values = np.take_along_axis(ids, clamped, axis=1)
+        values = ids[row_of[:, None], clamped]
         if attention_mask is not None:
-            inside &= np.take_along_axis(read_rows(attention_mask, sequence[rows]), clamped, axis=1).astype(bool)
+            inside &= read_rows(attention_mask, distinct)[row_of[:, None], clamped].astype(bool)
         out[rows] = np.where(inside, values, -1)
     return out
 
