@@ -15,8 +15,9 @@ import torch
 from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.features.analysis import analyze_features
 from mistudio.lens.features.encoding import LatentEncoder, counted_positions
-from mistudio.lens.features.sparse import BatchLatents, one_thread
+from mistudio.lens.features.sparse import BatchLatents
 from mistudio.lens.features.stats import ActiveEntries
+from mistudio.lens.threads import one_thread
 from tests.lens.test_features_analysis import CONFIG, WIDTH, make_inputs, make_sae
 from tests.support.tiny_models import BOS_ID
 

@@ -38,10 +38,11 @@ from mistudio.lens.features.config import AnalysisConfig
 from mistudio.lens.features.encoding import LatentEncoder, counted_positions, to_tensor
 from mistudio.lens.features.result import Examples, FeatureAnalysisResult, LatentSummary, examples_from
 from mistudio.lens.features.selection import StreamingSelection, empty_score, peak_scores, sample_keys
-from mistudio.lens.features.sparse import BatchLatents, one_thread
+from mistudio.lens.features.sparse import BatchLatents
 from mistudio.lens.features.state import load_state, save_state
 from mistudio.lens.features.stats import LatentStatistics
 from mistudio.lens.sae.architectures import SparseAutoencoder
+from mistudio.lens.threads import one_thread
 
 PHASES = ("activations", "samples", "complete")
 

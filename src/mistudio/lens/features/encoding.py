@@ -9,11 +9,12 @@ import numpy as np
 import torch
 
 from mistudio.lens.errors import InvalidArgument
-from mistudio.lens.features.sparse import BatchLatents, one_thread
+from mistudio.lens.features.sparse import BatchLatents
 from mistudio.lens.features.stats import ActiveEntries
 from mistudio.lens.hooks import HookContext, Hooks
 from mistudio.lens.layout import layout_of
 from mistudio.lens.sae.architectures import SparseAutoencoder
+from mistudio.lens.threads import one_thread
 
 
 def to_tensor(values: Any) -> torch.Tensor:

@@ -14,7 +14,6 @@ import torch
 
 from mistudio.lens.features.selection import WindowGatherer
 from mistudio.lens.features.stats import ActiveEntries
-from mistudio.lens.threads import one_thread  # noqa: F401 (encoding and analysis import it from here)
 
 
 @dataclass(frozen=True)

@@ -272,9 +272,7 @@ def _exit_when_orphaned(supervisor_pid: int) -> None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else: the pid was reused, so ours is gone
+    except (ProcessLookupError, PermissionError):  # gone, or the pid now belongs to another user's process
         return False
     return True
 
