@@ -420,7 +420,7 @@ def test_a_disk_too_small_for_the_files_fails_at_the_start_and_gives_the_space_b
 
 def test_measure_forward_times_an_early_stopped_pass_without_writing(load_model: Callable[[str], torch.nn.Module],
                                                                      tmp_path: Path) -> None:
-    from mistudio.lens.extraction import measure_forward
+    from mistudio.lens.extraction_forward import measure_forward
 
     model = load_model("llama")
     calls: list[int] = []

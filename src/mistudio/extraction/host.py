@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mistudio.lens import extraction
+from mistudio.lens.extraction_forward import measure_forward
 from mistudio.models.host import resident_model
 from mistudio.platform.host.child import HostContext
 from mistudio.platform.host.registry import host_handler
@@ -18,9 +18,9 @@ CALIBRATE = "extraction.calibrate"
 
 @host_handler(CALIBRATE)
 def calibrate(ctx: HostContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Time early-stopped forward passes over `sequences` with the hooks in place (`lens.extraction`)."""
+    """Time early-stopped forward passes over `sequences` with the hooks in place (`lens.extraction_forward`)."""
     with resident_model(ctx, payload["model"]) as (handle, _warm):
-        timing = extraction.measure_forward(handle.model, payload["sequences"], hook_points=payload["hook_points"],
-                                            samples=payload["samples"])
+        timing = measure_forward(handle.model, payload["sequences"], hook_points=payload["hook_points"],
+                                 samples=payload["samples"])
     return {"samples": timing.samples, "tokens": timing.tokens, "layers_run": timing.layers_run,
             "seconds": timing.seconds, "format": handle.format, "device": handle.device}
