@@ -49,3 +49,41 @@ def test_sqlite_runs_in_wal_mode(settings: Settings) -> None:
 @pytest.mark.postgres
 def test_migrations_upgrade_from_empty_on_postgresql(settings: Settings, postgres_url: str) -> None:
     assert_upgrades_from_empty(settings.model_copy(update={"database_url": postgres_url}))
+
+
+
+def _upgrade_after(barrier, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """In a process of its own (Alembic's context is process-global): import everything, then migrate together."""
+    engine = make_engine(settings)
+    alembic_config(engine)
+    barrier.wait(60)
+    upgrade_database(engine)
+
+
+def _upgrade_at_once(settings: Settings, processes: int = 3) -> None:
+    """Several processes (a server and its workers started together) migrating one fresh database at once."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    started = [context.Process(target=_upgrade_after, args=(barrier, settings)) for _ in range(processes)]
+    for process in started:
+        process.start()
+    for process in started:
+        process.join(120)
+    assert [process.exitcode for process in started] == [0] * processes  # a failure prints its traceback
+    engine = make_engine(settings)
+    try:
+        assert current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_processes_started_together_migrate_a_fresh_sqlite_database_once(settings: Settings) -> None:
+    _upgrade_at_once(settings)
+
+
+@pytest.mark.postgres
+def test_processes_started_together_migrate_a_fresh_postgresql_database_once(settings: Settings,
+                                                                             postgres_url: str) -> None:
+    _upgrade_at_once(settings.model_copy(update={"database_url": postgres_url}))

@@ -126,11 +126,38 @@ def alembic_config(engine: Engine):  # -> alembic.config.Config (imported lazily
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision` (idempotent)."""
+    """Apply Alembic migrations up to `revision` (idempotent; safe when several processes start at once)."""
     from alembic import command
 
     check_connection(engine)
-    command.upgrade(alembic_config(engine), revision)
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+# Any fixed 64-bit key: PostgreSQL advisory locks are per database, so this only serialises miStudio's migrations.
+_MIGRATION_LOCK_KEY = 0x6D6953747564696F  # "miStudio"
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time. A server and its workers started together on a fresh database would
+    otherwise each see no version table and each try to create it (one fails with a duplicate-key error)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            connection.commit()  # the lock belongs to the session, not to this transaction
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                connection.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        from filelock import FileLock
+
+        with FileLock(f"{engine.url.database}.migrate.lock"):
+            yield
+    else:
+        yield
 
 
 def current_revision(engine: Engine) -> str | None:
