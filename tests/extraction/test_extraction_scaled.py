@@ -45,9 +45,11 @@ def test_a_killed_worker_is_replaced_and_the_extraction_ends_byte_identical(
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = {"MISTUDIO_REDIS_URL": REDIS_URL, "MISTUDIO_DATABASE_URL": postgres_url}
-    nodes = [CeleryWorkers(studio_home, tmp_path / f"node{index}.log", **env).start() for index in range(2)]
-    server = StudioServer(studio_home, tmp_path / "server.log", **env).start()
-    try:
+    nodes = [CeleryWorkers(studio_home, tmp_path / f"node{index}.log", **env) for index in range(2)]
+    server = StudioServer(studio_home, tmp_path / "server.log", **env)
+    try:  # everything started is stopped, whatever fails to start
+        for part in (*nodes, server):
+            part.start()
         client = server.client
         (tmp_path / "docs.txt").write_text("\n".join(LINES))
         model = _ok(client.post("/api/v1/models/import", json={"path": str(tiny_models("llama")), "mode": "link"}))

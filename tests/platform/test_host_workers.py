@@ -131,9 +131,10 @@ def test_a_gpu_job_makes_the_host_workers_of_its_node_give_cuda_memory_back(
     home = tmp_path / "studio"
     celery = CeleryWorkers(home, tmp_path / "celery.log", MISTUDIO_REDIS_URL=worker_settings.redis_url or "",
                            MISTUDIO_DATABASE_URL=postgres_url, MISTUDIO_MODEL_HOST="workers").start()
-    runtime = Runtime.open(Settings(home=home, job_modules=json.loads(TEST_JOB_MODULES), database_url=postgres_url,
-                                    redis_url=worker_settings.redis_url))
+    runtime = None
     try:
+        runtime = Runtime.open(Settings(home=home, job_modules=json.loads(TEST_JOB_MODULES),
+                                        database_url=postgres_url, redis_url=worker_settings.redis_url))
         for key, device in (("on-gpu", "cuda:0"), ("on-cpu", "cpu")):
             host.call("test.resident", {"key": key, "size": 1000, "device": device}, what="loading", timeout=30)
 
@@ -147,8 +148,11 @@ def test_a_gpu_job_makes_the_host_workers_of_its_node_give_cuda_memory_back(
             # the workers' status is their heartbeat, a second old at most
             wait_until(lambda left=left: sorted(resident()) == sorted(left), timeout=5, what=f"{left} after {kind}")
     finally:
-        runtime.close()
-        celery.stop()
+        try:
+            if runtime is not None:
+                runtime.close()
+        finally:
+            celery.stop()  # left running, it would take the jobs of later tests in this process
 
 
 def _status(runtime: Any, job_id: str) -> str:

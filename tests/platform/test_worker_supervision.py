@@ -57,8 +57,9 @@ def test_health_names_the_queue_without_worker_and_a_killed_worker_comes_back(re
     log_path = tmp_path / "worker.log"
     worker = run_mistudio_in_background("worker", env=studio_env(studio_home, **env), log_path=log_path,
                                         args=("--queues", "io"))
-    server = StudioServer(studio_home, tmp_path / "server.log", **env).start()
-    try:
+    server = StudioServer(studio_home, tmp_path / "server.log", **env)
+    try:  # the worker is stopped even if the server fails to start: left running, it would take later tests' jobs
+        server.start()
         def runner() -> dict:
             return server.client.get("/api/v1/health").json()["data"]["runner"]
 

@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,6 +73,17 @@ def run_mistudio_in_background(command: str, *, env: dict[str, str], log_path: P
         )
 
 
+@contextmanager
+def _stopped_unless_ready(part: StudioServer | CeleryWorkers) -> Iterator[None]:
+    """A server or worker that failed to become ready is killed, not left behind: a stray worker keeps taking jobs
+    from the Redis queues later tests in this process use (its own database long dropped), and they never run."""
+    try:
+        yield
+    except BaseException:
+        part.stop(kill=True)
+        raise
+
+
 class StudioServer:
     """`mistudio serve` in a subprocess on a free port."""
 
@@ -87,7 +99,8 @@ class StudioServer:
 
     def start(self, timeout: float = 60.0) -> StudioServer:
         self.process = run_mistudio_in_background("serve", env=self.env, log_path=self.log_path)
-        wait_until(self._ready, timeout=timeout, interval=0.2, what=f"server on {self.url} (log: {self.log_path})")
+        with _stopped_unless_ready(self):
+            wait_until(self._ready, timeout=timeout, interval=0.2, what=f"server on {self.url} (log: {self.log_path})")
         return self
 
     def _ready(self) -> bool:
@@ -135,7 +148,8 @@ class CeleryWorkers:
 
     def start(self, timeout: float = 60.0) -> CeleryWorkers:
         self.process = run_mistudio_in_background("worker", env=self.env, log_path=self.log_path)
-        wait_until(self._ready, timeout=timeout, interval=0.5, what=f"celery workers (log: {self.log_path})")
+        with _stopped_unless_ready(self):
+            wait_until(self._ready, timeout=timeout, interval=0.5, what=f"celery workers (log: {self.log_path})")
         return self
 
     def _ready(self) -> bool:
