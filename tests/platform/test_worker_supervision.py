@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from mistudio.config import Settings
 from mistudio.platform.jobs import worker_pool
 from mistudio.platform.jobs.worker_pool import WorkerPool
 from tests.support.studio import StudioServer, run_mistudio_in_background, studio_env, wait_until
@@ -77,6 +78,14 @@ def test_health_names_the_queue_without_worker_and_a_killed_worker_comes_back(re
                    timeout=15, what="a new worker process")
         wait_until(lambda: runner()["detail"].startswith("1 worker"), timeout=60, interval=0.5,
                    what="the restarted worker to answer")
+
+        # A job sent by a studio on another database (sharing this Redis database) is named, not silently dropped.
+        from mistudio.platform.jobs.celery_app import RUN_JOB_TASK, make_celery
+
+        make_celery(Settings(home=studio_home, redis_url=REDIS_URL)).send_task(
+            RUN_JOB_TASK, args=["job-of-another-studio"], queue="io", task_id="job-of-another-studio")
+        wait_until(lambda: "job job-of-another-studio is not in this worker's database" in log_path.read_text(
+            errors="replace"), timeout=30, what="the worker to name the job it does not know")
     finally:
         server.stop()
         os.killpg(worker.pid, signal.SIGTERM)

@@ -26,7 +26,17 @@ from pydantic.json_schema import models_json_schema
 
 log = logging.getLogger(__name__)
 
-REDIS_CHANNEL = "mistudio:events"
+
+
+def redis_channel(redis_url: str) -> str:
+    """The pub/sub channel of the studio whose Redis database this URL names. Pub/sub ignores database numbers
+    (its channels are server-wide), so studios sharing one Redis server on different databases would each see
+    the other's events without the number in the name (Celery's own broadcasts are scoped the same way)."""
+    import redis
+
+    database = redis.connection.parse_url(redis_url).get("db", 0)
+    return f"mistudio:{database}:events"
+
 # The relay retries a lost Redis after 0.5 s, doubling to at most 5 s: a restart is noticed within seconds, an
 # outage does not spin.
 RELAY_FIRST_BACKOFF_S = 0.5
@@ -241,12 +251,13 @@ class RedisPublisher:
         # publishes from the loop that renews its lease, which must not stall while Redis is away.
         self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5,
                                             retry=Retry(NoBackoff(), 1))
+        self._channel = redis_channel(redis_url)
         self._failing = False
 
     def publish(self, channel: str, event: str, data: Any) -> None:
         payload = json.dumps({"channel": channel, "event": event, "data": data}, default=str)
         try:
-            self._client.publish(REDIS_CHANNEL, payload)
+            self._client.publish(self._channel, payload)
         except Exception as exc:  # redis.RedisError and socket errors: a lost live event is recoverable
             if not self._failing:  # once per outage, not once per event
                 log.warning("could not publish events to Redis (%s); live clients resync once it is back", exc)
@@ -288,7 +299,7 @@ class RedisRelay:
             client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(REDIS_CHANNEL)
+                pubsub.subscribe(redis_channel(self._redis_url))
                 if lost:
                     # Whatever was published while Redis was away is gone: clients reload state from REST.
                     log.warning("event relay reconnected to Redis; live clients are told to resync")

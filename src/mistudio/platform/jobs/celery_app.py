@@ -68,7 +68,21 @@ def _run_job(task: object, job_id: str) -> None:
     raw = client.getdel(SECRET_KEY_PREFIX + job_id)
     secrets = json.loads(raw) if raw else {}
     if not claim_and_supervise(job_id, settings, sessions, publisher.publish, secrets):
+        _say_why_not_claimed(sessions, job_id)
+
+
+def _say_why_not_claimed(sessions: Any, job_id: str) -> None:
+    from mistudio.platform.db import session_scope
+    from mistudio.platform.jobs.table import Job
+
+    with session_scope(sessions) as session:
+        known = session.get(Job, job_id) is not None
+    if known:
         log.info("job %s was cancelled or taken before this worker started it", job_id)
+    else:  # the message came from a studio on another database: its job waits, queued, for a worker of its own
+        log.error("job %s is not in this worker's database: a studio using another database sends its jobs to "
+                  "this Redis database. Give each studio a Redis database of its own (the number at the end of "
+                  "MISTUDIO_REDIS_URL) and point its workers at the same one", job_id)
 
 
 def _queue_of(task: object) -> str | None:
