@@ -25,6 +25,7 @@ from mistudio.extraction.tables import Extraction
 from mistudio.lens import data
 from mistudio.lens.units import human_bytes
 from mistudio.models import service as models
+from mistudio.models.formats import resolve_device
 from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import Status, cancellable_job
@@ -138,7 +139,7 @@ def plan(runtime: Runtime, model_id: str, body: ExtractIn) -> Plan:
                        details={"status": model.status})
     described = models.get_architecture(runtime, model_id)
     architecture, config = described.model_dump(), described.config
-    device = models.resolve_device(body.device or runtime.settings.device)
+    device = resolve_device(body.device or runtime.settings.device)
     availability = quantize.format_availability(body.format, device)
     if not availability.available:
         raise InvalidInput(f"format {body.format} is not available on {device}: {availability.reason}",

@@ -16,7 +16,7 @@ from mistudio.errors import MistudioError
 from mistudio.extraction import service
 from mistudio.extraction.schemas import ExtractionProgress, ExtractionStatusChanged
 from mistudio.extraction.tables import Extraction
-from mistudio.models import service as models
+from mistudio.models.opening import model_open_spec, open_model_for_job
 from mistudio.models.service import folder_bytes
 from mistudio.platform.db import session_scope, utcnow
 from mistudio.platform.jobs.context import JobCancelled, JobContext
@@ -112,9 +112,9 @@ def extract(ctx: JobContext, extraction_id: str, row: dict[str, Any], dest: Path
     try:
         ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
         with session_scope(ctx.sessions) as session:
-            spec = models.model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
+            spec = model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
                                           row["device"], fallback=False)
-        loaded = models.open_model_for_job(ctx, spec, on_step=ctx.note)
+        loaded = open_model_for_job(ctx, spec, on_step=ctx.note)
         sequences = data.TokenizedSequences.open(
             ctx.storage.tokenization_dir(row["dataset_id"], row["tokenization_id"]))
         if resuming:

@@ -18,7 +18,7 @@ from mistudio.features.labels_service import API_KEY_SECRET, LABEL_KIND
 from mistudio.features.tables import Feature, FeatureLabelEvidence
 from mistudio.features.tasks import _padded, _read
 from mistudio.lens.token_text import TokenTexts
-from mistudio.models import service as models
+from mistudio.models.opening import model_open_spec, open_model_for_job
 from mistudio.platform.db import session_scope
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import job_kind
@@ -29,8 +29,8 @@ ENV_KEYS = ("MISTUDIO_LLM_API_KEY", "OPENAI_API_KEY")
 
 def _open(ctx: JobContext, model_id: str, fmt: str, device: str) -> Any:
     with session_scope(ctx.sessions) as session:
-        spec = models.model_open_spec(session, ctx.storage, ctx.settings, model_id, fmt, device, fallback=False)
-    return models.open_model_for_job(ctx, spec, on_step=ctx.note)
+        spec = model_open_spec(session, ctx.storage, ctx.settings, model_id, fmt, device, fallback=False)
+    return open_model_for_job(ctx, spec, on_step=ctx.note)
 
 
 def _chat(ctx: JobContext, params: dict[str, Any], analysed: Any, row: dict[str, Any]) -> Any:

@@ -15,7 +15,7 @@ from mistudio.errors import InvalidInput
 from mistudio.features import service
 from mistudio.features.probe_schemas import PROBE_HANDLER, ProbeIn, ProbeLatent, ProbeOut, ProbeToken
 from mistudio.features.tables import Feature
-from mistudio.models import service as models
+from mistudio.models.opening import model_open_spec
 from mistudio.platform.db import session_scope
 from mistudio.platform.runtime import Runtime
 from mistudio.training import saes as stored_saes
@@ -42,7 +42,7 @@ def plan(runtime: Runtime, analysis_id: str, body: ProbeIn) -> dict[str, Any]:
         # host then leaves out the tokenizer's BOS, as that run will.
         ignore = list(row.settings["config"].get("ignore_token_ids") or []) \
             if row.settings.get("ignore_resolved") else None
-        spec = models.model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
+        spec = model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
     sae = stored_saes.get_sae(runtime, sae_id)  # 404 when the SAE was deleted since
     return {"model": spec, "sae_id": sae.id, "sae_path": sae.path, "text": body.text, "latent": body.latent,
             "top": body.top, "ignore_token_ids": ignore}

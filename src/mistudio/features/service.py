@@ -20,6 +20,7 @@ from mistudio.extraction import service as extractions
 from mistudio.features.schemas import AnalysisAccepted, AnalysisOut, AnalyzeIn
 from mistudio.features.tables import Feature, FeatureAnalysis, FeatureLabelEvidence, FeatureToken
 from mistudio.models import service as models
+from mistudio.models.formats import resolve_device
 from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.jobs import resources
 from mistudio.platform.lifecycle import cancellable_job
@@ -137,7 +138,7 @@ def plan(runtime: Runtime, sae_id: str, body: AnalyzeIn) -> Plan:
     count = min(body.max_sequences or available, available)
     settings = {"config": _config(body, sae.d_sae), **{name: getattr(body, name) for name in EXTRAS},
                 "ignore_resolved": False}
-    device = models.resolve_device(body.device or runtime.settings.device)
+    device = resolve_device(body.device or runtime.settings.device)
     return Plan(sae, model, dataset_id, tokenization_id, source, first, count, device, settings)
 
 

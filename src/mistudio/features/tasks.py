@@ -17,7 +17,7 @@ from mistudio.features import service
 from mistudio.features.schemas import AnalysisProgressEvent, AnalysisStatusChanged
 from mistudio.features.store import fill_tables, write_token_texts
 from mistudio.features.tables import FeatureAnalysis
-from mistudio.models import service as models
+from mistudio.models.opening import model_open_spec, open_model_for_job
 from mistudio.platform.db import session_scope, utcnow
 from mistudio.platform.jobs.context import JobCancelled, JobContext
 from mistudio.platform.jobs.registry import job_kind
@@ -140,10 +140,10 @@ def _analyse(ctx: JobContext, analysis_id: str, row: dict[str, Any]) -> Complete
     folder.mkdir(parents=True, exist_ok=True)
     state = folder / STATE_FILE
     with session_scope(ctx.sessions) as session:
-        spec = models.model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
+        spec = model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
                                       row["device"], fallback=False)
     ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
-    handle = models.open_model_for_job(ctx, spec, on_step=ctx.note)
+    handle = open_model_for_job(ctx, spec, on_step=ctx.note)
     tokenizer = handle.tokenizer
     sae = load(ctx.storage.sae_dir(row["sae_id"]), device=row["device"])
     config = _config(ctx, analysis_id, row, tokenizer)

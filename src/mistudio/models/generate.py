@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from mistudio.errors import Conflict, InvalidInput, MistudioError, NotFound
-from mistudio.models import service
 from mistudio.models.generate_schemas import (
     GENERATE_HANDLER,
     MAX_SEED,
@@ -28,6 +27,7 @@ from mistudio.models.generate_schemas import (
     GenerateToken,
     generate_channel,
 )
+from mistudio.models.opening import model_open_spec
 from mistudio.models.tables import Model
 from mistudio.platform.db import session_scope
 from mistudio.platform.events import event_data
@@ -80,7 +80,7 @@ def plan(runtime: Runtime, model_id: str, body: GenerateIn) -> tuple[GenerateAcc
         fmt, device = _choose_variant(model, body, runtime.settings.device)
         name = model.name
         # Opened the way the user configured the model, like every job does (the host resolves `auto`).
-        spec = service.model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
+        spec = model_open_spec(session, runtime.storage, runtime.settings, model_id, fmt, device)
     folder = runtime.storage.model_raw_dir(model_id)
     template = has_chat_template(folder)
     if body.use_chat_template and not template:

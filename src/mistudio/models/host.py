@@ -44,14 +44,14 @@ def resident_key(spec: dict[str, Any]) -> str:
 
 @contextmanager
 def resident_model(ctx: HostContext, spec: dict[str, Any]) -> Iterator[tuple[ModelHandle, bool]]:
-    """The opened model `spec` names (`models.service.model_open_spec`: folder, format, device, trust flag,
+    """The opened model `spec` names (`models.opening.model_open_spec`: folder, format, device, trust flag,
     fallback), loaded if absent; yields (handle, warm). The estimate that makes room comes from the config, before
     any weight is read."""
     spec = resolve_spec(spec)
     folder = Path(spec["folder"])
 
     def load() -> tuple[ModelHandle, int, str]:
-        from mistudio.models.service import open_model_spec  # the one way a model is opened, jobs and host alike
+        from mistudio.models.opening import open_model_spec  # the one way a model is opened, jobs and host alike
 
         timeout = spec.get("load_timeout_seconds") or ctx.settings.model_load_timeout_seconds
         with ctx.time_limit(timeout, f"loading {spec.get('name') or spec['model_id']} in the model host took more "

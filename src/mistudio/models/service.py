@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from mistudio.errors import Conflict, InvalidInput, NotFound, RateLimited
 from mistudio.lens import architecture, hub
+from mistudio.models.formats import budget_bytes, format_estimates, resolve_device
 from mistudio.models.schemas import (
     ArchitectureOut,
     CompareOut,
     ConfigDifference,
     DeleteOut,
     DownloadIn,
-    FormatEstimate,
     FormatsOut,
     HookPointComparison,
     ImportIn,
@@ -140,50 +140,13 @@ def compare(runtime: Runtime, a_id: str, b_id: str) -> CompareOut:
 
 
 # --- memory and formats ----------------------------------------------------------------------------------
-def resolve_device(device: str) -> str:
-    """`auto` means the first GPU when torch sees one, else the CPU; a GPU torch cannot see is refused."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidInput(f"device {device!r} was asked for, but torch sees no CUDA GPU here; use cpu")
-    elif device != "cpu":
-        raise InvalidInput(f"device must be cpu, cuda or cuda:N, got {device!r}")
-    return device
-
-
-def format_estimates(config: dict[str, Any], device: str, budget_bytes: int) -> list[FormatEstimate]:
-    """Memory per format (spec formula and refined estimate), fit for the budget, availability on device."""
-    from mistudio.lens import memory, quantize  # torch: only when estimating, so the CLI starts fast
-
-    split = memory.split_parameters(config)
-    estimates = []
-    for fmt in memory.FORMATS:
-        availability = quantize.format_availability(fmt, device)
-        refined = memory.estimate_memory(split, fmt, device)
-        estimates.append(FormatEstimate(
-            format=fmt, spec_bytes=memory.spec_estimate_bytes(split.total, fmt), estimate_bytes=refined,
-            fit=memory.fit_level(refined, budget_bytes), available=availability.available,
-            backend=availability.backend, unavailable_reason=availability.reason,
-        ))
-    return estimates
-
-
-def _budget_bytes(runtime: Runtime, budget_gb: float | None) -> int:
-    return int((budget_gb or runtime.settings.memory_budget_gb) * 1024**3)
-
-
 def formats_for_model(runtime: Runtime, model_id: str, *, device: str | None = None,
                       budget_gb: float | None = None) -> FormatsOut:
     with session_scope(runtime.sessions) as session:
         model = _load(session, model_id)
         config = _usable_config(model)
     device = resolve_device(device or runtime.settings.device)
-    budget = _budget_bytes(runtime, budget_gb)
+    budget = budget_bytes(runtime.settings, budget_gb)
     return FormatsOut(device=device, memory_budget_bytes=budget, formats=format_estimates(config, device, budget))
 
 
@@ -213,7 +176,7 @@ def preview(runtime: Runtime, body: PreviewIn) -> PreviewOut:
     if parameter_count is None and compatible:
         parameter_count, source = architecture.count_parameters(config), "config"
     device = resolve_device(runtime.settings.device)
-    budget = _budget_bytes(runtime, body.budget_gb)
+    budget = budget_bytes(runtime.settings, body.budget_gb)
     return PreviewOut(
         repo_id=repo_id, revision=info.revision, model_type=config.get("model_type"),
         family=compat.family if compat else None, compatible=compatible,
@@ -437,52 +400,3 @@ def remove_model_files(storage: Storage, model_id: str) -> int:
         freed += folder_bytes(folder)
         shutil.rmtree(folder, ignore_errors=True)
     return freed
-
-
-
-# --- opening a model the way the user configured it ------------------------------------------------------------
-# The one way every job and the model host open a model: the spec is built here from the model's row (folder,
-# trust flag, the format a ready variant really obtained) and the settings (GPU memory cap, load time limit), and
-# `open_model_spec` turns it into a `lens.model.ModelHandle`. The spec is plain JSON so it can travel to the host.
-
-def model_open_spec(session: Session, storage: Storage, settings: Any, model_id: str, fmt: str | None,
-                    device: str, *, fallback: bool = True) -> dict[str, Any]:
-    """How to open `model_id` as `fmt` on `device`: NotFound / Conflict when it is missing or not ready."""
-    model = session.get(Model, model_id)
-    if model is None:
-        raise NotFound(f"model {model_id!r} not found", details={"id": model_id})
-    if not model.ready:
-        reason = model.incompatible_reason or f"it is {model.status}"
-        raise Conflict(f"model {model_id!r} cannot be opened: {reason}", details={"status": model.status})
-    # A variant that fell back when it was built loads in the format it obtained, not the one first asked for.
-    proven = next((v.format for v in model.variants if v.ready and v.requested_format == fmt and v.device == device
-                   and v.format), None) if fmt else None
-    cap_gb = getattr(settings, "max_gpu_memory_gb", None)
-    return {"model_id": model_id, "name": model.name, "folder": str(storage.model_raw_dir(model_id)),
-            "format": proven or fmt, "requested_format": fmt, "device": device,
-            "trust_remote_code": bool(model.trust_remote_code), "fallback": fallback,
-            "gpu_memory_cap_bytes": int(cap_gb * 1024**3) if cap_gb else None,
-            "load_timeout_seconds": float(getattr(settings, "model_load_timeout_seconds", 300))}
-
-
-def open_model_spec(spec: dict[str, Any], *, on_step: Any = None) -> Any:
-    """Open what `model_open_spec` described (in the process that will use it): a `lens.model.ModelHandle`."""
-    from mistudio.lens import memory
-    from mistudio.lens.model import open_model
-
-    device = spec["device"]
-    free = None
-    if spec.get("fallback"):
-        free = memory.free_memory_bytes(device)
-        if device.startswith("cuda") and spec.get("gpu_memory_cap_bytes"):
-            free = min(free, int(spec["gpu_memory_cap_bytes"]))
-    return open_model(spec["folder"], spec["format"], device, trust_remote_code=spec["trust_remote_code"],
-                      fallback=bool(spec.get("fallback")), free_bytes=free, on_step=on_step)
-
-
-def open_model_for_job(ctx: Any, spec: dict[str, Any], *, on_step: Any = None) -> Any:
-    """`open_model_spec` inside a job, under the load time limit (a stuck load fails the job, changing nothing)."""
-    timeout = spec["load_timeout_seconds"]
-    with ctx.time_limit(timeout, f"loading {spec['name']} took more than {timeout:g}s "
-                                 "(MISTUDIO_MODEL_LOAD_TIMEOUT_SECONDS); nothing was changed"):
-        return open_model_spec(spec, on_step=on_step)

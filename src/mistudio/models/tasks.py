@@ -15,6 +15,8 @@ from mistudio.errors import MistudioError, UserError
 from mistudio.lens import architecture, hub
 from mistudio.lens.units import human_bytes
 from mistudio.models import service
+from mistudio.models.formats import resolve_device
+from mistudio.models.opening import model_open_spec, open_model_for_job
 from mistudio.models.schemas import ModelDownloadProgress
 from mistudio.models.tables import Model, ModelVariant
 from mistudio.platform.db import session_scope
@@ -152,7 +154,7 @@ def queue_requested_variant(ctx: JobContext, model_id: str, fmt: str | None) -> 
     """The format chosen at download/import time becomes a quantize job of its own (queue `gpu`)."""
     if not fmt:
         return
-    device = service.resolve_device(ctx.settings.device if ctx.settings else "auto")
+    device = resolve_device(ctx.settings.device if ctx.settings else "auto")
     with session_scope(ctx.sessions) as session:
         model = session.get(Model, model_id)
         if model is None or not model.ready:
@@ -179,7 +181,7 @@ def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
         if variant is None or model is None:
             raise MistudioError(f"model {model_id!r} or its variant {variant_id!r} no longer exists")
         fmt, device, config = variant.requested_format, variant.device, model.config
-        spec = service.model_open_spec(session, ctx.storage, ctx.settings, model_id, fmt, device)
+        spec = model_open_spec(session, ctx.storage, ctx.settings, model_id, fmt, device)
     split = memory.split_parameters(config or {})
     steps: list[str] = []
 
@@ -189,7 +191,7 @@ def quantize_variant(ctx: JobContext, params: dict[str, Any]) -> Completed:
         ctx.progress(None, step)
 
     try:
-        loaded = service.open_model_for_job(ctx, spec, on_step=on_step)
+        loaded = open_model_for_job(ctx, spec, on_step=on_step)
         ctx.raise_if_cancelled()
         ctx.progress(0.9, "generating a few tokens to check the loaded model")
         sample = quantize.generate_check(loaded, loaded.tokenizer)

@@ -17,6 +17,7 @@ from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput
 from mistudio.extraction import service as extractions
 from mistudio.models import service as models
+from mistudio.models.formats import resolve_device
 from mistudio.platform.db import newest_first_page, row_or_404, session_scope
 from mistudio.platform.lifecycle import Status, cancellable_job
 from mistudio.platform.runtime import Runtime
@@ -196,7 +197,7 @@ def plan(runtime: Runtime, body: TrainIn) -> Plan:
                for index, spec in enumerate(body.saes)]
     total_tokens = body.total_tokens or 2 * source.train_tokens
     total_steps = body.steps or max(1, total_tokens // body.batch_tokens)
-    device = models.resolve_device(body.device or runtime.settings.device)
+    device = resolve_device(body.device or runtime.settings.device)
     settings = {**{name: getattr(body, name) for name in _SHARED}, "steps": total_steps, "device": device,
                 "holdout_fraction": body.holdout_fraction, "evaluate_in_model": body.evaluate_in_model,
                 "eval_sequences": body.eval_sequences}

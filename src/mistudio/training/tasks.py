@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from mistudio.errors import MistudioError
-from mistudio.models import service as models
+from mistudio.models.opening import model_open_spec, open_model_for_job
 from mistudio.platform.db import session_scope, utcnow
 from mistudio.platform.jobs.context import JobContext
 from mistudio.platform.jobs.registry import job_kind
@@ -179,10 +179,10 @@ class _Opened:
     def model(self) -> Any:
         if self.handle is None:
             with session_scope(self.ctx.sessions) as session:
-                spec = models.model_open_spec(session, self.ctx.storage, self.ctx.settings, self.row["model_id"],
+                spec = model_open_spec(session, self.ctx.storage, self.ctx.settings, self.row["model_id"],
                                               self.row["format"], self.row["settings"]["device"], fallback=False)
             self.ctx.progress(0.0, f"loading {self.row['model_name']} as {self.row['format']}")
-            self.handle = models.open_model_for_job(self.ctx, spec, on_step=self.ctx.note)
+            self.handle = open_model_for_job(self.ctx, spec, on_step=self.ctx.note)
         return self.handle.model
 
     def pad_token_id(self) -> int:
