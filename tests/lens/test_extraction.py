@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from mistudio.errors import status_of
-from mistudio.lens.data_tokenize import TokenizedSequences
+from mistudio.lens.data_tokenized import TokenizedSequences
 from mistudio.lens.errors import InvalidArgument
 from mistudio.lens.extraction import (
     STORAGE_DTYPES,

@@ -56,7 +56,6 @@ TOKENIZE_KIND = "datasets.tokenize"
 DATASET_RESOURCE, TOKENIZATION_RESOURCE = Dataset.resource, Tokenization.resource
 
 
-# --- where things live ------------------------------------------------------------------------------------
 # --- reading ----------------------------------------------------------------------------------------------
 def _load(session: Session, dataset_id: str) -> Dataset:
     dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.tokenizations)])

@@ -8,9 +8,9 @@ split opens memory-mapped (`TextTable`) and any row, page or search result is re
 Every problem in a file is reported with the file and, where it has one, the line: bad UTF-8, a JSON line
 that does not parse, a missing column. An import that fails or is cancelled leaves nothing behind.
 
-Reading each file format lives in `data_sources.py`; tokenization (`TokenizeSettings`, `tokenize_to_disk`,
-`TokenizedSequences`, `compute_statistics`) in `data_tokenize.py`, its semantics documented there. Both are
-re-exported here, so `mistudio.lens.data` is the one import a notebook needs.
+Reading each file format lives in `data_sources.py`; tokenization (`TokenizeSettings`, `tokenize_to_disk`)
+in `data_tokenize.py`, its semantics documented there; reading one (`TokenizedSequences`, `compute_statistics`) in
+`data_tokenized.py`. All are re-exported here, so `mistudio.lens.data` is the one import a notebook needs.
 """
 
 from __future__ import annotations
@@ -253,16 +253,15 @@ from mistudio.lens.data_tokenize import (  # noqa: E402
     Packer,
     PreviewResult,
     TokenizeCancelled,
-    TokenizedSequences,
     TokenizeProgress,
     TokenizeResult,
     TokenizeSettings,
     TokenPreview,
-    compute_statistics,
     preview_tokenization,
     tokenize_batch,
     tokenize_to_disk,
 )
+from mistudio.lens.data_tokenized import TokenizedSequences, compute_statistics  # noqa: E402
 from mistudio.lens.model import load_tokenizer  # noqa: E402  (one way to load a tokenizer)
 
 __all__ = [
