@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mistudio.errors import Conflict, InvalidInput, NotFound
+from mistudio.errors import Conflict, InvalidInput
+from mistudio.platform.db import row_or_404
 from mistudio.templates.schemas import Renamed
 from mistudio.templates.tables import ExtractionTemplate, TrainingTemplate
 
@@ -84,10 +85,7 @@ def flush(session: Session, name: str, noun: str = "template") -> None:
 
 
 def load(session: Session, table: type[Row], template_id: str) -> Row:
-    template = session.get(table, template_id)
-    if template is None:
-        raise NotFound(f"{NOUNS[table]} {template_id!r} not found", details={"id": template_id})
-    return template
+    return row_or_404(session, table, template_id, NOUNS[table])
 
 
 def page_of(session: Session, table: type[Row], page: int, limit: int) -> tuple[list[Row], int]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from mistudio.lens.features.logit_lens import LogitLens
 from mistudio.lens.features.result import EXAMPLE_KINDS, Examples
+from mistudio.lens.token_text import TokenTexts
 
 METHOD = "top-tokens-v1"
 MAX_LABEL_CHARS = 200
@@ -36,23 +37,15 @@ class AutomaticLabel:
     peak_tokens: tuple[tuple[str, float], ...] = field(default=())
 
 
-class _TokenText:
-    """Token id → its text as shown in a label, decoded once per id."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer, self.cache = tokenizer, {}
-
-    def __call__(self, token: int) -> str:
-        if token not in self.cache:
-            text = self.tokenizer.decode([int(token)]).strip() or repr(self.tokenizer.decode([int(token)]))
-            self.cache[token] = text[:_TOKEN_CHARS]
-        return self.cache[token]
+def _shown(text: str) -> str:
+    """A token's text as a label quotes it: trimmed, by its repr when it is only whitespace, cut short."""
+    return (text.strip() or repr(text))[:_TOKEN_CHARS]
 
 
-def _weighted_shares(tokens: np.ndarray, weights: np.ndarray, text: _TokenText) -> list[tuple[str, float]]:
+def _weighted_shares(tokens: np.ndarray, weights: np.ndarray, text: TokenTexts) -> list[tuple[str, float]]:
     totals: dict[str, float] = defaultdict(float)
     for token, weight in zip(tokens.tolist(), weights.tolist(), strict=True):
-        totals[text(token).lower()] += weight
+        totals[_shown(text(token)).lower()] += weight
     grand = sum(totals.values())
     # Highest share first; equal shares in alphabetical order, so the label does not depend on example order.
     return sorted(((token, weight / grand) for token, weight in totals.items()), key=lambda item: (-item[1], item[0]))
@@ -68,9 +61,9 @@ def _describe(shares: list[tuple[str, float]]) -> str:
 
 
 def automatic_label(latent: int, examples: Examples, tokenizer: Any, *, logit_lens: LogitLens | None = None,
-                    text: _TokenText | None = None) -> AutomaticLabel:
+                    text: TokenTexts | None = None) -> AutomaticLabel:
     """The automatic label of one latent from its examples (only its "top" rows are used)."""
-    text = text or _TokenText(tokenizer)
+    text = text or TokenTexts(tokenizer)
     top = examples.select((examples.latent == latent) & (examples.kind == EXAMPLE_KINDS.index("top")))
     if len(top) == 0:
         return AutomaticLabel(latent, "never active in the analysed tokens")
@@ -87,7 +80,7 @@ def automatic_label(latent: int, examples: Examples, tokenizer: Any, *, logit_le
             if share * present.sum() >= 0.5 * len(top) and len(top) > 1:
                 label += f' after "{token}"'
     if logit_lens is not None:
-        promoted = [text(int(token)) for token in logit_lens.promoted_tokens[latent, :2].tolist()]
+        promoted = [_shown(text(int(token))) for token in logit_lens.promoted_tokens[latent, :2].tolist()]
         label += " → " + ", ".join(f'"{token}"' for token in promoted)
     return AutomaticLabel(latent, label[:MAX_LABEL_CHARS], peak_tokens=tuple((t, round(s, 4)) for t, s in shares[:5]))
 
@@ -95,7 +88,7 @@ def automatic_label(latent: int, examples: Examples, tokenizer: Any, *, logit_le
 def automatic_labels(examples: Examples, tokenizer: Any, width: int, *,
                      logit_lens: LogitLens | None = None) -> list[AutomaticLabel]:
     """The automatic label of every latent 0 … width − 1 (one pass over the examples, tokens decoded once)."""
-    text = _TokenText(tokenizer)
+    text = TokenTexts(tokenizer)
     top = examples.select(examples.kind == EXAMPLE_KINDS.index("top"))
     order = np.argsort(top.latent, kind="stable")
     bounds = np.searchsorted(top.latent[order], np.arange(width + 1))
