@@ -18,6 +18,7 @@ from mistudio.lens.features.logit_lens import logit_lens
 from mistudio.lens.features.neighbours import nearest_latents
 from mistudio.lens.features.result import Examples
 from mistudio.lens.features.store import load_features, read_examples, save_features
+from mistudio.lens.token_text import token_text
 from tests.lens.test_features_analysis import CONFIG, make_inputs, make_sae
 from tests.support.tiny_models import tiny_tokenizer
 
@@ -86,7 +87,7 @@ def test_every_automatic_label_names_its_latents_heaviest_peak_token(computed: d
             continue
         weight: dict[str, float] = defaultdict(float)
         for token, activation in zip(top.tokens[:, CONFIG.context], top.activation, strict=True):
-            text = tokenizer.decode([int(token)])
+            text = token_text(tokenizer, int(token))  # part of a character: its bytes (tested on its own)
             weight[(text.strip() or repr(text)).lower()] += float(activation)  # whitespace shows as its repr
         heaviest = max(sorted(weight), key=lambda token: weight[token])
         assert label.peak_tokens[0][0] == heaviest
