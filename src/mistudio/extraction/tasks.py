@@ -113,7 +113,7 @@ def extract(ctx: JobContext, extraction_id: str, row: dict[str, Any], dest: Path
         ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
         with session_scope(ctx.sessions) as session:
             spec = model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
-                                          row["device"], fallback=False)
+                                   row["device"], fallback=False)
         loaded = open_model_for_job(ctx, spec, on_step=ctx.note)
         sequences = data.TokenizedSequences.open(
             ctx.storage.tokenization_dir(row["dataset_id"], row["tokenization_id"]))

@@ -141,7 +141,7 @@ def _analyse(ctx: JobContext, analysis_id: str, row: dict[str, Any]) -> Complete
     state = folder / STATE_FILE
     with session_scope(ctx.sessions) as session:
         spec = model_open_spec(session, ctx.storage, ctx.settings, row["model_id"], row["format"],
-                                      row["device"], fallback=False)
+                               row["device"], fallback=False)
     ctx.progress(0.0, f"loading {row['model_name']} as {row['format']} on {row['device']}")
     handle = open_model_for_job(ctx, spec, on_step=ctx.note)
     tokenizer = handle.tokenizer

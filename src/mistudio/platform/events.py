@@ -26,17 +26,6 @@ from pydantic.json_schema import models_json_schema
 
 log = logging.getLogger(__name__)
 
-
-
-def redis_channel(redis_url: str) -> str:
-    """The pub/sub channel of the studio whose Redis database this URL names. Pub/sub ignores database numbers
-    (its channels are server-wide), so studios sharing one Redis server on different databases would each see
-    the other's events without the number in the name (Celery's own broadcasts are scoped the same way)."""
-    import redis
-
-    database = redis.connection.parse_url(redis_url).get("db", 0)
-    return f"mistudio:{database}:events"
-
 # The relay retries a lost Redis after 0.5 s, doubling to at most 5 s: a restart is noticed within seconds, an
 # outage does not spin.
 RELAY_FIRST_BACKOFF_S = 0.5
@@ -237,6 +226,16 @@ class EventBus:
                 subscription.loop.call_soon_threadsafe(subscription.offer, message)
             except RuntimeError:  # its loop closed: the client is gone
                 self.unsubscribe(subscription)
+
+
+def redis_channel(redis_url: str) -> str:
+    """The pub/sub channel of the studio whose Redis database this URL names. Pub/sub ignores database numbers
+    (its channels are server-wide), so studios sharing one Redis server on different databases would each see
+    the other's events without the number in the name (Celery's own broadcasts are scoped the same way)."""
+    import redis
+
+    database = redis.connection.parse_url(redis_url).get("db", 0)
+    return f"mistudio:{database}:events"
 
 
 class RedisPublisher:

@@ -180,7 +180,7 @@ class _Opened:
         if self.handle is None:
             with session_scope(self.ctx.sessions) as session:
                 spec = model_open_spec(session, self.ctx.storage, self.ctx.settings, self.row["model_id"],
-                                              self.row["format"], self.row["settings"]["device"], fallback=False)
+                                       self.row["format"], self.row["settings"]["device"], fallback=False)
             self.ctx.progress(0.0, f"loading {self.row['model_name']} as {self.row['format']}")
             self.handle = open_model_for_job(self.ctx, spec, on_step=self.ctx.note)
         return self.handle.model
