@@ -17,7 +17,6 @@ import os
 import queue
 import signal
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,12 +25,12 @@ from typing import Any
 
 from mistudio.config import Settings
 from mistudio.errors import MistudioError, UserError, status_of
+from mistudio.platform.children import adopt_environment, exit_with
 from mistudio.platform.host.cache import ResidentCache
 from mistudio.platform.host.registry import get_handler, load_host_modules
 from mistudio.platform.watchdog import exit_process_after
 
 log = logging.getLogger(__name__)
-ORPHAN_POLL_S = 0.5
 IDLE_SWEEP_MAX_S = 5.0
 
 
@@ -142,19 +141,15 @@ class _Host:
             self.cache.unload_idle()
 
 
-def _exit_when_orphaned(parent_pid: int) -> None:
-    # A host must not outlive the server that owns it, even one killed without closing the pipe.
-    while os.getppid() == parent_pid:
-        time.sleep(ORPHAN_POLL_S)
-    os._exit(70)
-
-
-def host_main(connection: Any, settings_data: dict[str, Any], host_modules: list[str], parent_pid: int) -> None:
-    """Entry point of the host process (spawned: it starts with no registrations, so it imports the handlers)."""
+def host_main(connection: Any, settings_data: dict[str, Any], host_modules: list[str], parent_pid: int,
+              environ: dict[str, str]) -> None:
+    """Entry point of the host process (from the fork server: it starts with no registrations, so it imports the
+    handlers, and with the fork server's environment, so it takes its parent's, `environ`)."""
     from mistudio.platform.logs import setup_logging
 
+    adopt_environment(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the server's (or CLI's) to handle
-    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+    exit_with(parent_pid)  # a host must not outlive the server that owns it, even one killed without a word
     settings = Settings(**settings_data)
     setup_logging(settings)
     load_host_modules(host_modules)

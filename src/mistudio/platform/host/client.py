@@ -1,17 +1,17 @@
 """`ModelHost`: the server's (or a CLI command's) side of the model host — start it, talk to it, supervise it.
 
-The child is started on the first request (a server that never generates never pays for it) with a `spawn`
-context (never fork a process that holds threads) and a duplex pipe. One reader thread per child receives every
-message and hands it to the request it belongs to, so tokens reach the caller as they are produced. When the pipe
-breaks (the child died: SIGKILL, out of memory, a crash) every request in flight fails with a message that says so,
-and the next request starts a new child; the server itself never goes down with it. In scaled mode with
-`MISTUDIO_MODEL_HOST=workers` the same client talks to host workers on GPU nodes through Redis (`redis_link`).
+The child is started on the first request (a server that never generates never pays for it) from the fork server
+jobs come from too (`platform.children`: never a fork of a process that holds threads), with a duplex pipe. One
+reader thread per child receives every message and hands it to the request it belongs to, so tokens reach the caller
+as they are produced. When the pipe breaks (the child died: SIGKILL, out of memory, a crash) every request in flight
+fails with a message that says so, and the next request starts a new child; the server itself never goes down with
+it. In scaled mode with `MISTUDIO_MODEL_HOST=workers` the same client talks to host workers on GPU nodes through
+Redis (`redis_link`).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -22,6 +22,7 @@ from typing import Any
 
 from mistudio.config import Settings
 from mistudio.errors import MistudioError, NoCapacity
+from mistudio.platform.children import child_processes
 from mistudio.platform.host.registry import registered_host_modules
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,12 @@ class ModelHost:
                 return self._start_remote()
             from mistudio.platform.host.child import host_main
 
-            spawn = multiprocessing.get_context("spawn")
-            ours, theirs = spawn.Pipe(duplex=True)
+            processes = child_processes()
+            ours, theirs = processes.Pipe(duplex=True)
             modules = self._modules if self._modules is not None else registered_host_modules()
-            process = spawn.Process(target=host_main, name="mistudio-model-host", daemon=True,
-                                    args=(theirs, self.settings.model_dump(mode="json"), modules, os.getpid()))
+            process = processes.Process(target=host_main, name="mistudio-model-host", daemon=True,
+                                        args=(theirs, self.settings.model_dump(mode="json"), modules, os.getpid(),
+                                              dict(os.environ)))
             process.start()
             theirs.close()  # only the child holds its end: its death then reads as EOF here
             child = _Child(process, ours)

@@ -8,10 +8,8 @@ kill, and records a child that died without a word (SIGKILL, out of memory) as `
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
-import select
 import signal
 import socket
 import sys
@@ -25,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mistudio.config import Settings
 from mistudio.errors import DatabaseUnavailable, UserError
+from mistudio.platform.children import adopt_environment, child_processes, exit_with
 from mistudio.platform.db import make_engine, session_factory, session_scope
 from mistudio.platform.db_retry import database_error_reason, database_unreachable, in_session
 from mistudio.platform.jobs import repository
@@ -63,20 +62,6 @@ def describe_exit(exitcode: int | None) -> str:
     return f"the job process exited with code {exitcode} before reporting a result"
 
 
-# What the fork server imports once, so that a job's process starts with them instead of importing them (torch alone
-# is ~1.3 s of a 2-core machine's CPU per job). Only modules that read no environment at import: huggingface_hub and
-# transformers read HF_ENDPOINT, HF_HOME and the offline flags then, and a job must see this process's current ones.
-JOB_PROCESS_PRELOAD = ["torch", "mistudio.platform.jobs.process"]
-
-
-def job_processes() -> Any:
-    """The multiprocessing context job processes come from: a fork server (started on the first job, itself a fresh
-    interpreter, single-threaded), never a fork of this process, which holds threads and maybe torch's state."""
-    processes = multiprocessing.get_context("forkserver")
-    processes.set_forkserver_preload(JOB_PROCESS_PRELOAD)  # read when the server starts; later calls change nothing
-    return processes
-
-
 def supervise(
     job_id: str,
     settings: Settings,
@@ -96,7 +81,7 @@ def supervise(
 
 def _run_and_watch(job_id: str, settings: Settings, sessions: sessionmaker[Session], publish: Publish,
                    secrets: dict[str, str] | None, lease: LeaseHeartbeat) -> None:
-    processes = job_processes()
+    processes = child_processes()
     events = processes.Queue()
     stop = processes.Event()
     # The child starts with no registrations: it gets the job modules this process was given, and this process's
@@ -253,30 +238,6 @@ def _record_silent_death(
         publish_job(publish, data)
 
 
-def _exit_when_orphaned(supervisor_pid: int) -> None:
-    # A job must not outlive the process that watches it (a killed server would leave it unwatched). Its parent is
-    # the fork server, not the supervisor, so it watches the supervisor's pid itself: a pidfd becomes readable when
-    # that process ends (a zombie counts as ended). The pid comes from the supervisor, which may be gone already.
-    try:
-        watched = os.pidfd_open(supervisor_pid)
-    except ProcessLookupError:
-        os._exit(70)
-    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): ask every half second
-        while _alive(supervisor_pid):
-            time.sleep(0.5)
-        os._exit(70)
-    select.select([watched], [], [])
-    os._exit(70)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):  # gone, or the pid now belongs to another user's process
-        return False
-    return True
-
-
 def child_main(
     job_id: str,
     settings_data: dict[str, Any],
@@ -291,13 +252,12 @@ def child_main(
     its environment when it started the job."""
     from mistudio.platform.logs import setup_logging
 
-    os.environ.clear()
-    os.environ.update(environ)
+    adopt_environment(environ)
 
     # A terminal's Ctrl-C reaches the whole process group; the job stops only when its supervisor says so
     # (cooperatively, then by force), so the CLI that ran it can cancel it cleanly and say how to resume.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_orphaned, args=(supervisor_pid,), daemon=True).start()
+    exit_with(supervisor_pid)  # a job must not outlive the process that watches it
     settings = Settings(**settings_data)
     setup_logging(settings)
     sessions = session_factory(make_engine(settings))
