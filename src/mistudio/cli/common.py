@@ -148,10 +148,10 @@ def known_ids(current: Runtime, kind: IdKind, dataset_id: str | None = None) -> 
 
         return [d.id for d in every(lambda page, limit: datasets.list_datasets(current, page=page, limit=limit))]
     if kind == "tokenization":
-        from mistudio.datasets import service as datasets
+        from mistudio.datasets import tokenizations
 
         assert dataset_id is not None, "a tokenization id is resolved within its dataset"
-        return [t.id for t in datasets.list_tokenizations(current, dataset_id)]
+        return [t.id for t in tokenizations.list_tokenizations(current, dataset_id)]
     if kind == "extraction":
         from mistudio.extraction import service as extraction
 

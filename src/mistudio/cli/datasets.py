@@ -27,7 +27,7 @@ from mistudio.cli.common import (
     size,
     styled,
 )
-from mistudio.datasets import service
+from mistudio.datasets import service, tokenizations
 from mistudio.datasets.schemas import (
     DatasetOut,
     DownloadIn,
@@ -166,7 +166,7 @@ def _coloured(sample: TokenizedSample) -> Text:
 
 
 def _print_preview(runtime: Any, dataset_id: str, body: TokenizePreviewIn) -> None:
-    result = guarded(lambda: service.preview_tokenization(runtime, dataset_id, body))
+    result = guarded(lambda: tokenizations.preview_tokenization(runtime, dataset_id, body))
     kind = "exact" if result.exact else f"estimated from {result.rows_sampled:,} of {result.rows_total:,} rows"
     console.print(f"split {result.split}: {result.sequences_estimate:,} sequences, {result.tokens_estimate:,} tokens"
                   f" ({kind})", highlight=False)
@@ -202,12 +202,12 @@ def tokenize(
         _print_preview(runtime, dataset_id, _body(TokenizePreviewIn, **fields, samples=samples))
         return
     body = _body(TokenizeIn, **fields)
-    tokenization = guarded(lambda: service.start_tokenize(runtime, dataset_id, body))
+    tokenization = guarded(lambda: tokenizations.start_tokenize(runtime, dataset_id, body))
     console.print(f"tokenization {tokenization.id}: {tokenization.tokenizer_name} on split {tokenization.split},"
                   f" {_settings_line(tokenization)} (job {tokenization.job_id})", highlight=False)
     if wait:
         follow_job(runtime, tokenization.job_id, f"tokenize {tokenization.split}")
-        done = service.get_tokenization(runtime, dataset_id, tokenization.id)
+        done = tokenizations.get_tokenization(runtime, dataset_id, tokenization.id)
         console.print(f"tokenization {done.id}: {_status(done.status)}, {count(done.num_sequences)} sequences, "
                       f"{count(done.num_tokens)} tokens, {size(done.size_bytes)} on disk", highlight=False)
 
@@ -308,7 +308,7 @@ def stats(dataset_id: DatasetArgument, tokenization_id: TokenizationArgument, as
     """Statistics of a tokenization: totals, lengths (histogram), unique tokens, coverage, top tokens."""
     runtime = open_runtime()
     dataset_id, full_tokenization_id = _ids(runtime, dataset_id, tokenization_id)
-    tokenization = guarded(lambda: service.get_tokenization(runtime, dataset_id, full_tokenization_id or ""))
+    tokenization = guarded(lambda: tokenizations.get_tokenization(runtime, dataset_id, full_tokenization_id or ""))
     statistics = tokenization.statistics
     if statistics is None:
         fail(f"tokenization {tokenization_id} is {tokenization.status}"
@@ -343,7 +343,7 @@ def cancel(dataset_id: DatasetArgument, tokenization_id: Annotated[str | None, t
     runtime = open_runtime()
     dataset_id, tokenization_id = _ids(runtime, dataset_id, tokenization_id)
     if tokenization_id:
-        t = guarded(lambda: service.cancel_tokenization(runtime, dataset_id, tokenization_id))
+        t = guarded(lambda: tokenizations.cancel_tokenization(runtime, dataset_id, tokenization_id))
         console.print(f"{t.id}: {t.status}" + (" (stop requested)" if t.status != "cancelled" else ""))
         return
     dataset = guarded(lambda: service.cancel(runtime, dataset_id))
@@ -369,14 +369,14 @@ def delete(dataset_id: DatasetArgument, tokenization_id: Annotated[str | None, t
     dataset_id, tokenization_id = _ids(runtime, dataset_id, tokenization_id)
     dataset = guarded(lambda: service.get_dataset(runtime, dataset_id))
     if tokenization_id:
-        t = guarded(lambda: service.get_tokenization(runtime, dataset_id, tokenization_id))
+        t = guarded(lambda: tokenizations.get_tokenization(runtime, dataset_id, tokenization_id))
         what = f"tokenization {t.id} of {dataset.name} ({size(t.size_bytes)} on disk)"
     else:
         what = f"{dataset.name} and its {len(dataset.tokenizations)} tokenization(s) ({size(dataset.size_bytes)})"
     if not yes and not typer.confirm(f"delete {what}?"):
         raise typer.Exit(1)
     if tokenization_id:
-        result = guarded(lambda: service.delete_tokenization(runtime, dataset_id, tokenization_id))
+        result = guarded(lambda: tokenizations.delete_tokenization(runtime, dataset_id, tokenization_id))
     else:
         result = guarded(lambda: service.delete_dataset(runtime, dataset_id))
     console.print(f"deleted {result.id}: {size(result.bytes_freed)} freed ({result.bytes_freed:,} bytes)",

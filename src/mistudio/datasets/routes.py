@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from mistudio.datasets import service
+from mistudio.datasets import service, tokenizations
 from mistudio.datasets.schemas import (
     DatasetAccepted,
     DatasetOut,
@@ -149,30 +149,30 @@ def get_sample(request: Request, dataset_id: str, index: int, split: str | None 
 @router.post("/{dataset_id}/tokenize/preview", response_model=Item[TokenizePreviewOut])
 async def preview_tokenization(request: Request, dataset_id: str, body: TokenizePreviewIn) -> Item[TokenizePreviewOut]:
     """The first sequences as tokens and the expected sequence/token counts, before anything runs."""
-    return Item(data=await run_in_threadpool(service.preview_tokenization, _runtime(request), dataset_id, body))
+    return Item(data=await run_in_threadpool(tokenizations.preview_tokenization, _runtime(request), dataset_id, body))
 
 
 @router.post("/{dataset_id}/tokenize", status_code=202, response_model=Accepted[TokenizationAccepted])
 def tokenize_dataset(request: Request, dataset_id: str, body: TokenizeIn) -> Accepted[TokenizationAccepted]:
-    return Accepted(data=service.start_tokenize(_runtime(request), dataset_id, body))
+    return Accepted(data=tokenizations.start_tokenize(_runtime(request), dataset_id, body))
 
 
 @router.get("/{dataset_id}/tokenizations", response_model=Item[list[TokenizationOut]])
 def list_tokenizations(request: Request, dataset_id: str) -> Item[list[TokenizationOut]]:
-    return Item(data=service.list_tokenizations(_runtime(request), dataset_id))
+    return Item(data=tokenizations.list_tokenizations(_runtime(request), dataset_id))
 
 
 @router.get("/{dataset_id}/tokenizations/{tokenization_id}", response_model=Item[TokenizationOut])
 def get_tokenization(request: Request, dataset_id: str, tokenization_id: str) -> Item[TokenizationOut]:
     """With its statistics once ready (lengths, histogram, vocabulary coverage, top tokens)."""
-    return Item(data=service.get_tokenization(_runtime(request), dataset_id, tokenization_id))
+    return Item(data=tokenizations.get_tokenization(_runtime(request), dataset_id, tokenization_id))
 
 
 @router.post("/{dataset_id}/tokenizations/{tokenization_id}/cancel", response_model=Item[TokenizationOut])
 def cancel_tokenization(request: Request, dataset_id: str, tokenization_id: str) -> Item[TokenizationOut]:
-    return Item(data=service.cancel_tokenization(_runtime(request), dataset_id, tokenization_id))
+    return Item(data=tokenizations.cancel_tokenization(_runtime(request), dataset_id, tokenization_id))
 
 
 @router.delete("/{dataset_id}/tokenizations/{tokenization_id}", response_model=Item[DeleteOut])
 def delete_tokenization(request: Request, dataset_id: str, tokenization_id: str) -> Item[DeleteOut]:
-    return Item(data=service.delete_tokenization(_runtime(request), dataset_id, tokenization_id))
+    return Item(data=tokenizations.delete_tokenization(_runtime(request), dataset_id, tokenization_id))

@@ -1,22 +1,22 @@
-"""Use cases of the datasets domain: get text in (hub, disk, upload, examples), tokenize, browse, delete.
+"""Use cases of the datasets domain: get text in (hub, disk, upload, examples), browse, delete; tokenizations are
+`tokenizations.py`'s, the rows both start from `rows.py`'s.
 
-Text is normalized once into datasets/{id}/text/{split}.arrow; each tokenization is a folder of .npy arrays under
-datasets/{id}/tokenizations/{tokenization_id}/ that extraction memory-maps. As for models, the row is the truth and
-its status follows the job producing it (`platform.lifecycle`), however that job ended.
+Text is normalized once into datasets/{id}/text/{split}.arrow. As for models, the row is the truth and its status
+follows the job producing it (`platform.lifecycle`), however that job ended.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from mistudio.datasets import examples
+from mistudio.datasets.rows import default_split, load_dataset, ready_dataset, tokenization_of
 from mistudio.datasets.schemas import (
     ConfigFiles,
     DatasetAccepted,
@@ -31,16 +31,10 @@ from mistudio.datasets.schemas import (
     SampleDetailOut,
     SampleOut,
     SplitFiles,
-    TokenizationAccepted,
-    TokenizationOut,
     TokenizedSample,
-    TokenizeIn,
-    TokenizePreviewIn,
-    TokenizePreviewOut,
-    TokenOut,
-    settings_dict,
 )
 from mistudio.datasets.tables import Dataset, Tokenization
+from mistudio.datasets.tokenizations import tokenized_samples, tokenizer_of
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.lens import data, hub, hub_datasets
 from mistudio.models import service as models
@@ -51,22 +45,14 @@ from mistudio.platform.runtime import Runtime
 
 DOWNLOAD_KIND = "datasets.download"
 IMPORT_KIND = "datasets.import"
-TOKENIZE_KIND = "datasets.tokenize"
 # How other domains' jobs name a dataset or a tokenization they read.
 DATASET_RESOURCE, TOKENIZATION_RESOURCE = Dataset.resource, Tokenization.resource
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-def _load(session: Session, dataset_id: str) -> Dataset:
-    dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.tokenizations)])
-    if dataset is None:
-        raise NotFound(f"dataset {dataset_id!r} not found", details={"id": dataset_id})
-    return dataset
-
-
 def get_dataset(runtime: Runtime, dataset_id: str) -> DatasetOut:
     with session_scope(runtime.sessions) as session:
-        return DatasetOut.model_validate(_load(session, dataset_id))
+        return DatasetOut.model_validate(load_dataset(session, dataset_id))
 
 
 def list_datasets(runtime: Runtime, *, status: str | None = None, source: str | None = None,
@@ -89,7 +75,7 @@ def list_datasets(runtime: Runtime, *, status: str | None = None, source: str | 
 
 def update_dataset(runtime: Runtime, dataset_id: str, patch: DatasetPatch) -> DatasetOut:
     with session_scope(runtime.sessions) as session:
-        dataset = _load(session, dataset_id)
+        dataset = load_dataset(session, dataset_id)
         for name, value in patch.model_dump(exclude_unset=True).items():
             setattr(dataset, name, value)
         session.flush()
@@ -114,7 +100,7 @@ def _accepted(runtime: Runtime, dataset_id: str, kind: str, params: dict[str, An
     job = runtime.runner.submit(kind, {"dataset_id": dataset_id, **params},
                                 secrets={"hf_token": token} if token else None, writes=[(Dataset.resource, dataset_id)])
     with session_scope(runtime.sessions) as session:
-        dataset = _load(session, dataset_id)
+        dataset = load_dataset(session, dataset_id)
         return DatasetAccepted.model_validate({**DatasetOut.model_validate(dataset).model_dump(), "job_id": job.id})
 
 
@@ -197,7 +183,7 @@ def start_upload(runtime: Runtime, uploads: Iterable[tuple[str | None, BinaryIO]
     except OSError as exc:
         shutil.rmtree(runtime.storage.dataset_dir(dataset_id), ignore_errors=True)
         with session_scope(runtime.sessions) as session:
-            session.delete(_load(session, dataset_id))
+            session.delete(load_dataset(session, dataset_id))
         raise InvalidInput(f"storing the upload failed: {exc.strerror or exc}; nothing was kept") from exc
     return _accepted(runtime, dataset_id, IMPORT_KIND, {"path": str(folder)})
 
@@ -220,7 +206,7 @@ def start_example(runtime: Runtime, name: str) -> DatasetAccepted:
 def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> DatasetAccepted:
     """Run a stopped download or import again; hub files already verified are not fetched again."""
     with session_scope(runtime.sessions) as session:
-        dataset = _load(session, dataset_id)
+        dataset = load_dataset(session, dataset_id)
         if not dataset.retryable:
             raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; only failed, interrupted or cancelled "
                            "downloads and imports can be retried", details={"status": dataset.status})
@@ -241,7 +227,7 @@ def retry(runtime: Runtime, dataset_id: str, token: str | None = None) -> Datase
 def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
     """Stop the download or import producing this dataset; partial files are removed."""
     with session_scope(runtime.sessions) as session:
-        job_id = cancellable_job(_load(session, dataset_id), f"dataset {dataset_id!r}")
+        job_id = cancellable_job(load_dataset(session, dataset_id), f"dataset {dataset_id!r}")
     job = runtime.runner.cancel(job_id)
     if job.status == Status.CANCELLED.value:  # it had not started (its row ended with it): no job cleans up but us
         shutil.rmtree(runtime.storage.dataset_text_dir(dataset_id), ignore_errors=True)
@@ -252,7 +238,7 @@ def cancel(runtime: Runtime, dataset_id: str) -> DatasetOut:
 def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:
     """Remove a dataset, its tokenizations and its files; refused (409) while any job reads or writes them."""
     with session_scope(runtime.sessions) as session:
-        dataset = _load(session, dataset_id)
+        dataset = load_dataset(session, dataset_id)
         resources.refuse_if_used(session, f"dataset {dataset_id!r}", [
             (Dataset.resource, dataset_id), *((Tokenization.resource, t.id) for t in dataset.tokenizations)])
         session.delete(dataset)
@@ -263,28 +249,11 @@ def delete_dataset(runtime: Runtime, dataset_id: str) -> DeleteOut:
 
 
 # --- browsing ----------------------------------------------------------------------------------------------
-def _ready(session: Session, dataset_id: str) -> Dataset:
-    dataset = _load(session, dataset_id)
-    if not dataset.ready:
-        raise Conflict(f"dataset {dataset_id!r} is {dataset.status}; its text can be read once it is ready",
-                       details={"status": dataset.status})
-    return dataset
-
-
-def _default_split(dataset: Dataset, split: str | None) -> str:
-    if split is not None:
-        if split not in dataset.splits:
-            raise InvalidInput(f"dataset {dataset.id!r} has no split {split!r}; it has: "
-                               f"{', '.join(dataset.splits) or 'none'}", details={"splits": list(dataset.splits)})
-        return split
-    return "train" if "train" in dataset.splits else next(iter(dataset.splits))
-
-
 def samples(runtime: Runtime, dataset_id: str, *, split: str | None, search: str | None, page: int,
             limit: int) -> tuple[list[SampleOut], int]:
     with session_scope(runtime.sessions) as session:
-        dataset = _ready(session, dataset_id)
-        split = _default_split(dataset, split)
+        dataset = ready_dataset(session, dataset_id)
+        split = default_split(dataset, split)
     table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
     offset = (page - 1) * limit
     if search:
@@ -295,23 +264,13 @@ def samples(runtime: Runtime, dataset_id: str, *, split: str | None, search: str
     return [SampleOut(index=i, split=split, text=text, chars=len(text)) for i, text in found], total
 
 
-def _tokenized_samples(tokenizer: Any, ids_list: Iterable[list[int]]) -> list[TokenizedSample]:
-    out = []
-    for ids in ids_list:
-        tokens = tokenizer.convert_ids_to_tokens(list(ids))
-        out.append(TokenizedSample(text=tokenizer.decode(list(ids)),
-                                   tokens=[TokenOut(id=int(i), token=str(t))
-                                           for i, t in zip(ids, tokens, strict=True)]))
-    return out
-
-
 def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str | None,
                   tokenization_id: str | None) -> SampleDetailOut:
     """One row's full text, and, with a tokenization, that row run through the same tokenizer and settings."""
     with session_scope(runtime.sessions) as session:
-        dataset = _ready(session, dataset_id)
-        split = _default_split(dataset, split)
-        tokenization = _tokenization(session, dataset, tokenization_id) if tokenization_id else None
+        dataset = ready_dataset(session, dataset_id)
+        split = default_split(dataset, split)
+        tokenization = tokenization_of(session, dataset, tokenization_id) if tokenization_id else None
         model_id = tokenization.model_id if tokenization else None
         settings = dict(tokenization.settings) if tokenization else None
     table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
@@ -320,115 +279,12 @@ def sample_detail(runtime: Runtime, dataset_id: str, index: int, *, split: str |
     text = table.rows(index, 1)[0]
     sequences: list[TokenizedSample] = []
     if model_id is not None and settings is not None:
-        tokenizer = _tokenizer(runtime, model_id)
+        tokenizer = tokenizer_of(runtime, model_id)
         token_settings = data.TokenizeSettings(**settings)
         if token_settings.packing:
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]  # a packed document, before chunking
-            sequences = _tokenized_samples(tokenizer, [ids])
+            sequences = tokenized_samples(tokenizer, [ids])
         else:
-            sequences = _tokenized_samples(tokenizer, data.tokenize_batch([text], tokenizer, token_settings))
+            sequences = tokenized_samples(tokenizer, data.tokenize_batch([text], tokenizer, token_settings))
     return SampleDetailOut(index=index, split=split, text=text, chars=len(text), tokenization_id=tokenization_id,
                            sequences=sequences)
-
-
-# --- tokenization -----------------------------------------------------------------------------------------
-def _tokenizer(runtime: Runtime, model_id: str) -> Any:
-    """The tokenizer of a ready, compatible model; anything else is a 400 naming the fix."""
-    model = models.get_model(runtime, model_id)
-    if not model.ready:
-        raise InvalidInput(f"model {model_id!r} is {models.describe(model)}; tokenize with a ready, compatible model",
-                           details={"model_id": model_id, "status": model.status})
-    return data.load_tokenizer(runtime.storage.model_raw_dir(model_id))
-
-
-def _token_settings(body: TokenizeIn) -> data.TokenizeSettings:
-    settings = data.TokenizeSettings(**settings_dict(body)).normalized()
-    settings.validate()
-    return settings
-
-
-def preview_tokenization(runtime: Runtime, dataset_id: str, body: TokenizePreviewIn) -> TokenizePreviewOut:
-    with session_scope(runtime.sessions) as session:
-        split = _default_split(_ready(session, dataset_id), body.split)
-    settings = _token_settings(body)
-    tokenizer = _tokenizer(runtime, body.model_id)
-    table = data.TextTable.open(runtime.storage.dataset_text_dir(dataset_id), split)
-    result = data.preview_tokenization(table, tokenizer, settings, n=body.samples)
-    return TokenizePreviewOut(
-        split=split, samples=_tokenized_samples(tokenizer, [s.ids for s in result.samples]),
-        sequences_estimate=result.sequences_estimate, tokens_estimate=result.tokens_estimate,
-        rows_sampled=result.rows_sampled, rows_total=table.num_rows, exact=result.rows_sampled >= table.num_rows)
-
-
-def start_tokenize(runtime: Runtime, dataset_id: str, body: TokenizeIn) -> TokenizationAccepted:
-    stored = asdict(_token_settings(body))  # as they take effect; invalid ones fail before anything is stored
-    _tokenizer(runtime, body.model_id)  # a model without a usable tokenizer fails now, not in the job
-    model_name = models.get_model(runtime, body.model_id).name
-    with session_scope(runtime.sessions) as session:
-        dataset = _ready(session, dataset_id)
-        split = _default_split(dataset, body.split)
-        for other in dataset.tokenizations:
-            same = other.model_id == body.model_id and other.split == split and other.settings == stored
-            if same and not other.retryable:
-                raise Conflict(f"tokenization {other.id} already has this model, split and settings "
-                               f"({other.status}); delete it first to redo it", details={"id": other.id})
-        tokenization = Tokenization(dataset_id=dataset_id, model_id=body.model_id, tokenizer_name=model_name,
-                                    split=split, settings=stored)
-        session.add(tokenization)
-        session.flush()
-        tokenization_id = tokenization.id
-    # It reads the dataset's text and the model's tokenizer files: neither may be deleted under it.
-    job = runtime.runner.submit(TOKENIZE_KIND, {"dataset_id": dataset_id, "tokenization_id": tokenization_id},
-                                reads=[(Dataset.resource, dataset_id), (models.MODEL_RESOURCE, body.model_id)],
-                                writes=[(Tokenization.resource, tokenization_id)])
-    with session_scope(runtime.sessions) as session:
-        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        return TokenizationAccepted.model_validate(
-            {**TokenizationOut.model_validate(tokenization).model_dump(), "job_id": job.id})
-
-
-def _tokenization(session: Session, dataset: Dataset, tokenization_id: str) -> Tokenization:
-    for tokenization in dataset.tokenizations:
-        if tokenization.id == tokenization_id:
-            return tokenization
-    raise NotFound(f"tokenization {tokenization_id!r} of dataset {dataset.id!r} not found",
-                   details={"id": tokenization_id})
-
-
-def list_tokenizations(runtime: Runtime, dataset_id: str) -> list[TokenizationOut]:
-    with session_scope(runtime.sessions) as session:
-        return [TokenizationOut.model_validate(t) for t in _load(session, dataset_id).tokenizations]
-
-
-def get_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> TokenizationOut:
-    with session_scope(runtime.sessions) as session:
-        return TokenizationOut.model_validate(_tokenization(session, _load(session, dataset_id), tokenization_id))
-
-
-def cancel_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> TokenizationOut:
-    with session_scope(runtime.sessions) as session:
-        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        job_id = cancellable_job(tokenization, f"tokenization {tokenization_id!r}")
-    runtime.runner.cancel(job_id)  # one that had not started ended with its job: it wrote no files
-    return get_tokenization(runtime, dataset_id, tokenization_id)
-
-
-def delete_tokenization(runtime: Runtime, dataset_id: str, tokenization_id: str) -> DeleteOut:
-    with session_scope(runtime.sessions) as session:
-        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        resources.refuse_if_used(session, f"tokenization {tokenization_id!r}",
-                                 [(Tokenization.resource, tokenization_id)])
-        session.delete(tokenization)
-    folder = runtime.storage.tokenization_dir(dataset_id, tokenization_id)
-    freed = models.folder_bytes(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-    return DeleteOut(id=tokenization_id, bytes_freed=freed)
-
-
-def open_tokenized(runtime: Runtime, dataset_id: str, tokenization_id: str) -> data.TokenizedSequences:
-    """A ready tokenization's sequences, memory-mapped: what activation extraction streams."""
-    with session_scope(runtime.sessions) as session:
-        tokenization = _tokenization(session, _load(session, dataset_id), tokenization_id)
-        if not tokenization.ready:
-            raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}, not ready")
-    return data.TokenizedSequences.open(runtime.storage.tokenization_dir(dataset_id, tokenization_id))

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mistudio.datasets import examples, service
+from mistudio.datasets import examples, service, tokenizations
 from mistudio.datasets.schemas import (
     DatasetDownloadProgress,
     DatasetImportProgress,
@@ -144,7 +144,7 @@ def import_text(ctx: JobContext, params: dict[str, Any]) -> Completed:
     return _finish_import(ctx, dataset_id, result)
 
 
-@job_kind(service.TOKENIZE_KIND, queue="io")
+@job_kind(tokenizations.TOKENIZE_KIND, queue="io")
 def run_tokenize(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Tokenize one split with a model's tokenizer into tokens.npy/offsets.npy, then compute statistics."""
     dest = ctx.storage.tokenization_dir(params["dataset_id"], params["tokenization_id"])

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mistudio.datasets import service as datasets
+from mistudio.datasets import tokenizations
 from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput
 from mistudio.extraction import estimate as estimates
@@ -145,14 +146,14 @@ def plan(runtime: Runtime, model_id: str, body: ExtractIn) -> Plan:
         raise InvalidInput(f"format {body.format} is not available on {device}: {availability.reason}",
                            details={"field": "format"})
     dataset = datasets.get_dataset(runtime, body.dataset_id)
-    tokenization = datasets.get_tokenization(runtime, body.dataset_id, body.tokenization_id)
+    tokenization = tokenizations.get_tokenization(runtime, body.dataset_id, body.tokenization_id)
     if not tokenization.ready:
         raise Conflict(f"tokenization {tokenization.id!r} is {tokenization.status}; wait until it is ready",
                        details={"field": "tokenization_id", "status": tokenization.status})
     _check_tokenizer(runtime, model, tokenization)
     layers = _check_layers(body.layers, architecture["num_layers"])
     points = _check_hook_points(list(body.hook_points), layers, architecture)
-    sequences = datasets.open_tokenized(runtime, body.dataset_id, body.tokenization_id)
+    sequences = tokenizations.open_tokenized(runtime, body.dataset_id, body.tokenization_id)
     samples = _check_sizes(body.batch_size, body.max_samples, len(sequences))
     lengths = sequences.lengths()[:samples]
     return Plan(model=model, architecture=architecture, config=config, dataset_name=dataset.name,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from mistudio.datasets import service as datasets
+from mistudio.datasets import tokenizations
 from mistudio.envelopes import Deleted
 from mistudio.errors import Conflict, InvalidInput, NotFound
 from mistudio.extraction import service as extractions
@@ -60,8 +61,8 @@ def _holdout(runtime: Runtime, sae: Any) -> tuple[str, str, int, int]:
     fraction = float(run.settings.get("holdout_fraction", 0.0))
     if run.source == "stream":
         dataset_id, tokenization_id = run.dataset_id, run.tokenization_id
-        samples = run.settings.get("max_samples") or len(datasets.open_tokenized(runtime, dataset_id,
-                                                                                  tokenization_id))
+        samples = run.settings.get("max_samples") or len(tokenizations.open_tokenized(runtime, dataset_id,
+                                                                                       tokenization_id))
     else:
         try:
             extraction = extractions.get_extraction(runtime, run.extraction_id)
@@ -124,13 +125,13 @@ def plan(runtime: Runtime, sae_id: str, body: AnalyzeIn) -> Plan:
     else:
         raise InvalidInput(f"SAE {sae_id!r} was imported, so there is no training hold-out to analyse over; give "
                            "dataset_id and tokenization_id", details={"field": "tokenization_id"})
-    tokenization = datasets.get_tokenization(runtime, dataset_id, tokenization_id)
+    tokenization = tokenizations.get_tokenization(runtime, dataset_id, tokenization_id)
     if not tokenization.ready:
         raise Conflict(f"tokenization {tokenization_id!r} is {tokenization.status}; wait until it is ready",
                        details={"field": "tokenization_id", "status": tokenization.status})
     extractions._check_tokenizer(runtime, model, tokenization)  # the one check that token ids mean the same
     if available is None:
-        available = len(datasets.open_tokenized(runtime, dataset_id, tokenization_id))
+        available = len(tokenizations.open_tokenized(runtime, dataset_id, tokenization_id))
     if body.max_sequences is not None and body.max_sequences > available:
         where = "held out by the training" if source == "holdout" else "in this tokenization"
         raise InvalidInput(f"max_sequences must be from 1 to {available:,} (the sequences {where}); got "
