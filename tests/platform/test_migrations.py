@@ -51,7 +51,6 @@ def test_migrations_upgrade_from_empty_on_postgresql(settings: Settings, postgre
     assert_upgrades_from_empty(settings.model_copy(update={"database_url": postgres_url}))
 
 
-
 def _upgrade_after(barrier, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     """In a process of its own (Alembic's context is process-global): import everything, then migrate together."""
     engine = make_engine(settings)
